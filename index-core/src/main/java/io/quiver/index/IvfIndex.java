@@ -1,0 +1,510 @@
+package io.quiver.index;
+
+import io.quiver.index.ivf.FlatInvertedLists;
+import io.quiver.index.quantize.KMeans;
+import io.quiver.index.topk.RangeCollector;
+import io.quiver.index.topk.TopKHeap;
+import io.quiver.index.util.Checks;
+import io.quiver.index.util.LongLongMap;
+import io.quiver.index.util.Parallel;
+import io.quiver.index.vector.ExhaustiveSearch;
+import io.quiver.index.vector.VectorUtil;
+import java.util.Arrays;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * An inverted-file index with flat (uncompressed) lists: FAISS's {@code IndexIVFFlat}.
+ *
+ * <p>A coarse quantizer of {@code nlist} centroids, trained by k-means, splits the space into
+ * cells; each vector is stored in the list of its nearest centroid. A search visits the
+ * {@code nprobe} lists whose centroids are nearest to the query and scans them exactly.
+ *
+ * <p>Training mirrors FAISS's IVF: k-means with 10 iterations ({@code Level1Quantizer}'s
+ * setting), at most 256 points per centroid, seed 1234; for inner product and cosine the
+ * centroids are normalized (spherical k-means) and assignment ranks by inner product.
+ *
+ * <p>Searches run queries in parallel on {@link SearchParams#threads()} threads (all cores by
+ * default). {@link #reconstruct} uses a direct map (id to list and offset) built on the first
+ * call, as FAISS's {@code make_direct_map}, and dropped by any change to the lists.
+ *
+ * <p>Thread-safe: see {@link VectorIndex}.
+ */
+public final class IvfIndex implements VectorIndex {
+
+  /** k-means iterations used to train the coarse quantizer (FAISS's Level1Quantizer uses 10). */
+  public static final int DEFAULT_TRAIN_NITER = 10;
+
+  private static final int SCAN_BLOCK = 1024;
+
+  private final int d;
+  private final Metric metric;
+  private final int nlist;
+  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+
+  private volatile int nprobe = 1;
+  private int trainNiter = DEFAULT_TRAIN_NITER;
+  private long trainSeed = 1234;
+  private int maxPointsPerCentroid = 256;
+
+  private float[] centroids;
+  private float[] centroidNorms;
+  private final FlatInvertedLists lists;
+  private long ntotal;
+  /** id to (list << 32 | offset); built on demand. */
+  private volatile LongLongMap directMap;
+
+  public IvfIndex(int d, int nlist, Metric metric) {
+    Checks.atLeast("d", d, 1);
+    Checks.atLeast("nlist", nlist, 1);
+    if (metric == null) {
+      throw new IllegalArgumentException("metric is null; valid: L2, INNER_PRODUCT, COSINE");
+    }
+    this.d = d;
+    this.nlist = nlist;
+    this.metric = metric;
+    this.lists = new FlatInvertedLists(nlist, d);
+  }
+
+  /**
+   * Restores a trained index from stored state (used by index files). Centroids are
+   * {@code nlist * d} floats; list {@code l} holds {@code listIds[l].length} entries. Arrays are
+   * taken, not copied.
+   */
+  public static IvfIndex fromStorage(int d, Metric metric, int nlist, int nprobe, float[] centroids,
+                                     long[][] listIds, float[][] listVectors) {
+    IvfIndex index = new IvfIndex(d, nlist, metric);
+    if (centroids.length != (long) nlist * d) {
+      throw new IllegalArgumentException("centroids.length " + centroids.length + " != nlist " + nlist + " * d " + d);
+    }
+    if (listIds.length != nlist || listVectors.length != nlist) {
+      throw new IllegalArgumentException("expected " + nlist + " lists");
+    }
+    index.setCentroids(centroids);
+    long total = 0;
+    for (int l = 0; l < nlist; l++) {
+      index.lists.setList(l, listIds[l], listVectors[l]);
+      total += listIds[l].length;
+    }
+    index.ntotal = total;
+    index.setNprobe(nprobe);
+    return index;
+  }
+
+  private void setCentroids(float[] c) {
+    centroids = c;
+    centroidNorms = VectorUtil.squareNorms(c, nlist, d);
+  }
+
+  @Override
+  public int d() {
+    return d;
+  }
+
+  @Override
+  public Metric metric() {
+    return metric;
+  }
+
+  public int nlist() {
+    return nlist;
+  }
+
+  /** The default number of lists a search visits (1 unless set, as FAISS). */
+  public int nprobe() {
+    return nprobe;
+  }
+
+  /** Sets the default nprobe (>= 1) used when {@link SearchParams} leaves it at 0. */
+  public void setNprobe(int nprobe) {
+    this.nprobe = Checks.atLeast("nprobe", nprobe, 1);
+  }
+
+  /** k-means iterations for {@link #train} (default {@value #DEFAULT_TRAIN_NITER}). */
+  public void setTrainNiter(int niter) {
+    this.trainNiter = Checks.atLeast("niter", niter, 1);
+  }
+
+  /** Seed of the k-means that trains the quantizer (default 1234). */
+  public void setTrainSeed(long seed) {
+    this.trainSeed = seed;
+  }
+
+  /** At most this many training points per centroid are used (default 256). */
+  public void setMaxPointsPerCentroid(int max) {
+    this.maxPointsPerCentroid = Checks.atLeast("maxPointsPerCentroid", max, 1);
+  }
+
+  @Override
+  public long ntotal() {
+    lock.readLock().lock();
+    try {
+      return ntotal;
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  @Override
+  public boolean isTrained() {
+    return centroids != null;
+  }
+
+  @Override
+  public String factoryString() {
+    return "IVF" + nlist + ",Flat";
+  }
+
+  /**
+   * Trains the coarse quantizer with k-means on {@code vectors}.
+   *
+   * @throws IllegalArgumentException with fewer than nlist points
+   * @throws IllegalStateException when the index already holds vectors
+   */
+  @Override
+  public void train(float[] vectors) {
+    float[] x = prepare("training vectors", vectors);
+    int n = x.length / d;
+    if (n < nlist) {
+      throw new IllegalArgumentException("training needs at least nlist=" + nlist + " points, got " + n);
+    }
+    KMeans km = new KMeans(d, nlist)
+        .niter(trainNiter)
+        .seed(trainSeed)
+        .maxPointsPerCentroid(maxPointsPerCentroid)
+        .innerProduct(metric.higherIsCloser())
+        .spherical(metric.higherIsCloser());
+    float[] c = km.train(x).centroids();
+    lock.writeLock().lock();
+    try {
+      if (ntotal > 0) {
+        throw new IllegalStateException("cannot retrain an index that holds " + ntotal + " vectors; build a new index");
+      }
+      setCentroids(c);
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  @Override
+  public void add(float[] vectors) {
+    addInternal(vectors, null);
+  }
+
+
+  @Override
+  public void addWithIds(float[] vectors, long[] ids) {
+    addInternal(vectors, ids);
+  }
+
+  /** Adds vectors with the given ids, or ids from ntotal on when {@code ids} is null. */
+  private void addInternal(float[] vectors, long[] givenIds) {
+    requireTrained();
+    float[] x = prepare("vectors", vectors);
+    int n = x.length / d;
+    long[] ids = null;
+    if (givenIds != null) {
+      Checks.ids(givenIds, n);
+      ids = givenIds.clone();
+    }
+    long[] assign = new long[n];
+    float[] dist = new float[n];
+    ExhaustiveSearch.search(x, n, centroids, nlist, centroidNorms, null, d, metric.higherIsCloser(), 1, 0, dist, assign);
+    int[] perList = new int[nlist];
+    for (long a : assign) {
+      perList[(int) a]++;
+    }
+    lock.writeLock().lock();
+    try {
+      for (int l = 0; l < nlist; l++) {
+        if (perList[l] > 0) {
+          lists.reserve(l, perList[l]); // may throw before anything is added
+        }
+      }
+      long first = ntotal;
+      for (int i = 0; i < n; i++) {
+        lists.append((int) assign[i], ids == null ? first + i : ids[i], x, i * d);
+      }
+      ntotal += n;
+      directMap = null;
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  private void requireTrained() {
+    if (centroids == null) {
+      throw new IllegalStateException("the index is not trained: call train() before add() or search()");
+    }
+  }
+
+  private float[] prepare(String name, float[] vectors) {
+    Checks.vectors(name, vectors, d);
+    if (metric.normalizes()) {
+      float[] copy = vectors.clone();
+      VectorUtil.normalizeL2(copy, d);
+      return copy;
+    }
+    return vectors;
+  }
+
+  private int effectiveNprobe(SearchParams params) {
+    int np = params.nprobe() > 0 ? params.nprobe() : nprobe;
+    return Math.min(np, nlist);
+  }
+
+  /** The nprobe nearest lists of each query: {@code nq * nprobe} list numbers, nearest first. */
+  private long[] probe(float[] q, int nq, int np, int threads) {
+    long[] probes = new long[nq * np];
+    float[] dist = new float[nq * np];
+    ExhaustiveSearch.search(q, nq, centroids, nlist, centroidNorms, null, d, metric.higherIsCloser(), np, threads, dist, probes);
+    return probes;
+  }
+
+  @Override
+  public SearchResult search(float[] queries, int k, SearchParams params) {
+    requireTrained();
+    float[] q = prepare("queries", queries);
+    Checks.k(k);
+    int nq = q.length / d;
+    int np = effectiveNprobe(params);
+    boolean ip = metric.higherIsCloser();
+    long[] outIds = new long[nq * k];
+    float[] outDist = new float[nq * k];
+    lock.readLock().lock();
+    try {
+      long[] probes = probe(q, nq, np, params.threads());
+      Parallel.forEach(params.threads(), nq, qi -> {
+        TopKHeap heap = new TopKHeap(k);
+        float[] buf = new float[SCAN_BLOCK];
+        int qOff = qi * d;
+        for (int p = 0; p < np; p++) {
+          long list = probes[qi * np + p];
+          if (list < 0) {
+            continue;
+          }
+          scanList((int) list, q, qOff, ip, heap, buf);
+        }
+        heap.drainSorted(outDist, outIds, null, qi * k, Float.POSITIVE_INFINITY);
+        if (ip) {
+          for (int j = qi * k; j < qi * k + k; j++) {
+            outDist[j] = -outDist[j];
+          }
+        }
+      });
+    } finally {
+      lock.readLock().unlock();
+    }
+    return new SearchResult(nq, k, outIds, outDist);
+  }
+
+  private void scanList(int list, float[] q, int qOff, boolean ip, TopKHeap heap, float[] buf) {
+    int size = lists.size(list);
+    long[] ids = lists.ids(list);
+    float[] vecs = lists.vectors(list);
+    for (int b = 0; b < size; b += SCAN_BLOCK) {
+      int n = Math.min(SCAN_BLOCK, size - b);
+      if (ip) {
+        VectorUtil.dotProductOneToMany(q, qOff, vecs, b * d, n, d, buf, 0);
+      } else {
+        VectorUtil.squareDistanceOneToMany(q, qOff, vecs, b * d, n, d, buf, 0);
+      }
+      float threshold = heap.threshold();
+      for (int j = 0; j < n; j++) {
+        float key = ip ? -buf[j] : buf[j];
+        if (key <= threshold && heap.offer(key, ids[b + j])) {
+          threshold = heap.threshold();
+        }
+      }
+    }
+  }
+
+  @Override
+  public RangeSearchResult rangeSearch(float[] queries, float radius, SearchParams params) {
+    requireTrained();
+    float[] q = prepare("queries", queries);
+    Checks.radius(radius);
+    int nq = q.length / d;
+    int np = effectiveNprobe(params);
+    boolean ip = metric.higherIsCloser();
+    float keyBound = ip ? -radius : radius;
+    RangeCollector[] results = new RangeCollector[nq];
+    lock.readLock().lock();
+    try {
+      long[] probes = probe(q, nq, np, params.threads());
+      Parallel.forEach(params.threads(), nq, qi -> {
+        RangeCollector c = new RangeCollector();
+        float[] buf = new float[SCAN_BLOCK];
+        for (int p = 0; p < np; p++) {
+          int list = (int) probes[qi * np + p];
+          if (list < 0) {
+            continue;
+          }
+          int size = lists.size(list);
+          long[] ids = lists.ids(list);
+          float[] vecs = lists.vectors(list);
+          for (int b = 0; b < size; b += SCAN_BLOCK) {
+            int n = Math.min(SCAN_BLOCK, size - b);
+            if (ip) {
+              VectorUtil.dotProductOneToMany(q, qi * d, vecs, b * d, n, d, buf, 0);
+            } else {
+              VectorUtil.squareDistanceOneToMany(q, qi * d, vecs, b * d, n, d, buf, 0);
+            }
+            for (int j = 0; j < n; j++) {
+              float key = ip ? -buf[j] : buf[j];
+              if (key < keyBound) {
+                c.add(key, ids[b + j]);
+              }
+            }
+          }
+        }
+        c.sort();
+        results[qi] = c;
+      });
+    } finally {
+      lock.readLock().unlock();
+    }
+    return RangeCollector.toResult(results, ip);
+  }
+
+  /** Builds the direct map now (it is otherwise built by the first {@link #reconstruct}). */
+  public void makeDirectMap() {
+    lock.readLock().lock();
+    try {
+      directMap();
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  private LongLongMap directMap() {
+    LongLongMap map = directMap;
+    if (map == null) {
+      synchronized (this) {
+        map = directMap;
+        if (map == null) {
+          map = new LongLongMap((int) Math.min(Integer.MAX_VALUE / 4, ntotal));
+          for (int l = 0; l < nlist; l++) {
+            long[] ids = lists.ids(l);
+            for (int o = 0, s = lists.size(l); o < s; o++) {
+              if (!map.putIfAbsent(ids[o], ((long) l << 32) | o)) {
+                throw new IllegalStateException("id " + ids[o] + " is stored more than once; the direct map needs unique ids");
+              }
+            }
+          }
+          directMap = map;
+        }
+      }
+    }
+    return map;
+  }
+
+  @Override
+  public float[] reconstruct(long id) {
+    requireTrained();
+    lock.readLock().lock();
+    try {
+      long pos = directMap().get(id, -1L);
+      if (pos < 0) {
+        throw new IllegalArgumentException("id " + id + " is not in the index (ntotal=" + ntotal + ")");
+      }
+      int list = (int) (pos >>> 32);
+      int off = (int) pos;
+      return Arrays.copyOfRange(lists.vectors(list), off * d, off * d + d);
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  @Override
+  public long removeIds(IdSelector selector) {
+    lock.writeLock().lock();
+    try {
+      long removed = lists.remove(selector);
+      if (removed > 0) {
+        ntotal -= removed;
+        directMap = null;
+      }
+      return removed;
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  /**
+   * Moves every vector of {@code other} into this index (FAISS's {@code merge_from}); {@code other}
+   * is left empty. Both must have the same d, metric, nlist and identical centroids.
+   */
+  public void mergeFrom(IvfIndex other) {
+    if (other == this) {
+      throw new IllegalArgumentException("cannot merge an index into itself");
+    }
+    if (other.d != d || other.metric != metric || other.nlist != nlist) {
+      throw new IllegalArgumentException("cannot merge " + other.factoryString() + " d=" + other.d + " " + other.metric
+          + " into " + factoryString() + " d=" + d + " " + metric + ": d, metric and nlist must match");
+    }
+    requireTrained();
+    other.requireTrained();
+    // lock in a fixed order so two opposite merges cannot deadlock
+    IvfIndex first = System.identityHashCode(this) <= System.identityHashCode(other) ? this : other;
+    IvfIndex second = first == this ? other : this;
+    first.lock.writeLock().lock();
+    second.lock.writeLock().lock();
+    try {
+      if (!Arrays.equals(centroids, other.centroids)) {
+        throw new IllegalArgumentException("cannot merge indexes with different coarse quantizers (centroids differ); "
+            + "train once and add to copies of the trained index");
+      }
+      lists.moveFrom(other.lists);
+      ntotal += other.ntotal;
+      other.ntotal = 0;
+      directMap = null;
+      other.directMap = null;
+    } finally {
+      second.lock.writeLock().unlock();
+      first.lock.writeLock().unlock();
+    }
+  }
+
+  /** A copy of the centroids ({@code nlist * d} floats), or null before training. */
+  public float[] centroids() {
+    float[] c = centroids;
+    return c == null ? null : c.clone();
+  }
+
+  /** The number of vectors in list {@code list}. */
+  public int listSize(int list) {
+    lock.readLock().lock();
+    try {
+      return lists.size(checkList(list));
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /** A copy of the ids of list {@code list}. */
+  public long[] listIds(int list) {
+    lock.readLock().lock();
+    try {
+      return Arrays.copyOf(lists.ids(checkList(list)), lists.size(list));
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /** A copy of the vectors of list {@code list} ({@code listSize * d} floats). */
+  public float[] listVectors(int list) {
+    lock.readLock().lock();
+    try {
+      return Arrays.copyOf(lists.vectors(checkList(list)), lists.size(list) * d);
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  private int checkList(int list) {
+    if (list < 0 || list >= nlist) {
+      throw new IndexOutOfBoundsException("list " + list + " outside [0, " + nlist + ")");
+    }
+    return list;
+  }
+}

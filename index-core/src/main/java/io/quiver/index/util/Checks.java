@@ -1,0 +1,65 @@
+package io.quiver.index.util;
+
+/**
+ * Argument checks shared by the indexes and quantizers. Every message names the argument, the
+ * row and the component at fault, and says what would be valid.
+ */
+public final class Checks {
+  private Checks() {}
+
+  /**
+   * Checks that {@code x} holds whole vectors of dimension {@code d} with finite components and
+   * returns their number.
+   *
+   * @param name the argument's name for messages ("vectors", "queries", ...)
+   */
+  public static int vectors(String name, float[] x, int d) {
+    if (x == null) {
+      throw new IllegalArgumentException(name + " is null");
+    }
+    if (x.length % d != 0) {
+      throw new IllegalArgumentException(name + ".length " + x.length + " is not a multiple of d=" + d
+          + ": vectors are stored row-major, " + d + " floats per row");
+    }
+    for (int i = 0; i < x.length; i++) {
+      float v = x[i];
+      if (!Float.isFinite(v)) {
+        throw new IllegalArgumentException(name + " row " + (i / d) + ", component " + (i % d) + " is " + v
+            + "; every component must be a finite float");
+      }
+    }
+    return x.length / d;
+  }
+
+  /** Checks {@code k >= 1}. */
+  public static void k(int k) {
+    if (k < 1) {
+      throw new IllegalArgumentException("k must be >= 1, was " + k);
+    }
+  }
+
+  /** Checks that a value is at least {@code min}, naming it. */
+  public static int atLeast(String name, int value, int min) {
+    if (value < min) {
+      throw new IllegalArgumentException(name + " must be >= " + min + ", was " + value);
+    }
+    return value;
+  }
+
+  /** Checks that {@code ids} has one id per vector. */
+  public static void ids(long[] ids, int n) {
+    if (ids == null) {
+      throw new IllegalArgumentException("ids is null");
+    }
+    if (ids.length != n) {
+      throw new IllegalArgumentException("ids.length " + ids.length + " does not match the " + n + " vectors given");
+    }
+  }
+
+  /** Checks a radius for range search: finite. */
+  public static void radius(float radius) {
+    if (!Float.isFinite(radius)) {
+      throw new IllegalArgumentException("radius must be finite, was " + radius);
+    }
+  }
+}

@@ -1,0 +1,226 @@
+package io.quiver.index.vector;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The kernels on the JDK Vector API ({@code jdk.incubator.vector}), using the widest species the
+ * CPU offers. This is the only file in Quiver that imports the Vector API.
+ *
+ * <p>Reductions keep four independent accumulators so that consecutive fused multiply-adds do not
+ * wait on each other; tails shorter than a full vector use a half-width species, then scalar code.
+ * The block kernel packs the database block into panels of {@code 2 * lanes} vectors stored
+ * dimension-major, then runs a 4 x (2 * lanes) register-blocked micro-kernel: per dimension it
+ * loads two panel vectors and broadcasts four query components, for eight FMAs and no horizontal
+ * reductions.
+ */
+final class PanamaVectorUtilSupport implements VectorUtilSupport {
+
+  static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+  private static final int L = SPECIES.length();
+  /** A species half as wide, for tails; null when the preferred species is already 128 bits. */
+  private static final VectorSpecies<Float> HALF =
+      L >= 8 ? VectorSpecies.of(float.class, jdk.incubator.vector.VectorShape.forBitSize(SPECIES.vectorBitSize() / 2)) : null;
+  private static final int HL = HALF == null ? Integer.MAX_VALUE : HALF.length();
+
+  /** Query rows per micro-kernel tile. */
+  private static final int MR = 4;
+  /** Database vectors per packed panel. */
+  private static final int NR = 2 * L;
+
+  private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[NR]});
+
+  /** The number of float lanes in the species used, for logs and benchmarks. */
+  static int lanes() {
+    return L;
+  }
+
+  @Override
+  public float dotProduct(float[] a, int aOff, float[] b, int bOff, int d) {
+    int i = 0;
+    float sum = 0;
+    if (d >= L) {
+      FloatVector acc0 = FloatVector.zero(SPECIES);
+      FloatVector acc1 = FloatVector.zero(SPECIES);
+      FloatVector acc2 = FloatVector.zero(SPECIES);
+      FloatVector acc3 = FloatVector.zero(SPECIES);
+      for (int bound = d - 4 * L; i <= bound; i += 4 * L) {
+        acc0 = FloatVector.fromArray(SPECIES, a, aOff + i).fma(FloatVector.fromArray(SPECIES, b, bOff + i), acc0);
+        acc1 = FloatVector.fromArray(SPECIES, a, aOff + i + L).fma(FloatVector.fromArray(SPECIES, b, bOff + i + L), acc1);
+        acc2 = FloatVector.fromArray(SPECIES, a, aOff + i + 2 * L).fma(FloatVector.fromArray(SPECIES, b, bOff + i + 2 * L), acc2);
+        acc3 = FloatVector.fromArray(SPECIES, a, aOff + i + 3 * L).fma(FloatVector.fromArray(SPECIES, b, bOff + i + 3 * L), acc3);
+      }
+      for (int bound = d - L; i <= bound; i += L) {
+        acc0 = FloatVector.fromArray(SPECIES, a, aOff + i).fma(FloatVector.fromArray(SPECIES, b, bOff + i), acc0);
+      }
+      sum = acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
+    }
+    if (d - i >= HL) {
+      FloatVector h = FloatVector.fromArray(HALF, a, aOff + i).mul(FloatVector.fromArray(HALF, b, bOff + i));
+      sum += h.reduceLanes(VectorOperators.ADD);
+      i += HL;
+    }
+    for (; i < d; i++) {
+      sum += a[aOff + i] * b[bOff + i];
+    }
+    return sum;
+  }
+
+  @Override
+  public float squareDistance(float[] a, int aOff, float[] b, int bOff, int d) {
+    int i = 0;
+    float sum = 0;
+    if (d >= L) {
+      FloatVector acc0 = FloatVector.zero(SPECIES);
+      FloatVector acc1 = FloatVector.zero(SPECIES);
+      FloatVector acc2 = FloatVector.zero(SPECIES);
+      FloatVector acc3 = FloatVector.zero(SPECIES);
+      for (int bound = d - 4 * L; i <= bound; i += 4 * L) {
+        FloatVector t0 = FloatVector.fromArray(SPECIES, a, aOff + i).sub(FloatVector.fromArray(SPECIES, b, bOff + i));
+        FloatVector t1 = FloatVector.fromArray(SPECIES, a, aOff + i + L).sub(FloatVector.fromArray(SPECIES, b, bOff + i + L));
+        FloatVector t2 = FloatVector.fromArray(SPECIES, a, aOff + i + 2 * L).sub(FloatVector.fromArray(SPECIES, b, bOff + i + 2 * L));
+        FloatVector t3 = FloatVector.fromArray(SPECIES, a, aOff + i + 3 * L).sub(FloatVector.fromArray(SPECIES, b, bOff + i + 3 * L));
+        acc0 = t0.fma(t0, acc0);
+        acc1 = t1.fma(t1, acc1);
+        acc2 = t2.fma(t2, acc2);
+        acc3 = t3.fma(t3, acc3);
+      }
+      for (int bound = d - L; i <= bound; i += L) {
+        FloatVector t = FloatVector.fromArray(SPECIES, a, aOff + i).sub(FloatVector.fromArray(SPECIES, b, bOff + i));
+        acc0 = t.fma(t, acc0);
+      }
+      sum = acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
+    }
+    if (d - i >= HL) {
+      FloatVector t = FloatVector.fromArray(HALF, a, aOff + i).sub(FloatVector.fromArray(HALF, b, bOff + i));
+      sum += t.mul(t).reduceLanes(VectorOperators.ADD);
+      i += HL;
+    }
+    for (; i < d; i++) {
+      float t = a[aOff + i] - b[bOff + i];
+      sum += t * t;
+    }
+    return sum;
+  }
+
+  @Override
+  public float squareNorm(float[] a, int aOff, int d) {
+    return dotProduct(a, aOff, a, aOff, d);
+  }
+
+  @Override
+  public void squareDistanceOneToMany(float[] q, int qOff, float[] x, int xOff, int n, int d, float[] out, int outOff) {
+    for (int j = 0; j < n; j++) {
+      out[outOff + j] = squareDistance(q, qOff, x, xOff + j * d, d);
+    }
+  }
+
+  @Override
+  public void dotProductOneToMany(float[] q, int qOff, float[] x, int xOff, int n, int d, float[] out, int outOff) {
+    for (int j = 0; j < n; j++) {
+      out[outOff + j] = dotProduct(q, qOff, x, xOff + j * d, d);
+    }
+  }
+
+  @Override
+  public void dotProductBlock(float[] q, int qOff, int nq, float[] x, int xOff, int nx, int d,
+                              float[] out, int outOff, int outStride) {
+    if (nq <= 0 || nx <= 0) {
+      return;
+    }
+    int panels = (nx + NR - 1) / NR;
+    float[][] scratch = SCRATCH.get();
+    int packedSize = panels * NR * d;
+    if (scratch[0].length < packedSize) {
+      scratch[0] = new float[packedSize];
+    }
+    float[] packed = scratch[0];
+    float[] edge = scratch[1];
+    pack(x, xOff, nx, d, panels, packed);
+
+    for (int p = 0; p < panels; p++) {
+      int pb = p * NR * d;
+      int col = p * NR;
+      int width = Math.min(NR, nx - col);
+      int i = 0;
+      for (; i + MR <= nq; i += MR) {
+        int q0 = qOff + i * d;
+        int q1 = q0 + d;
+        int q2 = q1 + d;
+        int q3 = q2 + d;
+        FloatVector a00 = FloatVector.zero(SPECIES);
+        FloatVector a01 = FloatVector.zero(SPECIES);
+        FloatVector a10 = FloatVector.zero(SPECIES);
+        FloatVector a11 = FloatVector.zero(SPECIES);
+        FloatVector a20 = FloatVector.zero(SPECIES);
+        FloatVector a21 = FloatVector.zero(SPECIES);
+        FloatVector a30 = FloatVector.zero(SPECIES);
+        FloatVector a31 = FloatVector.zero(SPECIES);
+        for (int t = 0, pk = pb; t < d; t++, pk += NR) {
+          FloatVector x0 = FloatVector.fromArray(SPECIES, packed, pk);
+          FloatVector x1 = FloatVector.fromArray(SPECIES, packed, pk + L);
+          FloatVector b0 = FloatVector.broadcast(SPECIES, q[q0 + t]);
+          a00 = x0.fma(b0, a00);
+          a01 = x1.fma(b0, a01);
+          FloatVector b1 = FloatVector.broadcast(SPECIES, q[q1 + t]);
+          a10 = x0.fma(b1, a10);
+          a11 = x1.fma(b1, a11);
+          FloatVector b2 = FloatVector.broadcast(SPECIES, q[q2 + t]);
+          a20 = x0.fma(b2, a20);
+          a21 = x1.fma(b2, a21);
+          FloatVector b3 = FloatVector.broadcast(SPECIES, q[q3 + t]);
+          a30 = x0.fma(b3, a30);
+          a31 = x1.fma(b3, a31);
+        }
+        int o = outOff + i * outStride + col;
+        store(a00, a01, out, o, width, edge);
+        store(a10, a11, out, o + outStride, width, edge);
+        store(a20, a21, out, o + 2 * outStride, width, edge);
+        store(a30, a31, out, o + 3 * outStride, width, edge);
+      }
+      for (; i < nq; i++) {
+        int q0 = qOff + i * d;
+        FloatVector a00 = FloatVector.zero(SPECIES);
+        FloatVector a01 = FloatVector.zero(SPECIES);
+        for (int t = 0, pk = pb; t < d; t++, pk += NR) {
+          FloatVector b0 = FloatVector.broadcast(SPECIES, q[q0 + t]);
+          a00 = FloatVector.fromArray(SPECIES, packed, pk).fma(b0, a00);
+          a01 = FloatVector.fromArray(SPECIES, packed, pk + L).fma(b0, a01);
+        }
+        store(a00, a01, out, outOff + i * outStride + col, width, edge);
+      }
+    }
+  }
+
+  /** Copies {@code nx} vectors into dimension-major panels of {@link #NR}, zero-padding the last. */
+  private static void pack(float[] x, int xOff, int nx, int d, int panels, float[] packed) {
+    for (int p = 0; p < panels; p++) {
+      int pb = p * NR * d;
+      for (int c = 0; c < NR; c++) {
+        int j = p * NR + c;
+        if (j < nx) {
+          int src = xOff + j * d;
+          for (int t = 0; t < d; t++) {
+            packed[pb + t * NR + c] = x[src + t];
+          }
+        } else {
+          for (int t = 0; t < d; t++) {
+            packed[pb + t * NR + c] = 0f;
+          }
+        }
+      }
+    }
+  }
+
+  private static void store(FloatVector v0, FloatVector v1, float[] out, int o, int width, float[] edge) {
+    if (width == NR) {
+      v0.intoArray(out, o);
+      v1.intoArray(out, o + L);
+    } else {
+      v0.intoArray(edge, 0);
+      v1.intoArray(edge, L);
+      System.arraycopy(edge, 0, out, o, width);
+    }
+  }
+}

@@ -1,0 +1,150 @@
+package io.quiver.index.vector;
+
+import java.util.Locale;
+
+/**
+ * The entry point to Quiver's distance kernels. At class initialisation it picks the Panama
+ * (SIMD) implementation when the {@code jdk.incubator.vector} module is present and the scalar
+ * reference otherwise; the system property {@code quiver.vectorization=scalar|panama|auto}
+ * (default {@code auto}) forces one. Forcing {@code panama} on a JVM started without
+ * {@code --add-modules=jdk.incubator.vector} fails with an error that says so.
+ *
+ * <p>See {@link VectorUtilSupport} for the shapes of each kernel. Every method is thread-safe.
+ */
+public final class VectorUtil {
+
+  /** System property that forces an implementation: {@code scalar}, {@code panama} or {@code auto}. */
+  public static final String PROPERTY = "quiver.vectorization";
+
+  private static final VectorUtilSupport IMPL;
+  private static final String DESCRIPTION;
+
+  static {
+    String wanted = System.getProperty(PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
+    VectorUtilSupport chosen;
+    String description;
+    switch (wanted) {
+      case "scalar":
+        chosen = new ScalarVectorUtilSupport();
+        description = "scalar";
+        break;
+      case "panama":
+        chosen = loadPanama();
+        if (chosen == null) {
+          throw new IllegalStateException("-D" + PROPERTY + "=panama needs the Vector API: start the JVM with "
+              + "--add-modules=jdk.incubator.vector (see index-core/target/jvm.options)");
+        }
+        description = "panama(" + panamaBits() + "-bit)";
+        break;
+      case "auto":
+      case "":
+        chosen = loadPanama();
+        if (chosen == null) {
+          chosen = new ScalarVectorUtilSupport();
+          description = "scalar (jdk.incubator.vector not present)";
+        } else {
+          description = "panama(" + panamaBits() + "-bit)";
+        }
+        break;
+      default:
+        throw new IllegalArgumentException("-D" + PROPERTY + "=" + wanted + " is not valid; use scalar, panama or auto");
+    }
+    IMPL = chosen;
+    DESCRIPTION = description;
+  }
+
+  private VectorUtil() {}
+
+  private static VectorUtilSupport loadPanama() {
+    if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+      return null;
+    }
+    try {
+      return (VectorUtilSupport) Class.forName("io.quiver.index.vector.PanamaVectorUtilSupport")
+          .getDeclaredConstructor().newInstance();
+    } catch (ReflectiveOperationException | LinkageError e) {
+      return null;
+    }
+  }
+
+  private static int panamaBits() {
+    return PanamaVectorUtilSupport.lanes() * Float.SIZE;
+  }
+
+  /** The implementation in use. */
+  public static VectorUtilSupport support() {
+    return IMPL;
+  }
+
+  /** A short description of the implementation in use, such as {@code panama(512-bit)}. */
+  public static String implementationName() {
+    return DESCRIPTION;
+  }
+
+  /** See {@link VectorUtilSupport#dotProduct}. */
+  public static float dotProduct(float[] a, int aOff, float[] b, int bOff, int d) {
+    return IMPL.dotProduct(a, aOff, b, bOff, d);
+  }
+
+  /** See {@link VectorUtilSupport#squareDistance}. */
+  public static float squareDistance(float[] a, int aOff, float[] b, int bOff, int d) {
+    return IMPL.squareDistance(a, aOff, b, bOff, d);
+  }
+
+  /** See {@link VectorUtilSupport#squareNorm}. */
+  public static float squareNorm(float[] a, int aOff, int d) {
+    return IMPL.squareNorm(a, aOff, d);
+  }
+
+  /** See {@link VectorUtilSupport#squareDistanceOneToMany}. */
+  public static void squareDistanceOneToMany(float[] q, int qOff, float[] x, int xOff, int n, int d, float[] out, int outOff) {
+    IMPL.squareDistanceOneToMany(q, qOff, x, xOff, n, d, out, outOff);
+  }
+
+  /** See {@link VectorUtilSupport#dotProductOneToMany}. */
+  public static void dotProductOneToMany(float[] q, int qOff, float[] x, int xOff, int n, int d, float[] out, int outOff) {
+    IMPL.dotProductOneToMany(q, qOff, x, xOff, n, d, out, outOff);
+  }
+
+  /** See {@link VectorUtilSupport#dotProductBlock}. */
+  public static void dotProductBlock(float[] q, int qOff, int nq, float[] x, int xOff, int nx, int d,
+                                     float[] out, int outOff, int outStride) {
+    IMPL.dotProductBlock(q, qOff, nq, x, xOff, nx, d, out, outOff, outStride);
+  }
+
+  /**
+   * Squared norms of {@code n} contiguous vectors: {@code out[j] = |x_j|^2}. Output: size {@code n}.
+   */
+  public static float[] squareNorms(float[] x, int n, int d) {
+    float[] out = new float[n];
+    for (int j = 0; j < n; j++) {
+      out[j] = IMPL.squareNorm(x, j * d, d);
+    }
+    return out;
+  }
+
+  /**
+   * Normalizes each of the {@code x.length / d} vectors in place to unit L2 norm, as FAISS's
+   * {@code normalize_L2}. A zero vector stays zero.
+   */
+  public static void normalizeL2(float[] x, int d) {
+    if (d <= 0 || x.length % d != 0) {
+      throw new IllegalArgumentException("vectors.length " + x.length + " is not a multiple of d=" + d);
+    }
+    int n = x.length / d;
+    for (int j = 0; j < n; j++) {
+      normalizeL2(x, j * d, d);
+    }
+  }
+
+  /** Normalizes the vector {@code x[off..off+d)} in place to unit L2 norm; a zero vector stays zero. */
+  public static void normalizeL2(float[] x, int off, int d) {
+    double norm = Math.sqrt(IMPL.squareNorm(x, off, d));
+    if (norm > 0) {
+      float inv = (float) (1.0 / norm);
+      for (int t = 0; t < d; t++) {
+        x[off + t] *= inv;
+      }
+    }
+  }
+}

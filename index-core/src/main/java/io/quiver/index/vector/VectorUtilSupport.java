@@ -1,0 +1,44 @@
+package io.quiver.index.vector;
+
+/**
+ * The distance kernels, implemented once as a scalar reference ({@link ScalarVectorUtilSupport})
+ * and once with the JDK Vector API ({@link PanamaVectorUtilSupport}). Callers go through
+ * {@link VectorUtil}, which picks one at start-up.
+ *
+ * <p>All kernels take flat row-major arrays and offsets; a vector of dimension {@code d} starting
+ * at {@code off} occupies {@code [off, off + d)}. Implementations are stateless apart from
+ * per-thread scratch space and may be called from any number of threads at once.
+ */
+public interface VectorUtilSupport {
+
+  /** Inner product of {@code a[aOff..aOff+d)} and {@code b[bOff..bOff+d)}. */
+  float dotProduct(float[] a, int aOff, float[] b, int bOff, int d);
+
+  /** Squared Euclidean distance of {@code a[aOff..aOff+d)} and {@code b[bOff..bOff+d)}. */
+  float squareDistance(float[] a, int aOff, float[] b, int bOff, int d);
+
+  /** Squared L2 norm of {@code a[aOff..aOff+d)}. */
+  float squareNorm(float[] a, int aOff, int d);
+
+  /**
+   * One query against {@code n} contiguous vectors: {@code out[outOff + j] = |q - x_j|^2} where
+   * {@code x_j = x[xOff + j*d .. xOff + (j+1)*d)}. Output: size {@code n}.
+   */
+  void squareDistanceOneToMany(float[] q, int qOff, float[] x, int xOff, int n, int d, float[] out, int outOff);
+
+  /**
+   * One query against {@code n} contiguous vectors: {@code out[outOff + j] = q . x_j}. Output:
+   * size {@code n}.
+   */
+  void dotProductOneToMany(float[] q, int qOff, float[] x, int xOff, int n, int d, float[] out, int outOff);
+
+  /**
+   * A block of {@code nq} queries against a block of {@code nx} vectors (a GEMM
+   * {@code Q * X^T}): {@code out[outOff + i*outStride + j] = q_i . x_j} for {@code i < nq},
+   * {@code j < nx}. Distances: size {@code nq * nx}, row-major with row stride
+   * {@code outStride >= nx}. Combined with precomputed norms this gives squared L2 distances
+   * as {@code |x|^2 - 2 x.q + |q|^2}.
+   */
+  void dotProductBlock(float[] q, int qOff, int nq, float[] x, int xOff, int nx, int d,
+                       float[] out, int outOff, int outStride);
+}
