@@ -193,6 +193,7 @@ public final class IvfIndex implements VectorIndex {
 
   @Override
   public void addWithIds(float[] vectors, long[] ids) {
+    if (ids == null) throw new IllegalArgumentException("ids is null"); // addInternal reads null as "number from ntotal"
     addInternal(vectors, ids);
   }
 

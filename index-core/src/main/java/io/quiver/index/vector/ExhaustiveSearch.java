@@ -24,8 +24,10 @@ public final class ExhaustiveSearch {
   /** From this many queries on, the blocked (GEMM-form) kernel is used. */
   public static final int BLOCKED_THRESHOLD = 20;
 
-  private static final int QUERY_BLOCK = 128;
-  private static final int BASE_BLOCK = 512;
+  /** Queries per task: the packing of a base block is shared by this many queries. */
+  private static final int QUERY_BLOCK = 256;
+  /** Base vectors per tile: QUERY_BLOCK x BASE_BLOCK keys (256 KiB) stay in L2 for the filter pass. */
+  private static final int BASE_BLOCK = 256;
   private static final int SCAN_BLOCK = 1024;
   private static final int MIN_ROWS_PER_SCAN_TASK = 16 * 1024;
 
@@ -115,8 +117,7 @@ public final class ExhaustiveSearch {
       int o = qi * k;
       for (int j = 0; j < k; j++) {
         outIds[o + j] = ids[j];
-        outDistances[o + j] = ids[j] < 0 ? (innerProduct ? Float.NEGATIVE_INFINITY : Float.POSITIVE_INFINITY)
-            : (innerProduct ? -keys[j] : keys[j]);
+        outDistances[o + j] = innerProduct ? -keys[j] : keys[j]; // padding keys are +inf: -inf for inner product
       }
     }
   }
@@ -131,44 +132,32 @@ public final class ExhaustiveSearch {
       int q0 = blk * qb;
       int nqb = Math.min(qb, nq - q0);
       TopKHeap[] heaps = new TopKHeap[nqb];
-      float[] qNorms = new float[nqb];
-      float[] thresholds = new float[nqb];
       for (int i = 0; i < nqb; i++) {
         heaps[i] = new TopKHeap(k);
-        qNorms[i] = innerProduct ? 0f : VectorUtil.squareNorm(queries, (q0 + i) * d, d);
-        thresholds[i] = Float.POSITIVE_INFINITY;
       }
-      float[] tile = new float[nqb * BASE_BLOCK];
-      for (int b = 0; b < nb; b += BASE_BLOCK) {
-        int nxb = Math.min(BASE_BLOCK, nb - b);
-        VectorUtil.dotProductBlock(queries, q0 * d, nqb, base, b * d, nxb, d, tile, 0, BASE_BLOCK);
+      // Keys in the tile rank base rows per query: |x|^2 - 2 x.q for L2 (the query's own norm
+      // is the same for every row), -x.q for inner product. Exact distances come at the end.
+      int tileWidth = Math.min(BASE_BLOCK, nb);
+      float[] tile = new float[nqb * tileWidth];
+      for (int b = 0; b < nb; b += tileWidth) {
+        int nxb = Math.min(tileWidth, nb - b);
+        if (innerProduct) {
+          VectorUtil.dotProductBlockScaled(queries, q0 * d, nqb, base, b * d, nxb, d, -1f, null, 0, tile, 0, tileWidth);
+        } else {
+          VectorUtil.dotProductBlockScaled(queries, q0 * d, nqb, base, b * d, nxb, d, -2f, norms, b, tile, 0, tileWidth);
+        }
         for (int i = 0; i < nqb; i++) {
           TopKHeap heap = heaps[i];
-          float threshold = thresholds[i];
-          int row0 = i * BASE_BLOCK;
-          if (innerProduct) {
-            for (int j = 0; j < nxb; j++) {
-              float key = -tile[row0 + j];
-              if (key <= threshold) {
-                int row = b + j;
-                if (heap.offer(key, labels == null ? row : labels[row], row)) {
-                  threshold = heap.threshold();
-                }
-              }
-            }
-          } else {
-            float qn = qNorms[i];
-            for (int j = 0; j < nxb; j++) {
-              int row = b + j;
-              float key = qn + norms[row] - 2f * tile[row0 + j];
-              if (key <= threshold) {
-                if (heap.offer(key, labels == null ? row : labels[row], row)) {
-                  threshold = heap.threshold();
-                }
-              }
+          float threshold = heap.threshold();
+          int row0 = i * tileWidth;
+          int end = row0 + nxb;
+          for (int j = VectorUtil.nextAtMost(tile, row0, end, threshold); j < end;
+               j = VectorUtil.nextAtMost(tile, j + 1, end, threshold)) {
+            int row = b + j - row0;
+            if (heap.offer(tile[j], labels == null ? row : labels[row], row)) {
+              threshold = heap.threshold();
             }
           }
-          thresholds[i] = threshold;
         }
       }
       float[] keys = new float[k];

@@ -1,6 +1,7 @@
 package io.quiver.index.vector;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -29,7 +30,9 @@ final class PanamaVectorUtilSupport implements VectorUtilSupport {
   /** Database vectors per packed panel. */
   private static final int NR = 2 * L;
 
-  private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[NR]});
+  /** Per-thread scratch: the packed panels, an edge row, and the padded bias. */
+  private static final ThreadLocal<float[][]> SCRATCH =
+      ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[NR], new float[0]});
 
   /** The number of float lanes in the species used, for logs and benchmarks. */
   static int lanes() {
@@ -126,6 +129,35 @@ final class PanamaVectorUtilSupport implements VectorUtilSupport {
   @Override
   public void dotProductBlock(float[] q, int qOff, int nq, float[] x, int xOff, int nx, int d,
                               float[] out, int outOff, int outStride) {
+    block(q, qOff, nq, x, xOff, nx, d, 1f, null, 0, out, outOff, outStride);
+  }
+
+  @Override
+  public void dotProductBlockScaled(float[] q, int qOff, int nq, float[] x, int xOff, int nx, int d,
+                                    float scale, float[] bias, int biasOff, float[] out, int outOff, int outStride) {
+    block(q, qOff, nq, x, xOff, nx, d, scale, bias, biasOff, out, outOff, outStride);
+  }
+
+  @Override
+  public int nextAtMost(float[] a, int from, int to, float threshold) {
+    int i = from;
+    FloatVector t = FloatVector.broadcast(SPECIES, threshold);
+    for (int bound = to - L; i <= bound; i += L) {
+      VectorMask<Float> m = FloatVector.fromArray(SPECIES, a, i).compare(VectorOperators.LE, t);
+      if (m.anyTrue()) {
+        return i + m.firstTrue();
+      }
+    }
+    for (; i < to; i++) {
+      if (a[i] <= threshold) {
+        return i;
+      }
+    }
+    return to;
+  }
+
+  private void block(float[] q, int qOff, int nq, float[] x, int xOff, int nx, int d,
+                     float scale, float[] bias, int biasOff, float[] out, int outOff, int outStride) {
     if (nq <= 0 || nx <= 0) {
       return;
     }
@@ -138,11 +170,25 @@ final class PanamaVectorUtilSupport implements VectorUtilSupport {
     float[] packed = scratch[0];
     float[] edge = scratch[1];
     pack(x, xOff, nx, d, panels, packed);
+    // the epilogue computes bias + scale * dot; a padded copy of the bias lets it load whole vectors
+    boolean affine = bias != null || scale != 1f;
+    if (scratch[2].length < panels * NR) {
+      scratch[2] = new float[panels * NR];
+    }
+    float[] paddedBias = scratch[2];
+    if (bias != null) {
+      System.arraycopy(bias, biasOff, paddedBias, 0, nx);
+    } else {
+      java.util.Arrays.fill(paddedBias, 0, panels * NR, 0f);
+    }
+    FloatVector scaleV = FloatVector.broadcast(SPECIES, scale);
 
     for (int p = 0; p < panels; p++) {
       int pb = p * NR * d;
       int col = p * NR;
       int width = Math.min(NR, nx - col);
+      FloatVector bias0 = FloatVector.fromArray(SPECIES, paddedBias, col);
+      FloatVector bias1 = FloatVector.fromArray(SPECIES, paddedBias, col + L);
       int i = 0;
       for (; i + MR <= nq; i += MR) {
         int q0 = qOff + i * d;
@@ -174,6 +220,16 @@ final class PanamaVectorUtilSupport implements VectorUtilSupport {
           a31 = x1.fma(b3, a31);
         }
         int o = outOff + i * outStride + col;
+        if (affine) {
+          a00 = a00.fma(scaleV, bias0);
+          a01 = a01.fma(scaleV, bias1);
+          a10 = a10.fma(scaleV, bias0);
+          a11 = a11.fma(scaleV, bias1);
+          a20 = a20.fma(scaleV, bias0);
+          a21 = a21.fma(scaleV, bias1);
+          a30 = a30.fma(scaleV, bias0);
+          a31 = a31.fma(scaleV, bias1);
+        }
         store(a00, a01, out, o, width, edge);
         store(a10, a11, out, o + outStride, width, edge);
         store(a20, a21, out, o + 2 * outStride, width, edge);
@@ -187,6 +243,10 @@ final class PanamaVectorUtilSupport implements VectorUtilSupport {
           FloatVector b0 = FloatVector.broadcast(SPECIES, q[q0 + t]);
           a00 = FloatVector.fromArray(SPECIES, packed, pk).fma(b0, a00);
           a01 = FloatVector.fromArray(SPECIES, packed, pk + L).fma(b0, a01);
+        }
+        if (affine) {
+          a00 = a00.fma(scaleV, bias0);
+          a01 = a01.fma(scaleV, bias1);
         }
         store(a00, a01, out, outOff + i * outStride + col, width, edge);
       }

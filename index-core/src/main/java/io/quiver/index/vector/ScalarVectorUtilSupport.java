@@ -75,4 +75,27 @@ public final class ScalarVectorUtilSupport implements VectorUtilSupport {
       }
     }
   }
+
+  @Override
+  public void dotProductBlockScaled(float[] q, int qOff, int nq, float[] x, int xOff, int nx, int d,
+                                    float scale, float[] bias, int biasOff, float[] out, int outOff, int outStride) {
+    for (int i = 0; i < nq; i++) {
+      int qi = qOff + i * d;
+      int row = outOff + i * outStride;
+      for (int j = 0; j < nx; j++) {
+        float dot = dotProduct(q, qi, x, xOff + j * d, d);
+        out[row + j] = bias == null ? scale * dot : bias[biasOff + j] + scale * dot;
+      }
+    }
+  }
+
+  @Override
+  public int nextAtMost(float[] a, int from, int to, float threshold) {
+    for (int i = from; i < to; i++) {
+      if (a[i] <= threshold) {
+        return i;
+      }
+    }
+    return to;
+  }
 }

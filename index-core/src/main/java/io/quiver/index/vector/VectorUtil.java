@@ -112,6 +112,17 @@ public final class VectorUtil {
     IMPL.dotProductBlock(q, qOff, nq, x, xOff, nx, d, out, outOff, outStride);
   }
 
+  /** See {@link VectorUtilSupport#dotProductBlockScaled}. */
+  public static void dotProductBlockScaled(float[] q, int qOff, int nq, float[] x, int xOff, int nx, int d,
+                                           float scale, float[] bias, int biasOff, float[] out, int outOff, int outStride) {
+    IMPL.dotProductBlockScaled(q, qOff, nq, x, xOff, nx, d, scale, bias, biasOff, out, outOff, outStride);
+  }
+
+  /** See {@link VectorUtilSupport#nextAtMost}. */
+  public static int nextAtMost(float[] a, int from, int to, float threshold) {
+    return IMPL.nextAtMost(a, from, to, threshold);
+  }
+
   /**
    * Squared norms of {@code n} contiguous vectors: {@code out[j] = |x_j|^2}. Output: size {@code n}.
    */
@@ -139,11 +150,16 @@ public final class VectorUtil {
 
   /** Normalizes the vector {@code x[off..off+d)} in place to unit L2 norm; a zero vector stays zero. */
   public static void normalizeL2(float[] x, int off, int d) {
-    double norm = Math.sqrt(IMPL.squareNorm(x, off, d));
-    if (norm > 0) {
-      float inv = (float) (1.0 / norm);
+    // in double: float squares overflow above ~1e19 and underflow below ~1e-23
+    double sumSq = 0;
+    for (int t = 0; t < d; t++) {
+      double v = x[off + t];
+      sumSq += v * v;
+    }
+    double norm = Math.sqrt(sumSq);
+    if (norm > 0 && Double.isFinite(norm)) {
       for (int t = 0; t < d; t++) {
-        x[off + t] *= inv;
+        x[off + t] = (float) (x[off + t] / norm);
       }
     }
   }

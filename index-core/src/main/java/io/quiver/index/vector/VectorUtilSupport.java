@@ -41,4 +41,22 @@ public interface VectorUtilSupport {
    */
   void dotProductBlock(float[] q, int qOff, int nq, float[] x, int xOff, int nx, int d,
                        float[] out, int outOff, int outStride);
+
+  /**
+   * The block kernel with a per-vector affine epilogue:
+   * {@code out[outOff + i*outStride + j] = bias[biasOff + j] + scale * (q_i . x_j)}, or
+   * {@code scale * (q_i . x_j)} when {@code bias} is null. With {@code scale = -2} and the squared
+   * norms as bias this is {@code |q_i - x_j|^2 - |q_i|^2}, which ranks the {@code x_j} for query
+   * {@code i} exactly as the squared distance does; with {@code scale = -1} and no bias it ranks
+   * by inner product, smallest first. Output: size {@code nq * nx}, row-major, row stride
+   * {@code outStride >= nx}.
+   */
+  void dotProductBlockScaled(float[] q, int qOff, int nq, float[] x, int xOff, int nx, int d,
+                             float scale, float[] bias, int biasOff, float[] out, int outOff, int outStride);
+
+  /**
+   * The first index {@code i} in {@code [from, to)} with {@code a[i] <= threshold}, or {@code to}
+   * when there is none: the filter that top-k selection runs over a row of distances.
+   */
+  int nextAtMost(float[] a, int from, int to, float threshold);
 }

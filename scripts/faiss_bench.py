@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+"""FAISS peer of `quiver bench`: same options, same data files, same JSON keys.
+
+Runs Debian's python3-faiss (apt-get install python3-faiss). Base and query vectors are
+.fvecs/.bvecs files (`quiver generate` writes Quiver's synthetic data to .fvecs so both systems
+see the same vectors). Search is timed like `quiver bench`: warm-up searches for 1 s, then
+--repeat timed runs, median reported.
+"""
+import argparse
+import json
+import sys
+import time
+
+import faiss
+import numpy as np
+
+
+def read_vecs(path, dtype):
+    raw = np.fromfile(path, dtype=np.uint8)
+    if raw.size == 0:
+        raise SystemExit(f"{path}: empty file")
+    d = int(raw[:4].view(np.int32)[0])
+    width = 1 if dtype == np.uint8 else 4
+    rec = 4 + d * width
+    if raw.size % rec:
+        raise SystemExit(f"{path}: size {raw.size} is not a multiple of the record size {rec}")
+    rows = raw.reshape(-1, rec)[:, 4:]
+    return np.ascontiguousarray(rows).view(dtype).reshape(-1, d)
+
+
+def load(path):
+    if path.endswith(".bvecs"):
+        return read_vecs(path, np.uint8).astype(np.float32)
+    return read_vecs(path, np.float32)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--factory")
+    p.add_argument("--base", required=True)
+    p.add_argument("--query")
+    p.add_argument("--gt")
+    p.add_argument("--metric", default="l2", choices=["l2", "ip", "cosine"])
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--nprobe", type=int)
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--kmeans", type=int, metavar="K",
+                   help="instead of an index, run k-means into K centroids (like `quiver kmeans`)")
+    p.add_argument("--niter", type=int, default=25)
+    a = p.parse_args()
+
+    if a.threads > 0:
+        faiss.omp_set_num_threads(a.threads)
+    xb = load(a.base)
+    if a.kmeans:
+        return kmeans(a, xb)
+    if not a.query or not a.factory:
+        p.error("--factory and --query are required unless --kmeans is given")
+    xq = load(a.query)
+    if a.metric == "cosine":
+        xb = xb.copy()
+        xq = xq.copy()
+        faiss.normalize_L2(xb)
+        faiss.normalize_L2(xq)
+    metric = faiss.METRIC_L2 if a.metric == "l2" else faiss.METRIC_INNER_PRODUCT
+    n, d = xb.shape
+    index = faiss.index_factory(d, a.factory, metric)
+    ivf = None
+    try:
+        ivf = faiss.extract_index_ivf(index)
+    except Exception:
+        ivf = None
+    if ivf is not None:
+        ivf.cp.seed = a.seed
+        if a.nprobe:
+            ivf.nprobe = a.nprobe
+
+    t0 = time.perf_counter()
+    index.train(xb)
+    train_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    index.add(xb)
+    add_s = time.perf_counter() - t0
+
+    warm = time.perf_counter()
+    runs = 0
+    while True:
+        D, I = index.search(xq, a.k)
+        runs += 1
+        if time.perf_counter() - warm >= 1.0 or runs >= 1000:
+            break
+    times = []
+    for _ in range(a.repeat):
+        t0 = time.perf_counter()
+        D, I = index.search(xq, a.k)
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    search_s = times[len(times) // 2]
+
+    if a.gt:
+        gt = read_vecs(a.gt, np.int32)
+    else:
+        exact = faiss.IndexFlat(d, metric)
+        exact.add(xb)
+        _, gt = exact.search(xq, a.k)
+    nq = xq.shape[0]
+    r1 = float(np.mean(I[:, 0] == gt[:, 0]))
+    rk = float(np.mean([len(set(I[q, :a.k]) & set(gt[q, :a.k])) / a.k for q in range(nq)]))
+    out = {
+        "factory": a.factory, "metric": a.metric, "n": n, "d": d, "nq": nq, "k": a.k,
+        "nprobe": (ivf.nprobe if ivf is not None else None),
+        "train_s": round(train_s, 6), "add_s": round(add_s, 6), "search_s": round(search_s, 6),
+        "qps": round(nq / search_s, 6), "recall_at_1": round(r1, 6), "recall_at_k": round(rk, 6),
+        "threads": faiss.omp_get_max_threads(), "kernels": "faiss " + faiss.__version__,
+        "base": a.base, "query": a.query,
+    }
+    print(json.dumps(out))
+
+
+def kmeans(a, x):
+    n, d = x.shape
+    km = faiss.Kmeans(d, a.kmeans, niter=a.niter, seed=a.seed)
+    t0 = time.perf_counter()
+    km.train(x)
+    train_s = time.perf_counter() - t0
+    obj = [float(v) for v in km.obj]
+    print(json.dumps({
+        "n": n, "d": d, "k": a.kmeans, "niter": a.niter,
+        "training_points": min(n, a.kmeans * 256), "train_s": round(train_s, 6),
+        "objective": obj[-1] if obj else None, "objectives": obj,
+        "threads": faiss.omp_get_max_threads(), "kernels": "faiss " + faiss.__version__,
+    }))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
