@@ -54,6 +54,11 @@ public final class VecsIO {
     return new FloatVectors(raw.n, raw.d, out);
   }
 
+  /** Reads every record of a {@code .bvecs} file, as floats 0..255. */
+  public static FloatVectors readBvecs(Path file) throws IOException {
+    return readBvecs(file, Integer.MAX_VALUE);
+  }
+
   /** Reads at most {@code maxRows} records of a {@code .bvecs} file, as floats 0..255. */
   public static FloatVectors readBvecs(Path file, int maxRows) throws IOException {
     Raw raw = read(file, 1, maxRows);
@@ -93,12 +98,12 @@ public final class VecsIO {
             + " (is this a ." + (valueBytes == 1 ? "bvecs" : "fvecs/ivecs") + " file?)");
       }
       long recordBytes = 4L + (long) d * valueBytes;
-      if (size % recordBytes != 0) {
-        throw new IOException(file + ": size " + size + " is not a multiple of the record size " + recordBytes
-            + " (d=" + d + "): the file is truncated or its records differ in dimension");
-      }
-      long n = Math.min(size / recordBytes, maxRows);
-      if (n * d > Integer.MAX_VALUE - 8) {
+      long whole = size / recordBytes;
+      // A size that is not a multiple of the record size is reported after the whole records are
+      // read, so that a record of another dimension is named as such rather than as truncation.
+      boolean partialTail = size % recordBytes != 0 && maxRows > whole;
+      long n = Math.min(whole, maxRows);
+      if (n * d * valueBytes > Integer.MAX_VALUE - 8) {
         throw new IOException(file + ": " + n + " records of d=" + d + " do not fit in one array; read fewer rows");
       }
       byte[] bytes = new byte[(int) (n * d * valueBytes)];
@@ -115,8 +120,22 @@ public final class VecsIO {
         int off = i * rowBytes;
         int got = in.readNBytes(bytes, off, rowBytes);
         if (got != rowBytes) {
-          throw new EOFException(file + ": record " + i + " is truncated");
+          throw new EOFException(file + ": record " + i + " is truncated: it has " + got + " of its " + rowBytes
+              + " value bytes (d=" + d + ")");
         }
+      }
+      if (partialTail) {
+        long tail = size - whole * recordBytes;
+        if (n > 0 && tail >= 4) { // record 0's dimension was read above
+          readFully(in, header, file, (int) n);
+          int dn = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN).getInt();
+          if (dn != d) {
+            throw new IOException(file + ": record " + n + " has dimension " + dn + ", record 0 has " + d
+                + "; all records must have the same dimension");
+          }
+        }
+        throw new EOFException(file + ": record " + n + " is truncated: the file ends " + tail + " bytes into it, but a"
+            + " record of d=" + d + " has " + recordBytes + " bytes (file size " + size + ", " + n + " whole records)");
       }
       return new Raw((int) n, d, bytes);
     }
