@@ -1,5 +1,6 @@
 package io.quiver.index;
 
+import io.quiver.index.ivf.ListScanner;
 import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.util.Checks;
 import io.quiver.index.util.LongLongMap;
@@ -161,13 +162,7 @@ public final class FlatIndex implements VectorIndex {
 
   /** Checks the vectors and returns them, or a normalized copy for cosine. */
   private float[] prepare(String name, float[] vectors) {
-    Checks.vectors(name, vectors, d);
-    if (metric.normalizes()) {
-      float[] copy = vectors.clone();
-      VectorUtil.normalizeL2(copy, d);
-      return copy;
-    }
-    return vectors;
+    return Checks.prepareVectors(name, vectors, d, metric.normalizes());
   }
 
   @Override
@@ -199,21 +194,7 @@ public final class FlatIndex implements VectorIndex {
     try {
       Parallel.forEach(params.threads(), nq, qi -> {
         RangeCollector c = new RangeCollector();
-        float[] buf = new float[1024];
-        for (int b = 0; b < ntotal; b += buf.length) {
-          int n = Math.min(buf.length, ntotal - b);
-          if (ip) {
-            VectorUtil.dotProductOneToMany(q, qi * d, data, b * d, n, d, buf, 0);
-          } else {
-            VectorUtil.squareDistanceOneToMany(q, qi * d, data, b * d, n, d, buf, 0);
-          }
-          for (int j = 0; j < n; j++) {
-            float key = ip ? -buf[j] : buf[j];
-            if (key < keyBound) {
-              c.add(key, ids[b + j]);
-            }
-          }
-        }
+        ListScanner.range(q, qi * d, data, ids, ntotal, d, ip, keyBound, c, new float[1024]);
         c.sort();
         results[qi] = c;
       });

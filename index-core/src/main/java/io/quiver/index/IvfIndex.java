@@ -1,6 +1,7 @@
 package io.quiver.index;
 
 import io.quiver.index.ivf.FlatInvertedLists;
+import io.quiver.index.ivf.ListScanner;
 import io.quiver.index.quantize.KMeans;
 import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.topk.TopKHeap;
@@ -239,14 +240,9 @@ public final class IvfIndex implements VectorIndex {
   }
 
   private float[] prepare(String name, float[] vectors) {
-    Checks.vectors(name, vectors, d);
-    if (metric.normalizes()) {
-      float[] copy = vectors.clone();
-      VectorUtil.normalizeL2(copy, d);
-      return copy;
-    }
-    return vectors;
+    return Checks.prepareVectors(name, vectors, d, metric.normalizes());
   }
+
 
   private int effectiveNprobe(SearchParams params) {
     int np = params.nprobe() > 0 ? params.nprobe() : nprobe;
@@ -283,7 +279,7 @@ public final class IvfIndex implements VectorIndex {
           if (list < 0) {
             continue;
           }
-          scanList((int) list, q, qOff, ip, heap, buf);
+          ListScanner.topK(q, qOff, lists.vectors((int) list), lists.ids((int) list), lists.size((int) list), d, ip, heap, buf);
         }
         heap.drainSorted(outDist, outIds, null, qi * k, Float.POSITIVE_INFINITY);
         if (ip) {
@@ -298,26 +294,7 @@ public final class IvfIndex implements VectorIndex {
     return new SearchResult(nq, k, outIds, outDist);
   }
 
-  private void scanList(int list, float[] q, int qOff, boolean ip, TopKHeap heap, float[] buf) {
-    int size = lists.size(list);
-    long[] ids = lists.ids(list);
-    float[] vecs = lists.vectors(list);
-    for (int b = 0; b < size; b += SCAN_BLOCK) {
-      int n = Math.min(SCAN_BLOCK, size - b);
-      if (ip) {
-        VectorUtil.dotProductOneToMany(q, qOff, vecs, b * d, n, d, buf, 0);
-      } else {
-        VectorUtil.squareDistanceOneToMany(q, qOff, vecs, b * d, n, d, buf, 0);
-      }
-      float threshold = heap.threshold();
-      for (int j = 0; j < n; j++) {
-        float key = ip ? -buf[j] : buf[j];
-        if (key <= threshold && heap.offer(key, ids[b + j])) {
-          threshold = heap.threshold();
-        }
-      }
-    }
-  }
+
 
   @Override
   public RangeSearchResult rangeSearch(float[] queries, float radius, SearchParams params) {
@@ -340,23 +317,7 @@ public final class IvfIndex implements VectorIndex {
           if (list < 0) {
             continue;
           }
-          int size = lists.size(list);
-          long[] ids = lists.ids(list);
-          float[] vecs = lists.vectors(list);
-          for (int b = 0; b < size; b += SCAN_BLOCK) {
-            int n = Math.min(SCAN_BLOCK, size - b);
-            if (ip) {
-              VectorUtil.dotProductOneToMany(q, qi * d, vecs, b * d, n, d, buf, 0);
-            } else {
-              VectorUtil.squareDistanceOneToMany(q, qi * d, vecs, b * d, n, d, buf, 0);
-            }
-            for (int j = 0; j < n; j++) {
-              float key = ip ? -buf[j] : buf[j];
-              if (key < keyBound) {
-                c.add(key, ids[b + j]);
-              }
-            }
-          }
+          ListScanner.range(q, qi * d, lists.vectors(list), lists.ids(list), lists.size(list), d, ip, keyBound, c, buf);
         }
         c.sort();
         results[qi] = c;

@@ -149,50 +149,40 @@ public final class VecsIO {
 
   /** Writes {@code n = data.length / d} float vectors as {@code .fvecs}. */
   public static void writeFvecs(Path file, float[] data, int d) throws IOException {
-    checkShape(data.length, d);
-    try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16)) {
-      ByteBuffer row = ByteBuffer.allocate(4 + 4 * d).order(ByteOrder.LITTLE_ENDIAN);
-      for (int i = 0; i < data.length / d; i++) {
-        row.clear();
-        row.putInt(d);
-        for (int j = 0; j < d; j++) {
-          row.putFloat(data[i * d + j]);
-        }
-        out.write(row.array(), 0, row.position());
-      }
-    }
+    write(file, data.length, d, 4, (row, i) -> row.putFloat(data[i]));
   }
 
   /** Writes {@code n = data.length / d} int vectors as {@code .ivecs}. */
   public static void writeIvecs(Path file, int[] data, int d) throws IOException {
-    checkShape(data.length, d);
-    try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16)) {
-      ByteBuffer row = ByteBuffer.allocate(4 + 4 * d).order(ByteOrder.LITTLE_ENDIAN);
-      for (int i = 0; i < data.length / d; i++) {
-        row.clear();
-        row.putInt(d);
-        for (int j = 0; j < d; j++) {
-          row.putInt(data[i * d + j]);
-        }
-        out.write(row.array(), 0, row.position());
-      }
-    }
+    write(file, data.length, d, 4, (row, i) -> row.putInt(data[i]));
   }
 
   /** Writes {@code n = data.length / d} byte vectors as {@code .bvecs}; values must be 0..255. */
   public static void writeBvecs(Path file, int[] data, int d) throws IOException {
     checkShape(data.length, d);
+    for (int i = 0; i < data.length; i++) {
+      if (data[i] < 0 || data[i] > 255) {
+        throw new IllegalArgumentException("row " + (i / d) + ", component " + (i % d) + " is "
+            + data[i] + "; bvecs values must be 0..255");
+      }
+    }
+    write(file, data.length, d, 1, (row, i) -> row.put((byte) data[i]));
+  }
+
+  /** Puts value {@code i} of the data into a record buffer. */
+  private interface ValueWriter {
+    void put(ByteBuffer row, int i);
+  }
+
+  private static void write(Path file, int length, int d, int valueBytes, ValueWriter values) throws IOException {
+    checkShape(length, d);
     try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16)) {
-      ByteBuffer row = ByteBuffer.allocate(4 + d).order(ByteOrder.LITTLE_ENDIAN);
-      for (int i = 0; i < data.length / d; i++) {
+      ByteBuffer row = ByteBuffer.allocate(4 + valueBytes * d).order(ByteOrder.LITTLE_ENDIAN);
+      for (int r = 0; r < length / d; r++) {
         row.clear();
         row.putInt(d);
         for (int j = 0; j < d; j++) {
-          int v = data[i * d + j];
-          if (v < 0 || v > 255) {
-            throw new IllegalArgumentException("row " + i + ", component " + j + " is " + v + "; bvecs values must be 0..255");
-          }
-          row.put((byte) v);
+          values.put(row, r * d + j);
         }
         out.write(row.array(), 0, row.position());
       }

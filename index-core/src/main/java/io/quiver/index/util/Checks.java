@@ -31,6 +31,20 @@ public final class Checks {
     return x.length / d;
   }
 
+  /**
+   * Checks the vectors as {@link #vectors} does and returns them, or an L2-normalized copy when
+   * {@code normalize} is set (cosine indexes); the caller's array is never modified.
+   */
+  public static float[] prepareVectors(String name, float[] x, int d, boolean normalize) {
+    vectors(name, x, d);
+    if (!normalize) {
+      return x;
+    }
+    float[] copy = x.clone();
+    io.quiver.index.vector.VectorUtil.normalizeL2(copy, d);
+    return copy;
+  }
+
   /** Checks {@code k >= 1}. */
   public static void k(int k) {
     if (k < 1) {

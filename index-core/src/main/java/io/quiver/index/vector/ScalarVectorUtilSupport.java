@@ -45,24 +45,8 @@ public final class ScalarVectorUtilSupport implements VectorUtilSupport {
     return (s0 + s1) + (s2 + s3);
   }
 
-  @Override
-  public float squareNorm(float[] a, int aOff, int d) {
-    return dotProduct(a, aOff, a, aOff, d);
-  }
 
-  @Override
-  public void squareDistanceOneToMany(float[] q, int qOff, float[] x, int xOff, int n, int d, float[] out, int outOff) {
-    for (int j = 0; j < n; j++) {
-      out[outOff + j] = squareDistance(q, qOff, x, xOff + j * d, d);
-    }
-  }
 
-  @Override
-  public void dotProductOneToMany(float[] q, int qOff, float[] x, int xOff, int n, int d, float[] out, int outOff) {
-    for (int j = 0; j < n; j++) {
-      out[outOff + j] = dotProduct(q, qOff, x, xOff + j * d, d);
-    }
-  }
 
   @Override
   public void dotProductBlock(float[] q, int qOff, int nq, float[] x, int xOff, int nx, int d,

@@ -18,19 +18,29 @@ public interface VectorUtilSupport {
   float squareDistance(float[] a, int aOff, float[] b, int bOff, int d);
 
   /** Squared L2 norm of {@code a[aOff..aOff+d)}. */
-  float squareNorm(float[] a, int aOff, int d);
+  default float squareNorm(float[] a, int aOff, int d) {
+    return dotProduct(a, aOff, a, aOff, d);
+  }
 
   /**
    * One query against {@code n} contiguous vectors: {@code out[outOff + j] = |q - x_j|^2} where
    * {@code x_j = x[xOff + j*d .. xOff + (j+1)*d)}. Output: size {@code n}.
    */
-  void squareDistanceOneToMany(float[] q, int qOff, float[] x, int xOff, int n, int d, float[] out, int outOff);
+  default void squareDistanceOneToMany(float[] q, int qOff, float[] x, int xOff, int n, int d, float[] out, int outOff) {
+    for (int j = 0; j < n; j++) {
+      out[outOff + j] = squareDistance(q, qOff, x, xOff + j * d, d);
+    }
+  }
 
   /**
    * One query against {@code n} contiguous vectors: {@code out[outOff + j] = q . x_j}. Output:
    * size {@code n}.
    */
-  void dotProductOneToMany(float[] q, int qOff, float[] x, int xOff, int n, int d, float[] out, int outOff);
+  default void dotProductOneToMany(float[] q, int qOff, float[] x, int xOff, int n, int d, float[] out, int outOff) {
+    for (int j = 0; j < n; j++) {
+      out[outOff + j] = dotProduct(q, qOff, x, xOff + j * d, d);
+    }
+  }
 
   /**
    * A block of {@code nq} queries against a block of {@code nx} vectors (a GEMM
