@@ -36,6 +36,7 @@ public final class IvfIndex implements VectorIndex {
   public static final int DEFAULT_TRAIN_NITER = 10;
 
   private static final int SCAN_BLOCK = 1024;
+  private static final int QUERY_BATCH = 16;
 
   private final int d;
   private final Metric metric;
@@ -270,21 +271,24 @@ public final class IvfIndex implements VectorIndex {
     lock.readLock().lock();
     try {
       long[] probes = probe(q, nq, np, params.threads());
-      Parallel.forEach(params.threads(), nq, qi -> {
+      // queries in small batches, so that a heap and a scan buffer serve a whole batch
+      int batches = (nq + QUERY_BATCH - 1) / QUERY_BATCH;
+      Parallel.forEach(params.threads(), batches, batch -> {
         TopKHeap heap = new TopKHeap(k);
         float[] buf = new float[SCAN_BLOCK];
-        int qOff = qi * d;
-        for (int p = 0; p < np; p++) {
-          long list = probes[qi * np + p];
-          if (list < 0) {
-            continue;
+        for (int qi = batch * QUERY_BATCH, end = Math.min(nq, qi + QUERY_BATCH); qi < end; qi++) {
+          int qOff = qi * d;
+          for (int p = 0; p < np; p++) {
+            int list = (int) probes[qi * np + p];
+            if (list >= 0) {
+              ListScanner.topK(q, qOff, lists.vectors(list), lists.ids(list), lists.size(list), d, ip, heap, buf);
+            }
           }
-          ListScanner.topK(q, qOff, lists.vectors((int) list), lists.ids((int) list), lists.size((int) list), d, ip, heap, buf);
-        }
-        heap.drainSorted(outDist, outIds, null, qi * k, Float.POSITIVE_INFINITY);
-        if (ip) {
-          for (int j = qi * k; j < qi * k + k; j++) {
-            outDist[j] = -outDist[j];
+          heap.drainSorted(outDist, outIds, null, qi * k, Float.POSITIVE_INFINITY);
+          if (ip) {
+            for (int j = qi * k; j < qi * k + k; j++) {
+              outDist[j] = -outDist[j];
+            }
           }
         }
       });
