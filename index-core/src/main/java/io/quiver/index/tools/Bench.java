@@ -115,7 +115,7 @@ final class Bench {
     do {
       result = index.search(queries.data, k, params);
       warmups++;
-    } while (System.nanoTime() - warmStart < 1_000_000_000L && warmups < 1000);
+    } while (System.nanoTime() - warmStart < 1_000_000_000L && warmups < 100_000);
     double[] times = new double[repeat];
     for (int r = 0; r < repeat; r++) {
       t0 = System.nanoTime();
