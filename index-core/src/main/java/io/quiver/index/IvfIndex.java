@@ -48,8 +48,8 @@ public final class IvfIndex implements VectorIndex {
   private long trainSeed = 1234;
   private int maxPointsPerCentroid = 256;
 
-  private float[] centroids;
-  private float[] centroidNorms;
+  private volatile float[] centroids;
+  private volatile float[] centroidNorms;
   private final FlatInvertedLists lists;
   private long ntotal;
   /** id to (list << 32 | offset); built on demand. */
@@ -92,9 +92,10 @@ public final class IvfIndex implements VectorIndex {
     return index;
   }
 
+  /** Norms first: {@link #isTrained()} reads only {@code centroids}. */
   private void setCentroids(float[] c) {
-    centroids = c;
     centroidNorms = VectorUtil.squareNorms(c, nlist, d);
+    centroids = c;
   }
 
   @Override
@@ -168,6 +169,9 @@ public final class IvfIndex implements VectorIndex {
     int n = x.length / d;
     if (n < nlist) {
       throw new IllegalArgumentException("training needs at least nlist=" + nlist + " points, got " + n);
+    }
+    if (ntotal() > 0) {
+      throw new IllegalStateException("cannot retrain an index that holds " + ntotal() + " vectors; build a new index");
     }
     KMeans km = new KMeans(d, nlist)
         .niter(trainNiter)
