@@ -240,6 +240,31 @@ public final class FlatIndex implements VectorIndex {
     return (int) map.get(id, -1);
   }
 
+  /**
+   * Exact keys of stored vectors by id, for re-ranking (smaller is better: squared L2, or the
+   * negated inner product): {@code out[j] = key(q, ids[from + j])}, +inf for id -1 or an id not
+   * stored. {@code q} must already be normalized for cosine. Thread-safe.
+   */
+  void exactKeys(float[] q, int qOff, long[] candidates, int from, int n, float[] out) {
+    boolean ip = metric.higherIsCloser();
+    lock.readLock().lock();
+    try {
+      for (int j = 0; j < n; j++) {
+        long id = candidates[from + j];
+        int row = id < 0 ? -1 : rowOf(id);
+        if (row < 0) {
+          out[j] = Float.POSITIVE_INFINITY;
+        } else if (ip) {
+          out[j] = -VectorUtil.dotProduct(q, qOff, data, row * d, d);
+        } else {
+          out[j] = VectorUtil.squareDistance(q, qOff, data, row * d, d);
+        }
+      }
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
   @Override
   public long removeIds(IdSelector selector) {
     lock.writeLock().lock();
@@ -267,6 +292,16 @@ public final class FlatIndex implements VectorIndex {
       return removed;
     } finally {
       lock.writeLock().unlock();
+    }
+  }
+
+  @Override
+  public long memoryBytes() {
+    lock.readLock().lock();
+    try {
+      return 4L * data.length + 8L * ids.length + 4L * norms.length;
+    } finally {
+      lock.readLock().unlock();
     }
   }
 

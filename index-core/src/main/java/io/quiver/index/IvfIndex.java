@@ -1,15 +1,13 @@
 package io.quiver.index;
 
+import io.quiver.index.ivf.CoarseQuantizer;
 import io.quiver.index.ivf.FlatInvertedLists;
 import io.quiver.index.ivf.ListScanner;
-import io.quiver.index.quantize.KMeans;
 import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.topk.TopKHeap;
 import io.quiver.index.util.Checks;
 import io.quiver.index.util.LongLongMap;
 import io.quiver.index.util.Parallel;
-import io.quiver.index.vector.ExhaustiveSearch;
-import io.quiver.index.vector.VectorUtil;
 import java.util.Arrays;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -33,7 +31,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 public final class IvfIndex implements VectorIndex {
 
   /** k-means iterations used to train the coarse quantizer (FAISS's Level1Quantizer uses 10). */
-  public static final int DEFAULT_TRAIN_NITER = 10;
+  public static final int DEFAULT_TRAIN_NITER = CoarseQuantizer.DEFAULT_NITER;
 
   private static final int SCAN_BLOCK = 1024;
   private static final int QUERY_BATCH = 16;
@@ -44,12 +42,7 @@ public final class IvfIndex implements VectorIndex {
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
 
   private volatile int nprobe = 1;
-  private int trainNiter = DEFAULT_TRAIN_NITER;
-  private long trainSeed = 1234;
-  private int maxPointsPerCentroid = 256;
-
-  private volatile float[] centroids;
-  private volatile float[] centroidNorms;
+  private final CoarseQuantizer coarse;
   private final FlatInvertedLists lists;
   private long ntotal;
   /** id to (list << 32 | offset); built on demand. */
@@ -65,6 +58,7 @@ public final class IvfIndex implements VectorIndex {
     this.nlist = nlist;
     this.metric = metric;
     this.lists = new FlatInvertedLists(nlist, d);
+    this.coarse = new CoarseQuantizer(d, nlist, metric.higherIsCloser());
   }
 
   /**
@@ -81,7 +75,7 @@ public final class IvfIndex implements VectorIndex {
     if (listIds.length != nlist || listVectors.length != nlist) {
       throw new IllegalArgumentException("expected " + nlist + " lists");
     }
-    index.setCentroids(centroids);
+    index.coarse.setCentroids(centroids);
     long total = 0;
     for (int l = 0; l < nlist; l++) {
       index.lists.setList(l, listIds[l], listVectors[l]);
@@ -90,12 +84,6 @@ public final class IvfIndex implements VectorIndex {
     index.ntotal = total;
     index.setNprobe(nprobe);
     return index;
-  }
-
-  /** Norms first: {@link #isTrained()} reads only {@code centroids}. */
-  private void setCentroids(float[] c) {
-    centroidNorms = VectorUtil.squareNorms(c, nlist, d);
-    centroids = c;
   }
 
   @Override
@@ -124,17 +112,17 @@ public final class IvfIndex implements VectorIndex {
 
   /** k-means iterations for {@link #train} (default {@value #DEFAULT_TRAIN_NITER}). */
   public void setTrainNiter(int niter) {
-    this.trainNiter = Checks.atLeast("niter", niter, 1);
+    coarse.setNiter(niter);
   }
 
   /** Seed of the k-means that trains the quantizer (default 1234). */
   public void setTrainSeed(long seed) {
-    this.trainSeed = seed;
+    coarse.setSeed(seed);
   }
 
   /** At most this many training points per centroid are used (default 256). */
   public void setMaxPointsPerCentroid(int max) {
-    this.maxPointsPerCentroid = Checks.atLeast("maxPointsPerCentroid", max, 1);
+    coarse.setMaxPointsPerCentroid(max);
   }
 
   @Override
@@ -149,7 +137,7 @@ public final class IvfIndex implements VectorIndex {
 
   @Override
   public boolean isTrained() {
-    return centroids != null;
+    return coarse.isTrained();
   }
 
   @Override
@@ -173,19 +161,13 @@ public final class IvfIndex implements VectorIndex {
     if (ntotal() > 0) {
       throw new IllegalStateException("cannot retrain an index that holds " + ntotal() + " vectors; build a new index");
     }
-    KMeans km = new KMeans(d, nlist)
-        .niter(trainNiter)
-        .seed(trainSeed)
-        .maxPointsPerCentroid(maxPointsPerCentroid)
-        .innerProduct(metric.higherIsCloser())
-        .spherical(metric.higherIsCloser());
-    float[] c = km.train(x).centroids();
+    float[] c = coarse.computeCentroids(x);
     lock.writeLock().lock();
     try {
       if (ntotal > 0) {
         throw new IllegalStateException("cannot retrain an index that holds " + ntotal + " vectors; build a new index");
       }
-      setCentroids(c);
+      coarse.setCentroids(c);
     } finally {
       lock.writeLock().unlock();
     }
@@ -213,9 +195,7 @@ public final class IvfIndex implements VectorIndex {
       Checks.ids(givenIds, n);
       ids = givenIds.clone();
     }
-    long[] assign = new long[n];
-    float[] dist = new float[n];
-    ExhaustiveSearch.search(x, n, centroids, nlist, centroidNorms, null, d, metric.higherIsCloser(), 1, 0, dist, assign);
+    long[] assign = coarse.assign(x, 0);
     int[] perList = new int[nlist];
     for (long a : assign) {
       perList[(int) a]++;
@@ -239,7 +219,7 @@ public final class IvfIndex implements VectorIndex {
   }
 
   private void requireTrained() {
-    if (centroids == null) {
+    if (!coarse.isTrained()) {
       throw new IllegalStateException("the index is not trained: call train() before add() or search()");
     }
   }
@@ -258,7 +238,7 @@ public final class IvfIndex implements VectorIndex {
   private long[] probe(float[] q, int nq, int np, int threads) {
     long[] probes = new long[nq * np];
     float[] dist = new float[nq * np];
-    ExhaustiveSearch.search(q, nq, centroids, nlist, centroidNorms, null, d, metric.higherIsCloser(), np, threads, dist, probes);
+    coarse.search(q, nq, np, threads, dist, probes);
     return probes;
   }
 
@@ -420,7 +400,7 @@ public final class IvfIndex implements VectorIndex {
     first.lock.writeLock().lock();
     second.lock.writeLock().lock();
     try {
-      if (!Arrays.equals(centroids, other.centroids)) {
+      if (!Arrays.equals(coarse.centroids(), other.coarse.centroids())) {
         throw new IllegalArgumentException("cannot merge indexes with different coarse quantizers (centroids differ); "
             + "train once and add to copies of the trained index");
       }
@@ -435,9 +415,19 @@ public final class IvfIndex implements VectorIndex {
     }
   }
 
+  @Override
+  public long memoryBytes() {
+    lock.readLock().lock();
+    try {
+      return lists.memoryBytes() + (coarse.isTrained() ? 8L * nlist * d : 0);
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
   /** A copy of the centroids ({@code nlist * d} floats), or null before training. */
   public float[] centroids() {
-    float[] c = centroids;
+    float[] c = coarse.centroids();
     return c == null ? null : c.clone();
   }
 

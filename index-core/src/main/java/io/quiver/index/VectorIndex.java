@@ -70,4 +70,12 @@ public interface VectorIndex {
 
   /** The factory string that describes this index, such as {@code IVF100,Flat}. */
   String factoryString();
+
+  /**
+   * Bytes of heap the index's storage holds: vectors or codes, ids, centroids, codebooks and
+   * precomputed tables, counting array capacity; -1 when an implementation cannot tell.
+   */
+  default long memoryBytes() {
+    return -1;
+  }
 }

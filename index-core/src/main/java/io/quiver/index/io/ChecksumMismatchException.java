@@ -12,8 +12,17 @@ public class ChecksumMismatchException extends CorruptIndexException {
   private final int computed;
 
   public ChecksumMismatchException(String file, int stored, int computed, long fileLength) {
-    super(file, String.format("checksum mismatch: the footer stores CRC32C 0x%08x but the %d bytes before it have "
-        + "CRC32C 0x%08x; the file is damaged, restore or rewrite it", stored, fileLength, computed));
+    this(file, "", stored, computed, fileLength);
+  }
+
+  /**
+   * @param scope prefix of the problem: "" for a whole file, else where the nested index file
+   *     whose checksum failed lies in {@code file}
+   * @param checkedBytes the number of bytes the checksum covers
+   */
+  public ChecksumMismatchException(String file, String scope, int stored, int computed, long checkedBytes) {
+    super(file, scope + String.format("checksum mismatch: the footer stores CRC32C 0x%08x but the %d bytes before it "
+        + "have CRC32C 0x%08x; the file is damaged, restore or rewrite it", stored, checkedBytes, computed));
     this.stored = stored;
     this.computed = computed;
   }

@@ -16,7 +16,13 @@ import java.util.zip.CRC32C;
  * file's length is known and has been checked to hold them; otherwise they start at
  * {@link #GROW_CHUNK_BYTES} and at most double as bytes actually arrive, so a header that claims
  * terabytes on a short stream costs at most about three times the bytes really read, plus one
- * chunk, before {@link TruncatedIndexException} ends it. Not thread-safe.
+ * chunk, before {@link TruncatedIndexException} ends it.
+ *
+ * <p>A nested index file (the payload of a wrapper's section) is read through {@link #nested}: a
+ * second {@code FormatInput} whose bytes come from this one (so they count in this one's position
+ * and checksum as well as in its own) and that cannot read past the section's end. Its positions
+ * count from the start of the nested file, and its messages start with a scope that says where
+ * that file lies. Not thread-safe.
  */
 final class FormatInput {
   /** How far ahead of the bytes received an array may be allocated (when the length is unknown). */
@@ -25,6 +31,8 @@ final class FormatInput {
 
   private final InputStream in;
   private final String source;
+  /** Prefix of every message: "" for a whole file, else where the nested file lies. */
+  private final String scope;
   private final long length;
   private final CRC32C crc = new CRC32C();
   private final byte[] buf = new byte[BUFFER_BYTES];
@@ -37,9 +45,58 @@ final class FormatInput {
    * @param length the total number of bytes of the file, or -1 when unknown
    */
   FormatInput(InputStream in, String source, long length) {
+    this(in, source, "", length);
+  }
+
+  private FormatInput(InputStream in, String source, String scope, long length) {
     this.in = in;
     this.source = source;
+    this.scope = scope;
     this.length = length;
+  }
+
+  /**
+   * An input for the {@code byteLength} bytes that follow, which hold a nested index file. When
+   * this input's length is known, the caller has checked that they fit in it, and the nested
+   * input's length is {@code byteLength}; otherwise the nested length is unknown (so arrays grow
+   * only with the data, whatever {@code byteLength} claims) but reads still stop at
+   * {@code byteLength}, where the nested input sees the end of its data.
+   *
+   * @param scope the prefix of the nested input's messages
+   */
+  FormatInput nested(long byteLength, String scope) {
+    InputStream section = new InputStream() {
+      private long left = byteLength;
+
+      @Override
+      public int read() throws IOException {
+        byte[] one = new byte[1];
+        return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
+      }
+
+      @Override
+      public int read(byte[] b, int off, int len) throws IOException {
+        if (len == 0) {
+          return 0;
+        }
+        if (left <= 0) {
+          return -1;
+        }
+        int got = in.read(b, off, (int) Math.min(len, left));
+        if (got > 0) {
+          crc.update(b, off, got);
+          pos += got;
+          left -= got;
+        }
+        return got;
+      }
+    };
+    return new FormatInput(section, source, scope, length >= 0 ? byteLength : -1);
+  }
+
+  /** The prefix of this input's messages ("" for a whole file). */
+  String scope() {
+    return scope;
   }
 
   String source() {
@@ -80,7 +137,7 @@ final class FormatInput {
    */
   void requireRemaining(long bytes, String what) throws TruncatedIndexException {
     if (length >= 0 && bytes > length - pos) {
-      throw new TruncatedIndexException(source, "the file has " + length + " bytes but " + what + " needs at least "
+      throw new TruncatedIndexException(source, scope + "the file has " + length + " bytes but " + what + " needs at least "
           + bytes + " bytes from byte " + pos + " (" + (bytes - (length - pos)) + " more than remain): the file is "
           + "truncated, or its header is damaged");
     }
@@ -92,7 +149,7 @@ final class FormatInput {
     if (got < n) {
       long at = pos + got;
       pos = at;
-      throw new TruncatedIndexException(source, "truncated: the data ends at byte " + at + ", " + (n - got)
+      throw new TruncatedIndexException(source, scope + "truncated: the data ends at byte " + at + ", " + (n - got)
           + " bytes short of the end of " + what);
     }
     if (checksum) {
@@ -143,7 +200,7 @@ final class FormatInput {
     if (length >= 0) {
       if (bytes > length - pos) {
         // callers check lengths first; this guards against a missed check
-        throw new InvalidLengthException(source, what + " needs " + bytes + " bytes from byte " + pos
+        throw new InvalidLengthException(source, scope + what + " needs " + bytes + " bytes from byte " + pos
             + " but the file has only " + (length - pos) + " left");
       }
       return n;
@@ -167,6 +224,22 @@ final class FormatInput {
       fill(m * 8, what, true);
       bb.clear();
       bb.asLongBuffer().get(out, done, m);
+      done += m;
+    }
+    return out;
+  }
+
+  /** Reads {@code n} raw bytes (codes). */
+  byte[] readBytes(int n, String what) throws IOException {
+    byte[] out = new byte[initialCapacity(n, 1, what)];
+    int done = 0;
+    while (done < n) {
+      if (done == out.length) {
+        out = Arrays.copyOf(out, grow(out.length, n));
+      }
+      int m = Math.min(Math.min(n, out.length) - done, BUFFER_BYTES);
+      fill(m, what, true);
+      System.arraycopy(buf, 0, out, done, m);
       done += m;
     }
     return out;

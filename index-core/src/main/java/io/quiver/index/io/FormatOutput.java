@@ -9,7 +9,8 @@ import java.util.zip.CRC32C;
 /**
  * Little-endian sequential writer that keeps the CRC32C and the byte count of everything it
  * writes (except the checksum itself). Buffers internally; never closes the underlying stream.
- * Not thread-safe.
+ * A nested index file is written by a second {@code FormatOutput} over {@link #sectionStream()},
+ * so that its bytes (its own checksum included) are part of this file's checksum. Not thread-safe.
  */
 final class FormatOutput {
   private static final int BUFFER_BYTES = 1 << 16;
@@ -69,6 +70,35 @@ final class FormatOutput {
       off += m;
       n -= m;
     }
+  }
+
+  void writeBytes(byte[] a, int off, int n) throws IOException {
+    while (n > 0) {
+      ensure(1);
+      int m = Math.min(n, buf.remaining());
+      buf.put(a, off, m);
+      off += m;
+      n -= m;
+    }
+  }
+
+  /**
+   * A stream that appends to this output (buffered and checksummed like any other bytes): where a
+   * nested {@code FormatOutput} writes a wrapper section's index file. Flushing and closing it do
+   * nothing.
+   */
+  OutputStream sectionStream() {
+    return new OutputStream() {
+      @Override
+      public void write(int b) throws IOException {
+        writeBytes(new byte[] {(byte) b}, 0, 1);
+      }
+
+      @Override
+      public void write(byte[] b, int off, int len) throws IOException {
+        writeBytes(b, off, len);
+      }
+    };
   }
 
   void writeFloats(float[] a, int off, int n) throws IOException {

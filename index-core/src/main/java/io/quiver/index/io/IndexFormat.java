@@ -1,6 +1,7 @@
 package io.quiver.index.io;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * Every constant of the Quiver index file format ({@value #FILE_EXTENSION} files): magics,
@@ -9,10 +10,11 @@ import java.nio.charset.StandardCharsets;
  *
  * <h2>Conventions</h2>
  * All numbers are little endian. {@code int32}/{@code int64} are two's complement, {@code float32}
- * is IEEE 754. A <em>fourcc</em> is four ASCII bytes stored in reading order ('F','L','A','T');
- * in Java it is the {@code int} whose little-endian bytes are those characters (see
- * {@link #fourcc(String)}). The file is written strictly sequentially, so it can stream to any
- * {@code OutputStream} (an HDFS or S3 output stream included) with no seeking.
+ * is IEEE 754, {@code uint8} codes are raw bytes. A <em>fourcc</em> is four ASCII bytes stored in
+ * reading order ('F','L','A','T'); in Java it is the {@code int} whose little-endian bytes are
+ * those characters (see {@link #fourcc(String)}). The file is written strictly sequentially, so
+ * it can stream to any {@code OutputStream} (an HDFS or S3 output stream included) with no
+ * seeking.
  *
  * <h2>Layout, version 1 ({@link #VERSION_INITIAL})</h2>
  * <pre>
@@ -21,7 +23,7 @@ import java.nio.charset.StandardCharsets;
  * header ({@link #HEADER_BYTES} bytes)
  *      0     4  magic             'QVR1'  ({@link #MAGIC})
  *      4     4  formatVersion     int32   {@link #VERSION_MIN_SUPPORTED} .. {@link #VERSION_CURRENT}
- *      8     4  fileType          fourcc  'FLAT' ({@link #TYPE_FLAT}) or 'IVFF' ({@link #TYPE_IVF_FLAT})
+ *      8     4  fileType          fourcc  one of {@link #FILE_TYPES} (table below)
  *     12     4  d                 int32   1 .. {@link #MAX_D}
  *     16     4  metric            int32   {@code Metric.code()}: 0 L2, 1 inner product, 2 cosine
  *     20     8  ntotal            int64   number of stored vectors, >= 0
@@ -34,6 +36,21 @@ import java.nio.charset.StandardCharsets;
  *     +4     4  checksum          uint32  CRC32C (java.util.zip.CRC32C, Castagnoli) of every byte of
  *                                         the file before this field, footer magic included
  * </pre>
+ *
+ * <h2>File types</h2>
+ * <pre>
+ * fileType  index                                 factory string            sections
+ * 'FLAT'    {@code FlatIndex}                             Flat                      IDS_ VECS
+ * 'IVFF'    {@code IvfIndex}, flat lists                  IVF&lt;nlist&gt;,Flat           PRMS [CENT] LSIZ LIDS LVEC
+ * 'PQ__'    {@code PqIndex}                               PQ&lt;m&gt;[x&lt;nbits&gt;]            PQPR [PQCB] IDS_ CODE
+ * 'SQ__'    {@code SqIndex}                               SQ8 | SQ4 | SQfp16        SQPR [SQRG] IDS_ CODE
+ * 'IVPQ'    {@code IvfPqIndex}                            IVF&lt;nlist&gt;,PQ&lt;m&gt;[x&lt;nbits&gt;]  PRMS [CENT] PQPR [PQCB] LSIZ LIDS LCOD
+ * 'IVSQ'    {@code IvfSqIndex}                            IVF&lt;nlist&gt;,SQ8|SQ4|SQfp16  PRMS [CENT] SQPR [SQRG] LSIZ LIDS LCOD
+ * 'RFLT'    {@code RefineIndex}                           &lt;base&gt;,RFlat              RPRM BASE REFN
+ * 'L2NM'    {@code L2NormIndex}                           L2norm,&lt;inner&gt;            INNR
+ * </pre>
+ * [Bracketed] sections are present only when the index (or its quantizer) is trained, as said
+ * below. The header's d, metric and ntotal are those of the whole index.
  *
  * <h3>'FLAT': {@code FlatIndex} (exact search)</h3>
  * <pre>
@@ -53,40 +70,120 @@ import java.nio.charset.StandardCharsets;
  * </pre>
  * {@code nlist} is 1 .. {@link #MAX_NLIST}; {@code nprobe} is the default number of lists a
  * search visits, >= 1 (values above nlist visit every list). {@code flags} bit 0
- * ({@link #IVF_FLAG_TRAINED}) says the coarse quantizer is trained; other bits must be 0.
+ * ({@link #IVF_FLAG_TRAINED}) says the index is trained; other bits must be 0.
  * <b>Untrained IVF indexes</b> are written with the flag clear, no 'CENT' section, ntotal 0 and
- * nlist zero list sizes; reading one gives back an untrained {@code IvfIndex} with the same d,
- * metric, nlist and nprobe (k-means settings are not stored). The list sizes must sum to ntotal
- * and each list must fit one Java array ({@code size * d <= }{@link #MAX_ARRAY_LENGTH}).
+ * nlist zero list sizes; reading one gives back an untrained index with the same d, metric,
+ * nlist and nprobe (k-means settings are not stored). The list sizes must sum to ntotal and each
+ * list must fit one Java array ({@code size * d <= }{@link #MAX_ARRAY_LENGTH}).
+ *
+ * <h3>Quantizer sections (shared by 'PQ__'/'IVPQ' and 'SQ__'/'IVSQ')</h3>
+ * <pre>
+ * section  payload                                              byteLength
+ * 'PQPR'   m int32 | nbits int32 | flags int32                  12 ({@link #PQ_PARAMS_BYTES})
+ * 'PQCB'   the PQ codebook: m x 2^nbits x (d/m) float32;         4 * 2^nbits * d    (only when trained)
+ *          centroid c of sub-quantizer j at float (j * 2^nbits + c) * (d/m)
+ * 'SQPR'   type int32 | flags int32                             8 ({@link #SQ_PARAMS_BYTES})
+ * 'SQRG'   vmin: d x float32, then vdiff: d x float32           8 * d              (only when trained, SQ8/SQ4)
+ * </pre>
+ * PQ: {@code m} divides d (1 .. d), {@code nbits} is {@link #PQ_MIN_NBITS} .. {@link #PQ_MAX_NBITS};
+ * a code is {@code ceil(m * nbits / 8)} bytes, sub-code j at bits {@code [j*nbits, (j+1)*nbits)},
+ * LSB first (FAISS's {@code PQEncoderGeneric}). SQ: {@code type} is FAISS's
+ * {@code ScalarQuantizer::QuantizerType} number: {@link #SQ_TYPE_8BIT} (SQ8, code d bytes),
+ * {@link #SQ_TYPE_4BIT} (SQ4, {@code (d+1)/2} bytes, even components in the low nibble),
+ * {@link #SQ_TYPE_FP16} (SQfp16, {@code 2d} bytes of little-endian binary16); per dimension
+ * {@code vdiff >= 0} and {@code vmin + vdiff} is finite. In both, {@code flags} bit 0
+ * ({@link #QUANTIZER_FLAG_TRAINED}) says the quantizer is trained and its 'PQCB' or 'SQRG'
+ * follows; other bits must be 0. SQfp16 needs no training: its flag is always set and it has no
+ * 'SQRG'.
+ *
+ * <h3>'PQ__' and 'SQ__': {@code PqIndex}, {@code SqIndex} (exhaustive search over codes)</h3>
+ * <pre>
+ * section  payload                                              byteLength
+ * 'PQPR' [+ 'PQCB']  or  'SQPR' [+ 'SQRG']                      (above)
+ * 'IDS_'   ntotal x int64 ids, row order                        8 * ntotal
+ * 'CODE'   ntotal codes of codeSize bytes, row order            ntotal * codeSize
+ * </pre>
+ * An untrained quantizer (flag clear) means ntotal 0. {@code ntotal * codeSize} must fit one Java
+ * array.
+ *
+ * <h3>'IVPQ' and 'IVSQ': {@code IvfPqIndex}, {@code IvfSqIndex} (codes of residuals in inverted lists)</h3>
+ * <pre>
+ * section  payload                                              byteLength
+ * 'PRMS'   nlist int32 | nprobe int32 | flags int32             12, as in 'IVFF'
+ * 'CENT'   nlist x d float32 coarse centroids                   4 * nlist * d      (only when trained)
+ * 'PQPR' [+ 'PQCB']  or  'SQPR' [+ 'SQRG']                      (above)
+ * 'LSIZ'   nlist x int64 list sizes                             8 * nlist
+ * 'LIDS'   the ids of list 0, then list 1, ... (int64)          8 * ntotal
+ * 'LCOD'   the codes of list 0, then list 1, ... (uint8)        ntotal * codeSize
+ * </pre>
+ * The 'PRMS' trained flag is the whole index's ({@code isTrained()}: coarse quantizer and code
+ * quantizer); the quantizer's own flag must agree with it (for SQfp16 it is always set). An
+ * untrained index is written as in 'IVFF' (no 'CENT', ntotal 0, zero list sizes) with its
+ * quantizer parameters but no codebook or ranges: a half-trained state (coarse centroids without a
+ * trained code quantizer) is not stored, and reads back untrained. Each list must fit one Java
+ * array ({@code size * codeSize <= }{@link #MAX_ARRAY_LENGTH}).
+ *
+ * <h3>'RFLT' and 'L2NM': wrappers, holding nested index files</h3>
+ * <pre>
+ * section  payload                                              byteLength
+ * 'RPRM'   kFactor float32 (finite, >= 1)                       4 ({@link #REFINE_PARAMS_BYTES})
+ * 'BASE'   a complete index file: the base index (any type)    its size
+ * 'REFN'   a complete index file of type 'FLAT': the raw vectors its size
+ *
+ * 'INNR'   a complete index file: the wrapped index (any type) its size
+ * </pre>
+ * A nested file is a whole index file as {@code IndexIO} writes it on its own (header, sections,
+ * footer with its own CRC32C), so the payload can be cut out and read as a file. It must end
+ * exactly at the end of its section, its header's d and metric must equal the outer header's, and
+ * its ntotal must equal the outer ntotal (for 'RFLT', base and refine hold the same vectors).
+ * The outer checksum covers the nested bytes again. Nesting is at most {@link #MAX_NESTING_DEPTH}
+ * levels deep. An 'L2NM' index normalizes vectors before they reach the inner index, which
+ * therefore stores normalized vectors.
  *
  * <h3>Vectors</h3>
- * Vectors are stored as the index holds them: cosine indexes store L2-normalized vectors, and
- * readers take them as they are (they are not normalized again). Every component must be finite.
+ * Vectors are stored as the index holds them: cosine indexes store L2-normalized vectors (and
+ * codes of normalized vectors), and readers take them as they are (they are not normalized
+ * again). Every stored float (vectors, centroids, codebooks, ranges) must be finite.
  *
  * <h2>Section rules</h2>
  * <ul>
- *   <li>The sections of a file type appear exactly once each, in the order listed above.</li>
+ *   <li>The sections of a file type appear exactly once each (bracketed ones when their condition
+ *       holds), in the order listed above.</li>
  *   <li>A section whose fourcc starts with a lowercase ASCII letter ('a'..'z') is
  *       <em>optional</em> (PNG's "ancillary chunk" rule): readers that do not know it skip its
  *       payload (still covered by the checksum). Optional sections may appear before any required
  *       section and before the footer. Version 1 defines none; writers may add some later without
  *       a version change, for data old readers can safely ignore (statistics, provenance).</li>
  *   <li>Any other unknown fourcc is a <em>required</em> section this reader does not understand:
- *       the file is rejected ({@link UnknownSectionException}). Adding a required section, or
- *       changing a payload, needs a new format version.</li>
- *   <li>Each known section's byteLength must be exactly the value in the tables above.</li>
+ *       the file is rejected ({@link UnknownSectionException}). Adding a required section to a
+ *       file type, or changing a payload, needs a new format version.</li>
+ *   <li>Each known section's byteLength must be exactly the value in the tables above (for a
+ *       nested index file: the size of that file).</li>
  * </ul>
+ *
+ * <h2>File types and the format version</h2>
+ * The format version describes the container (header, section framing, footer) and the layout of
+ * each file type; the set of file types grows without a version change. A new file type changes
+ * nothing in the files of existing types, and a reader that does not know a type rejects the file
+ * by its header with {@link UnsupportedIndexTypeException} ("an index type added by a later
+ * release"), before it reads any section: the same clean failure a version bump would give, while
+ * files of the old types written by new code stay readable by old readers. So 'PQ__', 'SQ__',
+ * 'IVPQ', 'IVSQ', 'RFLT' and 'L2NM' were added to version 1 ({@link #FILE_TYPES} lists every type,
+ * oldest first), the version 1 golden files of 'FLAT' and 'IVFF' are unchanged, and the new types'
+ * golden files sit beside them in {@code golden/v1/}. Wrappers hold nested files, each with its own
+ * version field, so a later version of one inner type does not change the wrappers.
  *
  * <h2>File names</h2>
  * A whole index written by {@link IndexIO} takes the extension {@value #FILE_EXTENSION}
  * ("Quiver vector index"). The extension is a convention only; readers go by the magic.
  *
  * <h2>Format changes</h2>
- * Each change adds a named constant ({@code VERSION_XYZ = 2}) with a line saying what changed,
- * moves {@link #VERSION_CURRENT} to it, and gates the new fields in the reader on the version
- * read ({@code version >= VERSION_XYZ}). Readers accept {@link #VERSION_MIN_SUPPORTED} ..
- * {@link #VERSION_CURRENT}; golden files written by every released version stay in the test
- * resources ({@code src/test/resources/golden/v<version>/}) and must keep loading.
+ * Each change to the container or to an existing type's layout adds a named constant
+ * ({@code VERSION_XYZ = 2}) with a line saying what changed, moves {@link #VERSION_CURRENT} to it,
+ * and gates the new fields in the reader on the version read ({@code version >= VERSION_XYZ}).
+ * Readers accept {@link #VERSION_MIN_SUPPORTED} .. {@link #VERSION_CURRENT}; golden files written
+ * by every released version stay in the test resources ({@code src/test/resources/golden/v<version>/})
+ * and must keep loading. A new file type is added to {@link #FILE_TYPES} with its table here.
  *
  * <p>Thread-safety: constants only; the static methods are pure.
  */
@@ -99,7 +196,10 @@ public final class IndexFormat {
 
   // ---- versions: one named constant per format change --------------------------------------
 
-  /** Version 1: header, 'FLAT' and 'IVFF' file types, CRC32C footer. */
+  /**
+   * Version 1: header, CRC32C footer; file types 'FLAT', 'IVFF', and (added without a version
+   * change, see the class comment) 'PQ__', 'SQ__', 'IVPQ', 'IVSQ', 'RFLT', 'L2NM'.
+   */
   public static final int VERSION_INITIAL = 1;
   /** The version this code writes. */
   public static final int VERSION_CURRENT = VERSION_INITIAL;
@@ -117,8 +217,27 @@ public final class IndexFormat {
   public static final int TYPE_FLAT = fourcc("FLAT");
   /** File type of an {@code IvfIndex} with flat lists ({@code IVF<nlist>,Flat}): 'IVFF'. */
   public static final int TYPE_IVF_FLAT = fourcc("IVFF");
+  /** File type of a {@code PqIndex} ({@code PQ<m>[x<nbits>]}): 'PQ__'. */
+  public static final int TYPE_PQ = fourcc("PQ__");
+  /** File type of an {@code SqIndex} ({@code SQ8}, {@code SQ4}, {@code SQfp16}): 'SQ__'. */
+  public static final int TYPE_SQ = fourcc("SQ__");
+  /** File type of an {@code IvfPqIndex} ({@code IVF<nlist>,PQ<m>[x<nbits>]}): 'IVPQ'. */
+  public static final int TYPE_IVF_PQ = fourcc("IVPQ");
+  /** File type of an {@code IvfSqIndex} ({@code IVF<nlist>,SQ8|SQ4|SQfp16}): 'IVSQ'. */
+  public static final int TYPE_IVF_SQ = fourcc("IVSQ");
+  /** File type of a {@code RefineIndex} ({@code <base>,RFlat}): 'RFLT'. */
+  public static final int TYPE_REFINE_FLAT = fourcc("RFLT");
+  /** File type of an {@code L2NormIndex} ({@code L2norm,<inner>}): 'L2NM'. */
+  public static final int TYPE_L2_NORM = fourcc("L2NM");
 
-  /** Flat: ntotal int64 ids, in row order. */
+  /**
+   * Every file type this code reads and writes, in the order they were added (all in format
+   * version 1: a new type is not a change to existing files, see the class comment).
+   */
+  public static final List<Integer> FILE_TYPES = List.of(TYPE_FLAT, TYPE_IVF_FLAT, TYPE_PQ, TYPE_SQ, TYPE_IVF_PQ,
+      TYPE_IVF_SQ, TYPE_REFINE_FLAT, TYPE_L2_NORM);
+
+  /** Flat, PQ, SQ: ntotal int64 ids, in row order. */
   public static final int SECTION_IDS = fourcc("IDS_");
   /** Flat: ntotal * d float32, row-major. */
   public static final int SECTION_VECTORS = fourcc("VECS");
@@ -130,13 +249,49 @@ public final class IndexFormat {
   public static final int SECTION_LIST_SIZES = fourcc("LSIZ");
   /** IVF: the ids of every list, list 0 first (int64). */
   public static final int SECTION_LIST_IDS = fourcc("LIDS");
-  /** IVF: the vectors of every list, list 0 first (float32, row-major). */
+  /** IVF,Flat: the vectors of every list, list 0 first (float32, row-major). */
   public static final int SECTION_LIST_VECTORS = fourcc("LVEC");
+  /** IVF,PQ and IVF,SQ: the codes of every list, list 0 first (codeSize bytes each). */
+  public static final int SECTION_LIST_CODES = fourcc("LCOD");
+  /** PQ, SQ: ntotal codes of codeSize bytes, in row order. */
+  public static final int SECTION_CODES = fourcc("CODE");
+  /** Product quantizer: m int32, nbits int32, flags int32. */
+  public static final int SECTION_PQ_PARAMS = fourcc("PQPR");
+  /** Product quantizer codebook: m * 2^nbits * (d/m) float32 (present only when trained). */
+  public static final int SECTION_PQ_CODEBOOK = fourcc("PQCB");
+  /** Scalar quantizer: type int32, flags int32. */
+  public static final int SECTION_SQ_PARAMS = fourcc("SQPR");
+  /** Scalar quantizer ranges: vmin d float32, vdiff d float32 (present only when trained, SQ8/SQ4). */
+  public static final int SECTION_SQ_RANGES = fourcc("SQRG");
+  /** Refine: kFactor float32. */
+  public static final int SECTION_REFINE_PARAMS = fourcc("RPRM");
+  /** Refine: the base index, a nested index file. */
+  public static final int SECTION_BASE = fourcc("BASE");
+  /** Refine: the raw vectors, a nested 'FLAT' index file. */
+  public static final int SECTION_REFINE = fourcc("REFN");
+  /** L2norm: the wrapped index, a nested index file. */
+  public static final int SECTION_INNER = fourcc("INNR");
 
-  /** 'PRMS' flags bit 0: the coarse quantizer is trained and 'CENT' follows. */
+  /** 'PRMS' flags bit 0: the IVF index is trained and 'CENT' follows. */
   public static final int IVF_FLAG_TRAINED = 1;
-  /** Every flag bit version 1 defines. */
+  /** Every 'PRMS' flag bit version 1 defines. */
   public static final int IVF_FLAGS_KNOWN = IVF_FLAG_TRAINED;
+  /** 'PQPR'/'SQPR' flags bit 0: the quantizer is trained and its 'PQCB'/'SQRG' follows (SQfp16: always set, no 'SQRG'). */
+  public static final int QUANTIZER_FLAG_TRAINED = 1;
+  /** Every 'PQPR'/'SQPR' flag bit version 1 defines. */
+  public static final int QUANTIZER_FLAGS_KNOWN = QUANTIZER_FLAG_TRAINED;
+
+  /** 'SQPR' type of SQ8 (FAISS {@code QT_8bit}): one byte per component. */
+  public static final int SQ_TYPE_8BIT = 0;
+  /** 'SQPR' type of SQ4 (FAISS {@code QT_4bit}): two components per byte. */
+  public static final int SQ_TYPE_4BIT = 1;
+  /** 'SQPR' type of SQfp16 (FAISS {@code QT_fp16}): IEEE binary16 per component. */
+  public static final int SQ_TYPE_FP16 = 4;
+
+  /** Smallest PQ nbits accepted. */
+  public static final int PQ_MIN_NBITS = 4;
+  /** Largest PQ nbits accepted. */
+  public static final int PQ_MAX_NBITS = 8;
 
   // ---- sizes and offsets -------------------------------------------------------------------
 
@@ -160,6 +315,14 @@ public final class IndexFormat {
   public static final int FOOTER_BYTES = 8;
   /** Payload of 'PRMS'. */
   public static final int IVF_PARAMS_BYTES = 12;
+  /** Payload of 'PQPR'. */
+  public static final int PQ_PARAMS_BYTES = 12;
+  /** Payload of 'SQPR'. */
+  public static final int SQ_PARAMS_BYTES = 8;
+  /** Payload of 'RPRM'. */
+  public static final int REFINE_PARAMS_BYTES = 4;
+  /** The smallest index file: a header and a footer (no file type is that small, but none is smaller). */
+  public static final int MIN_FILE_BYTES = HEADER_BYTES + FOOTER_BYTES;
 
   // ---- limits (anything outside is a damaged or foreign file) ------------------------------
 
@@ -169,6 +332,8 @@ public final class IndexFormat {
   public static final int MAX_NLIST = 1 << 24;
   /** Largest Java array the reader creates (the JVM's practical limit). */
   public static final int MAX_ARRAY_LENGTH = Integer.MAX_VALUE - 8;
+  /** Deepest nesting of index files in wrapper sections ('BASE', 'REFN', 'INNR') accepted. */
+  public static final int MAX_NESTING_DEPTH = 8;
 
   /**
    * The fourcc of four ASCII characters: the int whose little-endian bytes are {@code s}'s
@@ -204,7 +369,12 @@ public final class IndexFormat {
     return first >= 'a' && first <= 'z';
   }
 
-  /** The name of a file type for messages: "Flat", "IVF,Flat", or the fourcc. */
+  /** True for the file types of {@link #FILE_TYPES}. */
+  public static boolean isKnownFileType(int fileType) {
+    return FILE_TYPES.contains(fileType);
+  }
+
+  /** The name of a file type for messages: "Flat", "IVF,Flat", "IVF,PQ", ..., or the fourcc. */
   public static String fileTypeName(int fileType) {
     if (fileType == TYPE_FLAT) {
       return "Flat";
@@ -212,6 +382,47 @@ public final class IndexFormat {
     if (fileType == TYPE_IVF_FLAT) {
       return "IVF,Flat";
     }
+    if (fileType == TYPE_PQ) {
+      return "PQ";
+    }
+    if (fileType == TYPE_SQ) {
+      return "SQ";
+    }
+    if (fileType == TYPE_IVF_PQ) {
+      return "IVF,PQ";
+    }
+    if (fileType == TYPE_IVF_SQ) {
+      return "IVF,SQ";
+    }
+    if (fileType == TYPE_REFINE_FLAT) {
+      return "RFlat refine";
+    }
+    if (fileType == TYPE_L2_NORM) {
+      return "L2norm";
+    }
     return fourccToString(fileType);
+  }
+
+  /** The known file types for messages: {@code 'FLAT' (Flat), 'IVFF' (IVF,Flat), ...}. */
+  public static String fileTypeList() {
+    StringBuilder sb = new StringBuilder();
+    for (int t : FILE_TYPES) {
+      sb.append(sb.length() == 0 ? "" : ", ").append(fourccToString(t)).append(" (").append(fileTypeName(t)).append(')');
+    }
+    return sb.toString();
+  }
+
+  /** The name of an 'SQPR' type code for messages ("SQ8", "SQ4", "SQfp16"), or null when invalid. */
+  public static String sqTypeName(int code) {
+    switch (code) {
+      case SQ_TYPE_8BIT:
+        return "SQ8";
+      case SQ_TYPE_4BIT:
+        return "SQ4";
+      case SQ_TYPE_FP16:
+        return "SQfp16";
+      default:
+        return null;
+    }
   }
 }

@@ -10,7 +10,12 @@ public class IndexFormatTooNewException extends IndexFileException {
   private final int version;
 
   public IndexFormatTooNewException(String file, int version) {
-    super(file, "format version " + version + " is newer than this reader supports (versions "
+    this(file, "", version);
+  }
+
+  /** @param scope prefix of the problem: "" for a whole file, else where the nested index file lies in {@code file} */
+  public IndexFormatTooNewException(String file, String scope, int version) {
+    super(file, scope + "format version " + version + " is newer than this reader supports (versions "
         + IndexFormat.VERSION_MIN_SUPPORTED + ".." + IndexFormat.VERSION_CURRENT
         + "); read it with a newer Quiver release");
     this.version = version;

@@ -10,7 +10,12 @@ public class IndexFormatTooOldException extends IndexFileException {
   private final int version;
 
   public IndexFormatTooOldException(String file, int version) {
-    super(file, "format version " + version + " is older than this reader supports (versions "
+    this(file, "", version);
+  }
+
+  /** @param scope prefix of the problem: "" for a whole file, else where the nested index file lies in {@code file} */
+  public IndexFormatTooOldException(String file, String scope, int version) {
+    super(file, scope + "format version " + version + " is older than this reader supports (versions "
         + IndexFormat.VERSION_MIN_SUPPORTED + ".." + IndexFormat.VERSION_CURRENT
         + "); convert it with an older Quiver release or rebuild the index");
     this.version = version;

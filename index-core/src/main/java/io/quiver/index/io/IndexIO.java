@@ -7,9 +7,17 @@ import static io.quiver.index.io.IndexFormat.SECTION_HEADER_BYTES;
 import static io.quiver.index.io.IndexFormat.fourccToString;
 
 import io.quiver.index.FlatIndex;
+import io.quiver.index.IvfCodesIndex;
 import io.quiver.index.IvfIndex;
+import io.quiver.index.IvfPqIndex;
+import io.quiver.index.IvfSqIndex;
+import io.quiver.index.L2NormIndex;
 import io.quiver.index.Metric;
+import io.quiver.index.RefineIndex;
+import io.quiver.index.SqIndex;
 import io.quiver.index.VectorIndex;
+import io.quiver.index.quantize.ProductQuantizer;
+import io.quiver.index.quantize.ScalarQuantizer;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -27,13 +35,19 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Reads and writes whole indexes as Quiver index files ({@value IndexFormat#FILE_EXTENSION});
- * the byte layout is documented in {@link IndexFormat}. Supported: {@link FlatIndex} (file type
- * 'FLAT') and {@link IvfIndex} (file type 'IVFF'; trained or not), with any {@link Metric}.
+ * the byte layout is documented in {@link IndexFormat}. Supported, with any {@link Metric}:
+ * {@link FlatIndex} ('FLAT'), {@link IvfIndex} ('IVFF'), {@code PqIndex} ('PQ__'),
+ * {@link SqIndex} ('SQ__'), {@link IvfPqIndex} ('IVPQ'), {@link IvfSqIndex} ('IVSQ'), trained or
+ * not, and the wrappers {@link RefineIndex} ('RFLT') and {@link L2NormIndex} ('L2NM') around any
+ * of them, which hold their parts as nested index files. Other {@link VectorIndex}
+ * implementations are refused with {@link IllegalArgumentException} before anything is written.
  *
  * <h2>Writing</h2>
  * {@link #write(VectorIndex, OutputStream)} streams the index sequentially (no seeking), so it
  * works on HDFS/S3 output streams; it flushes but does not close the stream. Memory: a copy of
- * the ids (Flat) or of one list at a time (IVF), never a second copy of all vectors.
+ * the ids and codes (Flat, PQ, SQ; Flat vectors go in chunks) or of one list at a time (IVF), never
+ * a second copy of all vectors. A wrapper's parts are sized first (from their counts) and then
+ * streamed into their sections, with no buffering of the nested files.
  * {@link #write(VectorIndex, Path)} is atomic: it writes a temporary file in the same directory,
  * forces it to disk and renames it over the target, so readers see the old file or the complete
  * new one, and a failed write leaves nothing behind.
@@ -46,9 +60,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * says what would be valid. When the file's length is known ({@link #read(Path)},
  * {@link #read(InputStream, String, long)}) sizes are checked against it up front; when it is
  * not, arrays grow only as bytes actually arrive (see {@code FormatInput}), so no input makes
- * the reader allocate much more than the bytes it was given. The reader consumes exactly one
- * index file from a stream and stops after its footer, so several files may be concatenated.
- * The checksum is verified before the index is returned; nothing is returned from a damaged file.
+ * the reader allocate much more than the bytes it was given. Nested index files are read by the
+ * same reader, bounded by their section; errors inside one say where it lies in the file, and
+ * offsets after that count from its start. The reader consumes exactly one index file from a
+ * stream and stops after its footer, so several files may be concatenated. The checksum is
+ * verified before the index is returned; nothing is returned from a damaged file.
  *
  * <h2>Threading</h2>
  * The static methods are thread-safe and may run concurrently on different streams. An index
@@ -61,6 +77,11 @@ public final class IndexIO {
   /** Rows of a Flat index copied per chunk while writing, to bound the writer's memory. */
   private static final int WRITE_CHUNK_FLOATS = 1 << 18;
 
+  /** What index files hold, for the message that refuses other indexes. */
+  private static final String SUPPORTED = "index files hold Flat, IVF<nlist>,Flat, PQ, SQ, IVF<nlist>,PQ and "
+      + "IVF<nlist>,SQ indexes (FlatIndex, IvfIndex, PqIndex, SqIndex, IvfPqIndex, IvfSqIndex), and the RFlat "
+      + "(RefineIndex) and L2norm (L2NormIndex) wrappers around them";
+
   private IndexIO() {}
 
   // ============================== writing ==============================
@@ -69,23 +90,15 @@ public final class IndexIO {
    * Writes {@code index} to {@code out} in the current format version. Flushes {@code out} but
    * does not close it.
    *
-   * @throws IllegalArgumentException for index types the format does not cover
+   * @throws IllegalArgumentException for index types the format does not cover (also inside a
+   *     wrapper), before anything is written
    * @throws IllegalStateException when the index is modified while it is written
    */
   public static void write(VectorIndex index, OutputStream out) throws IOException {
     Objects.requireNonNull(index, "index");
     Objects.requireNonNull(out, "out");
-    FormatOutput o = new FormatOutput(out);
-    if (index instanceof FlatIndex flat) {
-      writeFlat(flat, o);
-    } else if (index instanceof IvfIndex ivf) {
-      writeIvf(ivf, o);
-    } else {
-      throw new IllegalArgumentException("cannot write a " + index.getClass().getName() + " ("
-          + index.factoryString() + "): index files hold Flat and IVF<nlist>,Flat indexes");
-    }
-    o.writeInt(FOOTER_MAGIC);
-    o.writeChecksumAndFlush();
+    checkWritable(index, index, 0);
+    writeIndex(index, new FormatOutput(out));
   }
 
   /**
@@ -142,6 +155,74 @@ public final class IndexIO {
     }
   }
 
+  /** Refuses (before any byte is written) indexes, or parts of wrappers, that the format does not cover. */
+  private static void checkWritable(VectorIndex root, VectorIndex index, int depth) {
+    String where = index == root ? "" : " inside " + describe(root);
+    if (index == null) {
+      throw new IllegalArgumentException("cannot write a null index" + where);
+    }
+    if (depth > IndexFormat.MAX_NESTING_DEPTH) {
+      throw new IllegalArgumentException("cannot write " + describe(root) + ": its wrappers nest index files more than "
+          + IndexFormat.MAX_NESTING_DEPTH + " levels deep, which readers refuse");
+    }
+    if (index instanceof RefineIndex refine) {
+      checkWritable(root, refine.base(), depth + 1);
+      checkWritable(root, refine.refine(), depth + 1);
+    } else if (index instanceof L2NormIndex norm) {
+      checkWritable(root, norm.inner(), depth + 1);
+    } else if (!(index instanceof FlatIndex || index instanceof IvfIndex || index instanceof SqIndex
+        || index instanceof IvfPqIndex || index instanceof IvfSqIndex)) {
+      throw new IllegalArgumentException("cannot write " + describe(index) + where + ": " + SUPPORTED);
+    }
+    // quantizer settings the format has no code for (a later addition to the quantizers)
+    ScalarQuantizer.Type sqType = index instanceof SqIndex sq ? sq.type()
+        : index instanceof IvfSqIndex ivfSq ? ivfSq.sq().type() : null;
+    if (sqType != null && sqTypeCode(sqType) < 0) {
+      throw new IllegalArgumentException("cannot write " + describe(index) + where + ": format version "
+          + IndexFormat.VERSION_CURRENT + " has no 'SQPR' type code for scalar quantizer type " + sqType
+          + " (it stores SQ8, SQ4 and SQfp16)");
+    }
+    if (index instanceof IvfPqIndex ivfPq
+        && (ivfPq.pq().nbits() < IndexFormat.PQ_MIN_NBITS || ivfPq.pq().nbits() > IndexFormat.PQ_MAX_NBITS)) {
+      throw new IllegalArgumentException("cannot write " + describe(index) + where + ": format version "
+          + IndexFormat.VERSION_CURRENT + " stores PQ nbits " + IndexFormat.PQ_MIN_NBITS + ".." + IndexFormat.PQ_MAX_NBITS
+          + ", not " + ivfPq.pq().nbits());
+    }
+  }
+
+  private static String describe(VectorIndex index) {
+    String factory;
+    try {
+      factory = index.factoryString();
+    } catch (RuntimeException e) {
+      factory = "?";
+    }
+    return "a " + index.getClass().getName() + " (" + factory + ")";
+  }
+
+  /** Writes one whole index file (header to checksum) and returns the ntotal of its header. */
+  private static long writeIndex(VectorIndex index, FormatOutput o) throws IOException {
+    long ntotal;
+    if (index instanceof FlatIndex flat) {
+      ntotal = writeFlat(flat, o);
+    } else if (index instanceof IvfIndex ivf) {
+      ntotal = writeIvf(ivf, o);
+    } else if (index instanceof SqIndex sq) {
+      ntotal = writeSq(sq, o);
+    } else if (index instanceof IvfPqIndex || index instanceof IvfSqIndex) {
+      ntotal = writeIvfCodes((IvfCodesIndex) index, o);
+    } else if (index instanceof RefineIndex refine) {
+      ntotal = writeRefine(refine, o);
+    } else if (index instanceof L2NormIndex norm) {
+      ntotal = writeL2Norm(norm, o);
+    } else {
+      throw new IllegalArgumentException("cannot write " + describe(index) + ": " + SUPPORTED);
+    }
+    o.writeInt(FOOTER_MAGIC);
+    o.writeChecksumAndFlush();
+    return ntotal;
+  }
+
   private static void writeHeader(FormatOutput o, int fileType, VectorIndex index, long ntotal) throws IOException {
     o.writeInt(IndexFormat.MAGIC);
     o.writeInt(IndexFormat.VERSION_CURRENT);
@@ -151,7 +232,7 @@ public final class IndexIO {
     o.writeLong(ntotal);
   }
 
-  private static void writeFlat(FlatIndex index, FormatOutput o) throws IOException {
+  private static long writeFlat(FlatIndex index, FormatOutput o) throws IOException {
     int d = index.d();
     long[] ids = index.ids(); // the snapshot that fixes ntotal for this file
     int n = ids.length;
@@ -171,9 +252,10 @@ public final class IndexIO {
       }
       o.writeFloats(rows, 0, rows.length);
     }
+    return n;
   }
 
-  private static void writeIvf(IvfIndex index, FormatOutput o) throws IOException {
+  private static long writeIvf(IvfIndex index, FormatOutput o) throws IOException {
     int d = index.d();
     int nlist = index.nlist();
     float[] centroids = index.centroids();
@@ -212,6 +294,164 @@ public final class IndexIO {
       checkUnchanged(v.length / d, sizes[l], l);
       o.writeFloats(v, 0, v.length);
     }
+    return ntotal;
+  }
+
+  // ---- quantizers ----
+
+  /** The 'SQPR' type code of a scalar quantizer type (FAISS's QuantizerType number), or -1 when it has none. */
+  static int sqTypeCode(ScalarQuantizer.Type type) {
+    switch (type) {
+      case SQ8:
+        return IndexFormat.SQ_TYPE_8BIT;
+      case SQ4:
+        return IndexFormat.SQ_TYPE_4BIT;
+      case SQFP16:
+        return IndexFormat.SQ_TYPE_FP16;
+      default:
+        return -1;
+    }
+  }
+
+  /** The scalar quantizer type of an 'SQPR' type code, or null when the code is not valid. */
+  static ScalarQuantizer.Type sqType(int code) {
+    switch (code) {
+      case IndexFormat.SQ_TYPE_8BIT:
+        return ScalarQuantizer.Type.SQ8;
+      case IndexFormat.SQ_TYPE_4BIT:
+        return ScalarQuantizer.Type.SQ4;
+      case IndexFormat.SQ_TYPE_FP16:
+        return ScalarQuantizer.Type.SQFP16;
+      default:
+        return null;
+    }
+  }
+
+  /** True when an 'SQ__'/'IVSQ' file has an 'SQRG' section: trained SQ8 or SQ4. */
+  private static boolean hasRanges(ScalarQuantizer.Type type, boolean trained) {
+    return trained && type != ScalarQuantizer.Type.SQFP16;
+  }
+
+  /** 'PQPR', then 'PQCB' when {@code codebook} is not null (a trained quantizer). */
+  private static void writePqSections(FormatOutput o, int m, int nbits, float[] codebook) throws IOException {
+    o.writeSectionHeader(IndexFormat.SECTION_PQ_PARAMS, IndexFormat.PQ_PARAMS_BYTES);
+    o.writeInt(m);
+    o.writeInt(nbits);
+    o.writeInt(codebook != null ? IndexFormat.QUANTIZER_FLAG_TRAINED : 0);
+    if (codebook != null) {
+      o.writeSectionHeader(IndexFormat.SECTION_PQ_CODEBOOK, 4L * codebook.length);
+      o.writeFloats(codebook, 0, codebook.length);
+    }
+  }
+
+  /** 'SQPR', then 'SQRG' for a trained SQ8/SQ4 quantizer ({@code trained}: the index's state; SQfp16 always is). */
+  private static void writeSqSections(FormatOutput o, ScalarQuantizer sq, boolean trained) throws IOException {
+    ScalarQuantizer.Type type = sq.type();
+    boolean ranges = hasRanges(type, trained);
+    o.writeSectionHeader(IndexFormat.SECTION_SQ_PARAMS, IndexFormat.SQ_PARAMS_BYTES);
+    o.writeInt(sqTypeCode(type));
+    o.writeInt(trained || type == ScalarQuantizer.Type.SQFP16 ? IndexFormat.QUANTIZER_FLAG_TRAINED : 0);
+    if (ranges) {
+      float[] vmin = sq.vmin();
+      float[] vdiff = sq.vdiff();
+      if (vmin == null || vdiff == null) {
+        throw new IllegalStateException("the scalar quantizer lost its training while it was being written");
+      }
+      o.writeSectionHeader(IndexFormat.SECTION_SQ_RANGES, 8L * sq.d());
+      o.writeFloats(vmin, 0, vmin.length);
+      o.writeFloats(vdiff, 0, vdiff.length);
+    }
+  }
+
+  // ---- PQ and SQ (flat codes) ----
+
+  private static long writeSq(SqIndex index, FormatOutput o) throws IOException {
+    ScalarQuantizer sq = index.sq(); // a copy
+    long[] ids = index.ids();
+    byte[] codes = index.codes();
+    boolean trained = sq.isTrained();
+    checkCodes(ids.length, codes.length, sq.codeSize(), trained, index);
+    writeHeader(o, IndexFormat.TYPE_SQ, index, ids.length);
+    writeSqSections(o, sq, trained);
+    writeIdsAndCodes(o, ids, codes);
+    return ids.length;
+  }
+
+  /** Ids and codes snapshots taken one after the other must agree. */
+  private static void checkCodes(int n, int codeBytes, int codeSize, boolean trained, VectorIndex index) {
+    if (codeBytes != (long) n * codeSize || (!trained && n > 0)) {
+      throw new IllegalStateException("the " + index.factoryString() + " index changed while it was being written ("
+          + n + " ids but " + codeBytes + " code bytes of " + codeSize + " per vector" + (trained ? "" : ", untrained")
+          + "); do not modify an index while writing it");
+    }
+  }
+
+  private static void writeIdsAndCodes(FormatOutput o, long[] ids, byte[] codes) throws IOException {
+    o.writeSectionHeader(IndexFormat.SECTION_IDS, 8L * ids.length);
+    o.writeLongs(ids, 0, ids.length);
+    o.writeSectionHeader(IndexFormat.SECTION_CODES, codes.length);
+    o.writeBytes(codes, 0, codes.length);
+  }
+
+  // ---- IVF,PQ and IVF,SQ ----
+
+  private static long writeIvfCodes(IvfCodesIndex index, FormatOutput o) throws IOException {
+    int d = index.d();
+    int nlist = index.nlist();
+    boolean trained = index.isTrained();
+    float[] centroids = trained ? index.centroids() : null;
+    if (trained && centroids == null) {
+      throw new IllegalStateException("the IVF index lost its training while it was being written");
+    }
+    long[] sizes = new long[nlist];
+    long ntotal = 0;
+    for (int l = 0; l < nlist; l++) {
+      sizes[l] = index.listSize(l);
+      ntotal += sizes[l];
+    }
+    if (!trained && ntotal > 0) {
+      throw new IllegalStateException("the IVF index was trained and filled while it was being written; "
+          + "do not modify an index while writing it");
+    }
+    boolean pq = index instanceof IvfPqIndex;
+    writeHeader(o, pq ? IndexFormat.TYPE_IVF_PQ : IndexFormat.TYPE_IVF_SQ, index, ntotal);
+    o.writeSectionHeader(IndexFormat.SECTION_IVF_PARAMS, IndexFormat.IVF_PARAMS_BYTES);
+    o.writeInt(nlist);
+    o.writeInt(index.nprobe());
+    o.writeInt(trained ? IndexFormat.IVF_FLAG_TRAINED : 0);
+    if (trained) {
+      o.writeSectionHeader(IndexFormat.SECTION_CENTROIDS, 4L * nlist * d);
+      o.writeFloats(centroids, 0, centroids.length);
+    }
+    int codeSize;
+    if (pq) {
+      ProductQuantizer q = ((IvfPqIndex) index).pq();
+      float[] codebook = trained ? q.centroids() : null;
+      if (trained && codebook == null) {
+        throw new IllegalStateException("the product quantizer lost its training while it was being written");
+      }
+      writePqSections(o, q.m(), q.nbits(), codebook);
+      codeSize = q.codeSize();
+    } else {
+      ScalarQuantizer q = ((IvfSqIndex) index).sq();
+      writeSqSections(o, q, trained);
+      codeSize = q.codeSize();
+    }
+    o.writeSectionHeader(IndexFormat.SECTION_LIST_SIZES, 8L * nlist);
+    o.writeLongs(sizes, 0, nlist);
+    o.writeSectionHeader(IndexFormat.SECTION_LIST_IDS, 8L * ntotal);
+    for (int l = 0; l < nlist; l++) {
+      long[] ids = index.listIds(l);
+      checkUnchanged(ids.length, sizes[l], l);
+      o.writeLongs(ids, 0, ids.length);
+    }
+    o.writeSectionHeader(IndexFormat.SECTION_LIST_CODES, ntotal * codeSize);
+    for (int l = 0; l < nlist; l++) {
+      byte[] codes = index.listCodes(l);
+      checkUnchanged(codes.length / codeSize, sizes[l], l);
+      o.writeBytes(codes, 0, codes.length);
+    }
+    return ntotal;
   }
 
   private static void checkUnchanged(int size, long written, int list) {
@@ -219,6 +459,106 @@ public final class IndexIO {
       throw new IllegalStateException("inverted list " + list + " changed size from " + written + " to " + size
           + " while the index was being written; do not modify an index while writing it");
     }
+  }
+
+  // ---- wrappers ----
+
+  private static long writeRefine(RefineIndex index, FormatOutput o) throws IOException {
+    long ntotal = index.base().ntotal();
+    writeHeader(o, IndexFormat.TYPE_REFINE_FLAT, index, ntotal);
+    o.writeSectionHeader(IndexFormat.SECTION_REFINE_PARAMS, IndexFormat.REFINE_PARAMS_BYTES);
+    o.writeInt(Float.floatToRawIntBits(index.kFactor()));
+    writeNested(o, IndexFormat.SECTION_BASE, index.base(), ntotal);
+    writeNested(o, IndexFormat.SECTION_REFINE, index.refine(), ntotal);
+    return ntotal;
+  }
+
+  private static long writeL2Norm(L2NormIndex index, FormatOutput o) throws IOException {
+    long ntotal = index.inner().ntotal();
+    writeHeader(o, IndexFormat.TYPE_L2_NORM, index, ntotal);
+    writeNested(o, IndexFormat.SECTION_INNER, index.inner(), ntotal);
+    return ntotal;
+  }
+
+  /**
+   * Writes {@code index} as a whole index file into section {@code section}: its size is computed
+   * from its counts first, then it is streamed, and both must agree (as must its ntotal and the
+   * outer header's).
+   */
+  private static void writeNested(FormatOutput o, int section, VectorIndex index, long outerNtotal) throws IOException {
+    long size = fileBytes(index);
+    o.writeSectionHeader(section, size);
+    FormatOutput nested = new FormatOutput(o.sectionStream());
+    long ntotal = writeIndex(index, nested);
+    if (nested.position() != size || ntotal != outerNtotal) {
+      throw new IllegalStateException("the " + index.factoryString() + " index of section " + fourccToString(section)
+          + " changed while it was being written (" + nested.position() + " bytes and " + ntotal + " vectors written, "
+          + size + " bytes and " + outerNtotal + " vectors expected); do not modify an index while writing it");
+    }
+  }
+
+  /** A section of {@code payload} bytes, its header included. */
+  private static long section(long payload) {
+    return SECTION_HEADER_BYTES + payload;
+  }
+
+  /**
+   * The size of the file {@link #write} makes of {@code index} now, from its counts and training
+   * state alone (the layout tables of {@link IndexFormat} as arithmetic).
+   */
+  static long fileBytes(VectorIndex index) {
+    long d = index.d();
+    long body;
+    if (index instanceof FlatIndex flat) {
+      long n = flat.ntotal();
+      body = section(8 * n) + section(4 * n * d);
+    } else if (index instanceof IvfIndex ivf) {
+      long nlist = ivf.nlist();
+      long n = 0;
+      for (int l = 0; l < nlist; l++) {
+        n += ivf.listSize(l);
+      }
+      boolean trained = ivf.centroids() != null;
+      body = section(IndexFormat.IVF_PARAMS_BYTES) + (trained ? section(4 * nlist * d) : 0) + section(8 * nlist)
+          + section(8 * n) + section(4 * n * d);
+    } else if (index instanceof SqIndex sq) {
+      ScalarQuantizer q = sq.sq();
+      long n = sq.ntotal();
+      body = sqBytes(q, q.isTrained()) + section(8 * n) + section(n * q.codeSize());
+    } else if (index instanceof IvfPqIndex || index instanceof IvfSqIndex) {
+      IvfCodesIndex ivf = (IvfCodesIndex) index;
+      long nlist = ivf.nlist();
+      long n = 0;
+      for (int l = 0; l < nlist; l++) {
+        n += ivf.listSize(l);
+      }
+      boolean trained = ivf.isTrained();
+      long codec;
+      long codeSize;
+      if (ivf instanceof IvfPqIndex pqIndex) {
+        ProductQuantizer q = pqIndex.pq();
+        codec = section(IndexFormat.PQ_PARAMS_BYTES) + (trained ? section(4L * q.ksub() * d) : 0);
+        codeSize = q.codeSize();
+      } else {
+        ScalarQuantizer q = ((IvfSqIndex) ivf).sq();
+        codec = sqBytes(q, trained);
+        codeSize = q.codeSize();
+      }
+      body = section(IndexFormat.IVF_PARAMS_BYTES) + (trained ? section(4 * nlist * d) : 0) + codec
+          + section(8 * nlist) + section(8 * n) + section(n * codeSize);
+    } else if (index instanceof RefineIndex refine) {
+      body = section(IndexFormat.REFINE_PARAMS_BYTES) + section(fileBytes(refine.base()))
+          + section(fileBytes(refine.refine()));
+    } else if (index instanceof L2NormIndex norm) {
+      body = section(fileBytes(norm.inner()));
+    } else {
+      throw new IllegalArgumentException("cannot write " + describe(index) + ": " + SUPPORTED);
+    }
+    return IndexFormat.HEADER_BYTES + body + FOOTER_BYTES;
+  }
+
+  private static long sqBytes(ScalarQuantizer q, boolean trained) {
+    return section(IndexFormat.SQ_PARAMS_BYTES) + (hasRanges(q.type(), trained) ? section(8L * q.d()) : 0);
   }
 
   // ============================== reading ==============================
@@ -256,10 +596,16 @@ public final class IndexIO {
     return new Reader(new FormatInput(in, sourceName == null ? "<stream>" : sourceName, length)).read();
   }
 
-  /** One read: the header fields and the section walk. */
+  /** One read: the header fields and the section walk (of a whole file, or of a nested one). */
   private static final class Reader {
     private final FormatInput in;
     private final String src;
+    /** Prefix of every message: "" for the whole file, else where this nested file lies. */
+    private final String scope;
+    /** 0 for the whole file, 1 for a file nested in it, ... */
+    private final int depth;
+    /** Where this file starts in the outermost file (0 unless nested). */
+    private final long base;
     private int version;
     private int fileType;
     private int d;
@@ -270,15 +616,49 @@ public final class IndexIO {
     private long sectionLength;
 
     Reader(FormatInput in) {
+      this(in, 0, 0);
+    }
+
+    private Reader(FormatInput in, int depth, long base) {
       this.in = in;
       this.src = in.source();
+      this.scope = in.scope();
+      this.depth = depth;
+      this.base = base;
     }
 
     VectorIndex read() throws IOException {
       readHeader();
+      return readBody();
+    }
+
+    private VectorIndex readBody() throws IOException {
       // version gates for later formats go here: if (version >= IndexFormat.VERSION_XYZ) ...
-      VectorIndex index = fileType == IndexFormat.TYPE_FLAT ? readFlat() : readIvf();
-      return index;
+      if (fileType == IndexFormat.TYPE_FLAT) {
+        return readFlat();
+      }
+      if (fileType == IndexFormat.TYPE_IVF_FLAT) {
+        return readIvf();
+      }
+      if (fileType == IndexFormat.TYPE_SQ) {
+        return readFlatCodes();
+      }
+      if (fileType == IndexFormat.TYPE_IVF_PQ || fileType == IndexFormat.TYPE_IVF_SQ) {
+        return readIvfCodes();
+      }
+      if (fileType == IndexFormat.TYPE_REFINE_FLAT) {
+        return readRefine();
+      }
+      if (fileType == IndexFormat.TYPE_L2_NORM) {
+        return readL2Norm();
+      }
+      throw unsupportedType(); // a type in FILE_TYPES without a reader
+    }
+
+    private UnsupportedIndexTypeException unsupportedType() {
+      return new UnsupportedIndexTypeException(src, scope + "file type " + fourccToString(fileType) + " (header offset "
+          + IndexFormat.OFFSET_FILE_TYPE + ") is not one this reader supports in format version " + version
+          + ": valid types are " + IndexFormat.fileTypeList());
     }
 
     private void readHeader() throws IOException {
@@ -291,45 +671,47 @@ public final class IndexIO {
         for (int i = 0; i < got; i++) {
           prefix &= (magicBytes[i] & 0xFF) == ((IndexFormat.MAGIC >>> (8 * i)) & 0xFF);
         }
-        if (prefix) {
-          throw new TruncatedIndexException(src, "truncated: the data ends at byte " + got + ", inside the magic; an index "
-              + "file starts with the " + IndexFormat.HEADER_BYTES + "-byte header, magic 'QVR1'");
+        if (prefix || depth > 0) { // a nested file is at least MIN_FILE_BYTES long: its data ended early
+          throw new TruncatedIndexException(src, scope + "truncated: the data ends at byte " + got + ", inside the magic; "
+              + "an index file starts with the " + IndexFormat.HEADER_BYTES + "-byte header, magic 'QVR1'");
         }
         throw new NotAnIndexFileException(src, "not a Quiver index file: it has only " + got
             + " bytes and does not start with the magic 'QVR1'");
       }
       if (magic != IndexFormat.MAGIC) {
+        if (depth > 0) {
+          throw new CorruptIndexException(src, scope + "the nested index file starts with " + fourccToString(magic)
+              + " where an index file starts with the magic 'QVR1'");
+        }
         throw new NotAnIndexFileException(src, "not a Quiver index file: it starts with " + fourccToString(magic)
             + " where an index file (" + IndexFormat.FILE_EXTENSION + ") starts with the magic 'QVR1'");
       }
       version = in.readInt("the header's formatVersion (offset " + IndexFormat.OFFSET_VERSION + ")");
       if (version > IndexFormat.VERSION_CURRENT) {
-        throw new IndexFormatTooNewException(src, version);
+        throw new IndexFormatTooNewException(src, scope, version);
       }
       if (version < IndexFormat.VERSION_MIN_SUPPORTED) {
-        throw new IndexFormatTooOldException(src, version);
+        throw new IndexFormatTooOldException(src, scope, version);
       }
       fileType = in.readInt("the header's fileType (offset " + IndexFormat.OFFSET_FILE_TYPE + ")");
-      if (fileType != IndexFormat.TYPE_FLAT && fileType != IndexFormat.TYPE_IVF_FLAT) {
-        throw new UnsupportedIndexTypeException(src, "file type " + fourccToString(fileType) + " (header offset "
-            + IndexFormat.OFFSET_FILE_TYPE + ") is not one this reader supports in format version " + version
-            + ": valid types are 'FLAT' (Flat) and 'IVFF' (IVF,Flat)");
+      if (!IndexFormat.isKnownFileType(fileType)) {
+        throw unsupportedType();
       }
       d = in.readInt("the header's d (offset " + IndexFormat.OFFSET_D + ")");
       if (d < 1 || d > IndexFormat.MAX_D) {
-        throw new InvalidLengthException(src, "d = " + d + " in the header (offset " + IndexFormat.OFFSET_D
+        throw new InvalidLengthException(src, scope + "d = " + d + " in the header (offset " + IndexFormat.OFFSET_D
             + "); valid d is 1.." + IndexFormat.MAX_D);
       }
       int metricCode = in.readInt("the header's metric (offset " + IndexFormat.OFFSET_METRIC + ")");
       try {
         metric = Metric.fromCode(metricCode);
       } catch (IllegalArgumentException e) {
-        throw new CorruptIndexException(src, "metric code " + metricCode + " in the header (offset "
+        throw new CorruptIndexException(src, scope + "metric code " + metricCode + " in the header (offset "
             + IndexFormat.OFFSET_METRIC + ") is not valid: " + e.getMessage());
       }
       ntotal = in.readLong("the header's ntotal (offset " + IndexFormat.OFFSET_NTOTAL + ")");
       if (ntotal < 0) {
-        throw new InvalidLengthException(src, "ntotal = " + ntotal + " in the header (offset "
+        throw new InvalidLengthException(src, scope + "ntotal = " + ntotal + " in the header (offset "
             + IndexFormat.OFFSET_NTOTAL + "); ntotal must be >= 0");
       }
     }
@@ -339,13 +721,13 @@ public final class IndexIO {
     private VectorIndex readFlat() throws IOException {
       long maxRows = MAX_ARRAY_LENGTH / d;
       if (ntotal > maxRows) {
-        throw new InvalidLengthException(src, "ntotal = " + ntotal + " with d = " + d + " in the header: a Flat index holds"
-            + " at most " + maxRows + " vectors of this d (ntotal * d must fit one Java array)");
+        throw new InvalidLengthException(src, scope + "ntotal = " + ntotal + " with d = " + d + " in the header: a Flat "
+            + "index holds at most " + maxRows + " vectors of this d (ntotal * d must fit one Java array)");
       }
       int n = (int) ntotal;
       in.requireRemaining(2L * SECTION_HEADER_BYTES + 8L * n + 4L * n * d + FOOTER_BYTES,
           "a Flat index with ntotal=" + n + " and d=" + d);
-      String layout = "a 'FLAT' file holds sections 'IDS_', 'VECS' in this order";
+      String layout = layout();
       expectSection(IndexFormat.SECTION_IDS, 8L * n, "8 * ntotal", layout);
       long[] ids = in.readLongs(n, "section 'IDS_' (" + n + " ids)");
       expectSection(IndexFormat.SECTION_VECTORS, 4L * n * d, "4 * ntotal * d", layout);
@@ -354,64 +736,50 @@ public final class IndexIO {
       try {
         return FlatIndex.fromStorage(d, metric, vectors, ids);
       } catch (IllegalArgumentException e) {
-        throw new CorruptIndexException(src, "the stored Flat index is invalid: " + e.getMessage());
+        throw new CorruptIndexException(src, scope + "the stored Flat index is invalid: " + e.getMessage());
       }
     }
 
     // ---- IVF ----
 
-    private VectorIndex readIvf() throws IOException {
-      long maxPerList = MAX_ARRAY_LENGTH / d;
-      if (ntotal > IndexFormat.MAX_NLIST * maxPerList) {
-        throw new InvalidLengthException(src, "ntotal = " + ntotal + " with d = " + d + " in the header: an IVF index holds"
-            + " at most nlist (<= " + IndexFormat.MAX_NLIST + ") lists of " + maxPerList + " vectors of this d");
-      }
-      // PRMS, LSIZ, LIDS and LVEC section headers, the PRMS payload, ids, vectors, footer
-      long fixedBytes = 4L * SECTION_HEADER_BYTES + IndexFormat.IVF_PARAMS_BYTES + 8L * ntotal + 4L * ntotal * d
-          + FOOTER_BYTES;
-      in.requireRemaining(fixedBytes, "an IVF index with ntotal=" + ntotal + " and d=" + d);
-      String layout = "an 'IVFF' file holds sections 'PRMS', 'CENT' (when trained), 'LSIZ', 'LIDS', 'LVEC' in this order";
+    /** The 'PRMS' fields. */
+    private record IvfParams(int nlist, int nprobe, boolean trained, long at) {}
 
+    /** Reads and checks 'PRMS'. */
+    private IvfParams readIvfParams(String layout) throws IOException {
       expectSection(IndexFormat.SECTION_IVF_PARAMS, IndexFormat.IVF_PARAMS_BYTES, "fixed", layout);
       long at = in.position();
       int nlist = in.readInt("section 'PRMS' (nlist)");
       if (nlist < 1 || nlist > IndexFormat.MAX_NLIST) {
-        throw new InvalidLengthException(src, "nlist = " + nlist + " in section 'PRMS' (byte " + at
+        throw new InvalidLengthException(src, scope + "nlist = " + nlist + " in section 'PRMS' (byte " + at
             + "); valid nlist is 1.." + IndexFormat.MAX_NLIST);
       }
       if ((long) nlist * d > MAX_ARRAY_LENGTH) {
-        throw new InvalidLengthException(src, "nlist = " + nlist + " with d = " + d + " in section 'PRMS' (byte " + at
-            + "): the nlist * d centroid floats must fit one Java array (at most " + MAX_ARRAY_LENGTH + ")");
+        throw new InvalidLengthException(src, scope + "nlist = " + nlist + " with d = " + d + " in section 'PRMS' (byte "
+            + at + "): the nlist * d centroid floats must fit one Java array (at most " + MAX_ARRAY_LENGTH + ")");
       }
       int nprobe = in.readInt("section 'PRMS' (nprobe)");
       if (nprobe < 1) {
-        throw new CorruptIndexException(src, "nprobe = " + nprobe + " in section 'PRMS' (byte " + (at + 4)
+        throw new CorruptIndexException(src, scope + "nprobe = " + nprobe + " in section 'PRMS' (byte " + (at + 4)
             + "); nprobe must be >= 1");
       }
       int flags = in.readInt("section 'PRMS' (flags)");
       if ((flags & ~IndexFormat.IVF_FLAGS_KNOWN) != 0) {
-        throw new CorruptIndexException(src, String.format("flags 0x%x in section 'PRMS' (byte %d) set bits that format "
-            + "version %d does not define; valid flags are 0 and 0x%x (trained)", flags, at + 8, version,
+        throw new CorruptIndexException(src, scope + String.format("flags 0x%x in section 'PRMS' (byte %d) set bits "
+            + "that format version %d does not define; valid flags are 0 and 0x%x (trained)", flags, at + 8, version,
             IndexFormat.IVF_FLAG_TRAINED));
       }
       boolean trained = (flags & IndexFormat.IVF_FLAG_TRAINED) != 0;
       if (!trained && ntotal != 0) {
-        throw new CorruptIndexException(src, "section 'PRMS' (byte " + at + ") says the index is untrained but the header"
-            + " says ntotal = " + ntotal + "; an untrained IVF index holds no vectors");
+        throw new CorruptIndexException(src, scope + "section 'PRMS' (byte " + at + ") says the index is untrained but "
+            + "the header says ntotal = " + ntotal + "; an untrained IVF index holds no vectors");
       }
-      if (ntotal > nlist * maxPerList) {
-        throw new InvalidLengthException(src, "ntotal = " + ntotal + " does not fit " + nlist + " lists of at most "
-            + maxPerList + " vectors of d=" + d);
-      }
-      in.requireRemaining(fixedBytes - SECTION_HEADER_BYTES - IndexFormat.IVF_PARAMS_BYTES + 8L * nlist
-          + (trained ? SECTION_HEADER_BYTES + 4L * nlist * d : 0),
-          "an IVF index with nlist=" + nlist + ", ntotal=" + ntotal + " and d=" + d + (trained ? "" : ", untrained"));
+      return new IvfParams(nlist, nprobe, trained, at);
+    }
 
-      float[] centroids = null;
-      if (trained) {
-        expectSection(IndexFormat.SECTION_CENTROIDS, 4L * nlist * d, "4 * nlist * d", layout);
-        centroids = in.readFloats(nlist * d, "section 'CENT' (" + nlist + " centroids of d=" + d + ")");
-      }
+    /** Reads 'LSIZ' and checks each size (0 .. maxPerList) and their sum (ntotal). */
+    private long[] readListSizes(int nlist, boolean trained, long maxPerList, String perWhat, String layout)
+        throws IOException {
       expectSection(IndexFormat.SECTION_LIST_SIZES, 8L * nlist, "8 * nlist",
           trained ? layout : layout + "; an untrained index has no 'CENT'");
       long sizesStart = in.position();
@@ -419,15 +787,43 @@ public final class IndexIO {
       long sum = 0;
       for (int l = 0; l < nlist; l++) {
         if (sizes[l] < 0 || sizes[l] > maxPerList) {
-          throw new InvalidLengthException(src, "list " + l + " has size " + sizes[l] + " in section 'LSIZ' (byte "
-              + (sizesStart + 8L * l) + "); valid sizes are 0.." + maxPerList + " for d=" + d);
+          throw new InvalidLengthException(src, scope + "list " + l + " has size " + sizes[l] + " in section 'LSIZ' (byte "
+              + (sizesStart + 8L * l) + "); valid sizes are 0.." + maxPerList + " for " + perWhat);
         }
         sum += sizes[l];
       }
       if (sum != ntotal) {
-        throw new InvalidLengthException(src, "the " + nlist + " list sizes in section 'LSIZ' (byte " + sizesStart
+        throw new InvalidLengthException(src, scope + "the " + nlist + " list sizes in section 'LSIZ' (byte " + sizesStart
             + ") sum to " + sum + " but the header says ntotal = " + ntotal + "; they must be equal");
       }
+      return sizes;
+    }
+
+    private VectorIndex readIvf() throws IOException {
+      long maxPerList = MAX_ARRAY_LENGTH / d;
+      if (ntotal > IndexFormat.MAX_NLIST * maxPerList) {
+        throw new InvalidLengthException(src, scope + "ntotal = " + ntotal + " with d = " + d + " in the header: an IVF "
+            + "index holds at most nlist (<= " + IndexFormat.MAX_NLIST + ") lists of " + maxPerList + " vectors of this d");
+      }
+      // PRMS, LSIZ, LIDS and LVEC section headers, the PRMS payload, ids, vectors, footer
+      long fixedBytes = 4L * SECTION_HEADER_BYTES + IndexFormat.IVF_PARAMS_BYTES + 8L * ntotal + 4L * ntotal * d
+          + FOOTER_BYTES;
+      in.requireRemaining(fixedBytes, "an IVF index with ntotal=" + ntotal + " and d=" + d);
+      String layout = layout();
+
+      IvfParams p = readIvfParams(layout);
+      int nlist = p.nlist();
+      boolean trained = p.trained();
+      if (ntotal > nlist * maxPerList) {
+        throw new InvalidLengthException(src, scope + "ntotal = " + ntotal + " does not fit " + nlist + " lists of at most "
+            + maxPerList + " vectors of d=" + d);
+      }
+      in.requireRemaining(fixedBytes - SECTION_HEADER_BYTES - IndexFormat.IVF_PARAMS_BYTES + 8L * nlist
+          + (trained ? SECTION_HEADER_BYTES + 4L * nlist * d : 0),
+          "an IVF index with nlist=" + nlist + ", ntotal=" + ntotal + " and d=" + d + (trained ? "" : ", untrained"));
+
+      float[] centroids = trained ? readCentroids(nlist, layout) : null;
+      long[] sizes = readListSizes(nlist, trained, maxPerList, "d=" + d, layout);
 
       expectSection(IndexFormat.SECTION_LIST_IDS, 8L * ntotal, "8 * ntotal", layout);
       long[][] listIds = new long[nlist][];
@@ -443,26 +839,408 @@ public final class IndexIO {
       readFooter(layout);
       try {
         if (trained) {
-          return IvfIndex.fromStorage(d, metric, nlist, nprobe, centroids, listIds, listVectors);
+          return IvfIndex.fromStorage(d, metric, nlist, p.nprobe(), centroids, listIds, listVectors);
         }
         IvfIndex index = new IvfIndex(d, nlist, metric);
-        index.setNprobe(nprobe);
+        index.setNprobe(p.nprobe());
         return index;
       } catch (IllegalArgumentException e) {
-        throw new CorruptIndexException(src, "the stored IVF index is invalid: " + e.getMessage());
+        throw new CorruptIndexException(src, scope + "the stored IVF index is invalid: " + e.getMessage());
       }
+    }
+
+    private float[] readCentroids(int nlist, String layout) throws IOException {
+      expectSection(IndexFormat.SECTION_CENTROIDS, 4L * nlist * d, "4 * nlist * d", layout);
+      return in.readFloats(nlist * d, "section 'CENT' (" + nlist + " centroids of d=" + d + ")");
+    }
+
+    // ---- quantizers ----
+
+    /** The stored parameters of a product or scalar quantizer, and its codebook or ranges once read. */
+    private final class Codec {
+      final boolean pq;
+      final int m;
+      final int nbits;
+      final ScalarQuantizer.Type sqType;
+      final boolean trained;
+      final int codeSize;
+      /** Where the params payload starts. */
+      final long at;
+      float[] codebook;
+      float[] vmin;
+      float[] vdiff;
+
+      Codec(boolean pq, int m, int nbits, ScalarQuantizer.Type sqType, boolean trained, int codeSize, long at) {
+        this.pq = pq;
+        this.m = m;
+        this.nbits = nbits;
+        this.sqType = sqType;
+        this.trained = trained;
+        this.codeSize = codeSize;
+        this.at = at;
+      }
+
+      String paramsSection() {
+        return pq ? "'PQPR'" : "'SQPR'";
+      }
+
+      /** Bytes of the 'PQCB' or 'SQRG' section that follows (header included), 0 when there is none. */
+      long bodyBytes() {
+        if (pq) {
+          return trained ? SECTION_HEADER_BYTES + 4L * (1 << nbits) * d : 0;
+        }
+        return hasRanges(sqType, trained) ? SECTION_HEADER_BYTES + 8L * d : 0;
+      }
+
+      void readBody(String layout) throws IOException {
+        if (pq && trained) {
+          int ksub = 1 << nbits;
+          expectSection(IndexFormat.SECTION_PQ_CODEBOOK, 4L * ksub * d, "4 * 2^nbits * d with nbits=" + nbits, layout);
+          codebook = in.readFloats(ksub * d, "section 'PQCB' (" + m + " x " + ksub + " centroids of " + (d / m)
+              + " floats)");
+        } else if (!pq && hasRanges(sqType, trained)) {
+          expectSection(IndexFormat.SECTION_SQ_RANGES, 8L * d, "8 * d", layout);
+          vmin = in.readFloats(d, "section 'SQRG' (vmin, " + d + " floats)");
+          vdiff = in.readFloats(d, "section 'SQRG' (vdiff, " + d + " floats)");
+        }
+      }
+
+      ProductQuantizer buildPq() throws CorruptIndexException {
+        try {
+          return trained ? ProductQuantizer.fromCentroids(d, m, nbits, codebook) : new ProductQuantizer(d, m, nbits);
+        } catch (IllegalArgumentException e) {
+          throw new CorruptIndexException(src, scope + "the product quantizer stored in sections 'PQPR' (byte " + at
+              + ") and 'PQCB' is invalid: " + e.getMessage());
+        }
+      }
+
+      ScalarQuantizer buildSq() throws CorruptIndexException {
+        try {
+          return hasRanges(sqType, trained) ? ScalarQuantizer.fromTrained(d, sqType, vmin, vdiff)
+              : new ScalarQuantizer(d, sqType);
+        } catch (IllegalArgumentException e) {
+          throw new CorruptIndexException(src, scope + "the scalar quantizer stored in sections 'SQPR' (byte " + at
+              + ") and 'SQRG' is invalid: " + e.getMessage());
+        }
+      }
+    }
+
+    /** Reads and checks 'PQPR': m divides d, nbits in range, known flags. */
+    private Codec readPqParams(String layout) throws IOException {
+      expectSection(IndexFormat.SECTION_PQ_PARAMS, IndexFormat.PQ_PARAMS_BYTES, "fixed", layout);
+      long at = in.position();
+      int m = in.readInt("section 'PQPR' (m)");
+      if (m < 1 || m > d || d % m != 0) {
+        throw new InvalidLengthException(src, scope + "m = " + m + " in section 'PQPR' (byte " + at + ") with d = " + d
+            + ": the number of PQ sub-quantizers must divide d (valid m are the divisors of d, 1.." + d + ")");
+      }
+      int nbits = in.readInt("section 'PQPR' (nbits)");
+      if (nbits < IndexFormat.PQ_MIN_NBITS || nbits > IndexFormat.PQ_MAX_NBITS) {
+        throw new InvalidLengthException(src, scope + "nbits = " + nbits + " in section 'PQPR' (byte " + (at + 4)
+            + "); valid PQ nbits are " + IndexFormat.PQ_MIN_NBITS + ".." + IndexFormat.PQ_MAX_NBITS);
+      }
+      boolean trained = readQuantizerFlags("'PQPR'", at + 8);
+      return new Codec(true, m, nbits, null, trained, (m * nbits + 7) / 8, at);
+    }
+
+    /** Reads and checks 'SQPR': a valid type code, known flags, SQfp16 always trained. */
+    private Codec readSqParams(String layout) throws IOException {
+      expectSection(IndexFormat.SECTION_SQ_PARAMS, IndexFormat.SQ_PARAMS_BYTES, "fixed", layout);
+      long at = in.position();
+      int code = in.readInt("section 'SQPR' (type)");
+      ScalarQuantizer.Type type = sqType(code);
+      if (type == null) {
+        throw new CorruptIndexException(src, scope + "scalar quantizer type code " + code + " in section 'SQPR' (byte "
+            + at + ") is not valid: valid codes are " + IndexFormat.SQ_TYPE_8BIT + " (SQ8), " + IndexFormat.SQ_TYPE_4BIT
+            + " (SQ4) and " + IndexFormat.SQ_TYPE_FP16 + " (SQfp16)");
+      }
+      boolean trained = readQuantizerFlags("'SQPR'", at + 4);
+      if (type == ScalarQuantizer.Type.SQFP16 && !trained) {
+        throw new CorruptIndexException(src, scope + "section 'SQPR' (byte " + at + ") says its SQfp16 quantizer is "
+            + "untrained, but SQfp16 needs no training: its trained flag is always set");
+      }
+      int codeSize = type == ScalarQuantizer.Type.SQ8 ? d : type == ScalarQuantizer.Type.SQ4 ? (d + 1) / 2 : 2 * d;
+      return new Codec(false, 0, 0, type, trained, codeSize, at);
+    }
+
+    private boolean readQuantizerFlags(String section, long at) throws IOException {
+      int flags = in.readInt("section " + section + " (flags)");
+      if ((flags & ~IndexFormat.QUANTIZER_FLAGS_KNOWN) != 0) {
+        throw new CorruptIndexException(src, scope + String.format("flags 0x%x in section %s (byte %d) set bits that "
+            + "format version %d does not define; valid flags are 0 and 0x%x (trained)", flags, section, at, version,
+            IndexFormat.QUANTIZER_FLAG_TRAINED));
+      }
+      return (flags & IndexFormat.QUANTIZER_FLAG_TRAINED) != 0;
+    }
+
+    // ---- PQ and SQ (flat codes) ----
+
+    private VectorIndex readFlatCodes() throws IOException {
+      boolean pq = fileType == IndexFormat.TYPE_PQ;
+      String kind = IndexFormat.fileTypeName(fileType);
+      if (ntotal > MAX_ARRAY_LENGTH) {
+        throw new InvalidLengthException(src, scope + "ntotal = " + ntotal + " in the header: a " + kind + " index holds "
+            + "at most " + MAX_ARRAY_LENGTH + " vectors (its ids and its codes must each fit one Java array)");
+      }
+      int n = (int) ntotal;
+      int paramsBytes = pq ? IndexFormat.PQ_PARAMS_BYTES : IndexFormat.SQ_PARAMS_BYTES;
+      // params, IDS_ and CODE section headers, the params payload, ids, codes of at least 1 byte, footer
+      in.requireRemaining(3L * SECTION_HEADER_BYTES + paramsBytes + 9L * n + FOOTER_BYTES,
+          "a " + kind + " index with ntotal=" + n);
+      String layout = layout();
+      Codec codec = pq ? readPqParams(layout) : readSqParams(layout);
+      if (!codec.trained && n > 0) {
+        throw new CorruptIndexException(src, scope + "section " + codec.paramsSection() + " (byte " + codec.at + ") says "
+            + "the quantizer is untrained but the header says ntotal = " + n + "; an untrained index holds no vectors");
+      }
+      int cs = codec.codeSize;
+      long maxRows = MAX_ARRAY_LENGTH / cs;
+      if (n > maxRows) {
+        throw new InvalidLengthException(src, scope + "ntotal = " + n + " in the header with codes of " + cs + " bytes: a "
+            + kind + " index holds at most " + maxRows + " such codes (ntotal * codeSize must fit one Java array)");
+      }
+      in.requireRemaining(codec.bodyBytes() + 2L * SECTION_HEADER_BYTES + 8L * n + (long) n * cs + FOOTER_BYTES,
+          "a " + kind + " index with ntotal=" + n + " and codes of " + cs + " bytes");
+      codec.readBody(layout);
+      expectSection(IndexFormat.SECTION_IDS, 8L * n, "8 * ntotal", layout);
+      long[] ids = in.readLongs(n, "section 'IDS_' (" + n + " ids)");
+      expectSection(IndexFormat.SECTION_CODES, (long) n * cs, "ntotal * codeSize with codeSize=" + cs, layout);
+      byte[] codes = in.readBytes(n * cs, "section 'CODE' (" + n + " codes of " + cs + " bytes)");
+      readFooter(layout);
+      try {
+        return SqIndex.fromStorage(d, metric, codec.buildSq(), ids, codes);
+      } catch (IllegalArgumentException e) {
+        throw new CorruptIndexException(src, scope + "the stored " + kind + " index is invalid: " + e.getMessage());
+      }
+    }
+
+    // ---- IVF,PQ and IVF,SQ ----
+
+    private VectorIndex readIvfCodes() throws IOException {
+      boolean pq = fileType == IndexFormat.TYPE_IVF_PQ;
+      String kind = IndexFormat.fileTypeName(fileType);
+      if (ntotal > (long) IndexFormat.MAX_NLIST * MAX_ARRAY_LENGTH) {
+        throw new InvalidLengthException(src, scope + "ntotal = " + ntotal + " in the header: an " + kind + " index holds "
+            + "at most nlist (<= " + IndexFormat.MAX_NLIST + ") lists of at most " + MAX_ARRAY_LENGTH + " vectors");
+      }
+      int paramsBytes = pq ? IndexFormat.PQ_PARAMS_BYTES : IndexFormat.SQ_PARAMS_BYTES;
+      // PRMS, params, LSIZ, LIDS, LCOD section headers, both params payloads, ids, codes of >= 1 byte, footer
+      long fixedBytes = 5L * SECTION_HEADER_BYTES + IndexFormat.IVF_PARAMS_BYTES + paramsBytes + 9L * ntotal
+          + FOOTER_BYTES;
+      in.requireRemaining(fixedBytes, "an " + kind + " index with ntotal=" + ntotal);
+      String layout = layout();
+
+      IvfParams p = readIvfParams(layout);
+      int nlist = p.nlist();
+      boolean trained = p.trained();
+      in.requireRemaining(fixedBytes - SECTION_HEADER_BYTES - IndexFormat.IVF_PARAMS_BYTES + 8L * nlist
+          + (trained ? SECTION_HEADER_BYTES + 4L * nlist * d : 0),
+          "an " + kind + " index with nlist=" + nlist + ", ntotal=" + ntotal + " and d=" + d
+          + (trained ? "" : ", untrained"));
+      float[] centroids = trained ? readCentroids(nlist, layout) : null;
+
+      Codec codec = pq ? readPqParams(layout) : readSqParams(layout);
+      boolean codecTrained = trained || codec.sqType == ScalarQuantizer.Type.SQFP16;
+      if (codec.trained != codecTrained) {
+        throw new CorruptIndexException(src, scope + "section 'PRMS' (byte " + p.at() + ") says the index is "
+            + (trained ? "trained" : "untrained") + " but section " + codec.paramsSection() + " (byte " + codec.at
+            + ") says its quantizer is " + (codec.trained ? "trained" : "untrained") + "; they must agree (an untrained "
+            + "index is written without its quantizer's training)");
+      }
+      int cs = codec.codeSize;
+      long maxPerList = MAX_ARRAY_LENGTH / cs;
+      if (ntotal > nlist * maxPerList) {
+        throw new InvalidLengthException(src, scope + "ntotal = " + ntotal + " does not fit " + nlist + " lists of at most "
+            + maxPerList + " codes of " + cs + " bytes");
+      }
+      in.requireRemaining(codec.bodyBytes() + 3L * SECTION_HEADER_BYTES + 8L * nlist + 8L * ntotal + ntotal * cs
+          + FOOTER_BYTES, "an " + kind + " index with nlist=" + nlist + ", ntotal=" + ntotal + " and codes of " + cs
+          + " bytes");
+      codec.readBody(layout);
+
+      long[] sizes = readListSizes(nlist, trained, maxPerList, "codes of " + cs + " bytes", layout);
+      expectSection(IndexFormat.SECTION_LIST_IDS, 8L * ntotal, "8 * ntotal", layout);
+      long[][] listIds = new long[nlist][];
+      for (int l = 0; l < nlist; l++) {
+        listIds[l] = in.readLongs((int) sizes[l], "section 'LIDS' (list " + l + ", " + sizes[l] + " ids)");
+      }
+      expectSection(IndexFormat.SECTION_LIST_CODES, ntotal * cs, "ntotal * codeSize with codeSize=" + cs, layout);
+      byte[][] listCodes = new byte[nlist][];
+      for (int l = 0; l < nlist; l++) {
+        listCodes[l] = in.readBytes((int) sizes[l] * cs,
+            "section 'LCOD' (list " + l + ", " + sizes[l] + " codes of " + cs + " bytes)");
+      }
+      readFooter(layout);
+      try {
+        IvfCodesIndex index;
+        if (pq) {
+          ProductQuantizer q = codec.buildPq();
+          index = trained ? IvfPqIndex.fromStorage(d, metric, nlist, p.nprobe(), centroids, q, listIds, listCodes)
+              : new IvfPqIndex(d, nlist, q.m(), q.nbits(), metric);
+        } else {
+          ScalarQuantizer q = codec.buildSq();
+          index = trained ? IvfSqIndex.fromStorage(d, metric, nlist, p.nprobe(), centroids, q, listIds, listCodes)
+              : new IvfSqIndex(d, nlist, q.type(), metric);
+        }
+        index.setNprobe(p.nprobe());
+        return index;
+      } catch (IllegalArgumentException e) {
+        throw new CorruptIndexException(src, scope + "the stored " + kind + " index is invalid: " + e.getMessage());
+      }
+    }
+
+    // ---- wrappers ----
+
+    private VectorIndex readRefine() throws IOException {
+      // RPRM, BASE, REFN section headers, the RPRM payload, two nested files, footer
+      in.requireRemaining(3L * SECTION_HEADER_BYTES + IndexFormat.REFINE_PARAMS_BYTES + 2L * IndexFormat.MIN_FILE_BYTES
+          + FOOTER_BYTES, "an RFlat refine index");
+      String layout = layout();
+      expectSection(IndexFormat.SECTION_REFINE_PARAMS, IndexFormat.REFINE_PARAMS_BYTES, "fixed", layout);
+      long at = in.position();
+      float kFactor = Float.intBitsToFloat(in.readInt("section 'RPRM' (kFactor)"));
+      if (!(kFactor >= 1f) || Float.isInfinite(kFactor)) {
+        throw new CorruptIndexException(src, scope + "kFactor = " + kFactor + " in section 'RPRM' (byte " + at
+            + "); kFactor must be a finite number >= 1");
+      }
+      VectorIndex baseIndex = readNested(IndexFormat.SECTION_BASE, 0, layout);
+      VectorIndex refine = readNested(IndexFormat.SECTION_REFINE, IndexFormat.TYPE_FLAT, layout);
+      readFooter(layout);
+      try {
+        return RefineIndex.fromParts(baseIndex, (FlatIndex) refine, kFactor);
+      } catch (IllegalArgumentException e) {
+        throw new CorruptIndexException(src, scope + "the stored RFlat refine index is invalid: " + e.getMessage());
+      }
+    }
+
+    private VectorIndex readL2Norm() throws IOException {
+      // INNR section header, the nested file, footer
+      in.requireRemaining(SECTION_HEADER_BYTES + IndexFormat.MIN_FILE_BYTES + FOOTER_BYTES, "an L2norm index");
+      String layout = layout();
+      VectorIndex inner = readNested(IndexFormat.SECTION_INNER, 0, layout);
+      readFooter(layout);
+      return new L2NormIndex(inner);
+    }
+
+    /**
+     * Reads the next required section, {@code section}, whose payload is a whole index file of
+     * the same d, metric and ntotal as this one (of type {@code requiredType} unless 0), filling
+     * the section exactly.
+     */
+    private VectorIndex readNested(int section, int requiredType, String layout) throws IOException {
+      String name = fourccToString(section);
+      expectSectionHeader(section, layout);
+      long start = sectionStart;
+      long length = sectionLength;
+      if (length < IndexFormat.MIN_FILE_BYTES) {
+        throw new InvalidLengthException(src, scope + "section " + name + " at byte " + start + " has byteLength " + length
+            + " but holds a nested index file, which is at least " + IndexFormat.MIN_FILE_BYTES + " bytes");
+      }
+      in.requireRemaining(length + FOOTER_BYTES, "section " + name + " at byte " + start + " (a nested index file of "
+          + length + " bytes)");
+      if (depth >= IndexFormat.MAX_NESTING_DEPTH) {
+        throw new CorruptIndexException(src, scope + "section " + name + " at byte " + start + " nests an index file "
+            + (depth + 1) + " levels deep; readers accept at most " + IndexFormat.MAX_NESTING_DEPTH);
+      }
+      long payload = in.position();
+      String nestedScope = scope + "in the index file nested in section " + name + " (from byte " + (base + payload)
+          + " of the file; offsets below count from there): ";
+      Reader r = new Reader(in.nested(length, nestedScope), depth + 1, base + payload);
+      r.readHeader();
+      if (requiredType != 0 && r.fileType != requiredType) {
+        throw new CorruptIndexException(src, scope + "section " + name + " at byte " + start + " holds a "
+            + fourccToString(r.fileType) + " index file where a " + fourccToString(requiredType) + " file belongs; "
+            + layout);
+      }
+      if (r.d != d || r.metric != metric) {
+        throw new CorruptIndexException(src, scope + "section " + name + " at byte " + start + " holds an index of d="
+            + r.d + ", metric " + r.metric + " but the header says d=" + d + ", metric " + metric + "; they must match");
+      }
+      if (r.ntotal != ntotal) {
+        throw new InvalidLengthException(src, scope + "section " + name + " at byte " + start + " holds an index of ntotal="
+            + r.ntotal + " but the header says ntotal = " + ntotal + "; they must be equal");
+      }
+      VectorIndex index = r.readBody();
+      long used = in.position() - payload;
+      if (used != length) {
+        throw new CorruptIndexException(src, scope + "the index file nested in section " + name + " at byte " + start
+            + " ends after " + used + " bytes but the section's byteLength is " + length + "; it must fill its section");
+      }
+      return index;
     }
 
     // ---- sections and footer ----
 
+    /** The required sections of this file type, in order. */
+    private int[] sectionsOfType() {
+      if (fileType == IndexFormat.TYPE_FLAT) {
+        return new int[] {IndexFormat.SECTION_IDS, IndexFormat.SECTION_VECTORS};
+      }
+      if (fileType == IndexFormat.TYPE_IVF_FLAT) {
+        return new int[] {IndexFormat.SECTION_IVF_PARAMS, IndexFormat.SECTION_CENTROIDS, IndexFormat.SECTION_LIST_SIZES,
+            IndexFormat.SECTION_LIST_IDS, IndexFormat.SECTION_LIST_VECTORS};
+      }
+      if (fileType == IndexFormat.TYPE_PQ) {
+        return new int[] {IndexFormat.SECTION_PQ_PARAMS, IndexFormat.SECTION_PQ_CODEBOOK, IndexFormat.SECTION_IDS,
+            IndexFormat.SECTION_CODES};
+      }
+      if (fileType == IndexFormat.TYPE_SQ) {
+        return new int[] {IndexFormat.SECTION_SQ_PARAMS, IndexFormat.SECTION_SQ_RANGES, IndexFormat.SECTION_IDS,
+            IndexFormat.SECTION_CODES};
+      }
+      if (fileType == IndexFormat.TYPE_IVF_PQ) {
+        return new int[] {IndexFormat.SECTION_IVF_PARAMS, IndexFormat.SECTION_CENTROIDS, IndexFormat.SECTION_PQ_PARAMS,
+            IndexFormat.SECTION_PQ_CODEBOOK, IndexFormat.SECTION_LIST_SIZES, IndexFormat.SECTION_LIST_IDS,
+            IndexFormat.SECTION_LIST_CODES};
+      }
+      if (fileType == IndexFormat.TYPE_IVF_SQ) {
+        return new int[] {IndexFormat.SECTION_IVF_PARAMS, IndexFormat.SECTION_CENTROIDS, IndexFormat.SECTION_SQ_PARAMS,
+            IndexFormat.SECTION_SQ_RANGES, IndexFormat.SECTION_LIST_SIZES, IndexFormat.SECTION_LIST_IDS,
+            IndexFormat.SECTION_LIST_CODES};
+      }
+      if (fileType == IndexFormat.TYPE_REFINE_FLAT) {
+        return new int[] {IndexFormat.SECTION_REFINE_PARAMS, IndexFormat.SECTION_BASE, IndexFormat.SECTION_REFINE};
+      }
+      return new int[] {IndexFormat.SECTION_INNER};
+    }
+
+    /** The section order of this file type, for messages. */
+    private String layout() {
+      if (fileType == IndexFormat.TYPE_FLAT) {
+        return "a 'FLAT' file holds sections 'IDS_', 'VECS' in this order";
+      }
+      if (fileType == IndexFormat.TYPE_IVF_FLAT) {
+        return "an 'IVFF' file holds sections 'PRMS', 'CENT' (when trained), 'LSIZ', 'LIDS', 'LVEC' in this order";
+      }
+      if (fileType == IndexFormat.TYPE_PQ) {
+        return "a 'PQ__' file holds sections 'PQPR', 'PQCB' (when trained), 'IDS_', 'CODE' in this order";
+      }
+      if (fileType == IndexFormat.TYPE_SQ) {
+        return "an 'SQ__' file holds sections 'SQPR', 'SQRG' (when trained, SQ8/SQ4), 'IDS_', 'CODE' in this order";
+      }
+      if (fileType == IndexFormat.TYPE_IVF_PQ) {
+        return "an 'IVPQ' file holds sections 'PRMS', 'CENT' (when trained), 'PQPR', 'PQCB' (when trained), 'LSIZ', "
+            + "'LIDS', 'LCOD' in this order";
+      }
+      if (fileType == IndexFormat.TYPE_IVF_SQ) {
+        return "an 'IVSQ' file holds sections 'PRMS', 'CENT' (when trained), 'SQPR', 'SQRG' (when trained, SQ8/SQ4), "
+            + "'LSIZ', 'LIDS', 'LCOD' in this order";
+      }
+      if (fileType == IndexFormat.TYPE_REFINE_FLAT) {
+        return "an 'RFLT' file holds sections 'RPRM', 'BASE' (a nested index file), 'REFN' (a nested 'FLAT' file) in "
+            + "this order";
+      }
+      return "an 'L2NM' file holds one section, 'INNR' (a nested index file)";
+    }
+
     /** True when {@code fourcc} is a required section of this file type. */
     private boolean isSectionOfType(int fourcc) {
-      if (fileType == IndexFormat.TYPE_FLAT) {
-        return fourcc == IndexFormat.SECTION_IDS || fourcc == IndexFormat.SECTION_VECTORS;
+      for (int s : sectionsOfType()) {
+        if (s == fourcc) {
+          return true;
+        }
       }
-      return fourcc == IndexFormat.SECTION_IVF_PARAMS || fourcc == IndexFormat.SECTION_CENTROIDS
-          || fourcc == IndexFormat.SECTION_LIST_SIZES || fourcc == IndexFormat.SECTION_LIST_IDS
-          || fourcc == IndexFormat.SECTION_LIST_VECTORS;
+      return false;
     }
 
     /**
@@ -490,41 +1268,47 @@ public final class IndexIO {
     /** Negative lengths, and lengths beyond the known end of the file, are impossible. */
     private void checkLengthFits(int fourcc) throws InvalidLengthException {
       if (sectionLength < 0) {
-        throw new InvalidLengthException(src, "section " + fourccToString(fourcc) + " at byte " + sectionStart
+        throw new InvalidLengthException(src, scope + "section " + fourccToString(fourcc) + " at byte " + sectionStart
             + " has byteLength " + sectionLength + "; lengths must be >= 0");
       }
       long room = in.remaining() - FOOTER_BYTES;
       if (sectionLength > room) {
-        throw new InvalidLengthException(src, "section " + fourccToString(fourcc) + " at byte " + sectionStart
+        throw new InvalidLengthException(src, scope + "section " + fourccToString(fourcc) + " at byte " + sectionStart
             + " claims " + sectionLength + " bytes but the file (" + in.length() + " bytes) has only "
             + Math.max(0, room) + " left before the footer");
       }
     }
 
-    /** Reads the next required section header and checks it is {@code expected}, of exactly {@code length} bytes. */
-    private void expectSection(int expected, long length, String rule, String layout) throws IOException {
+    /** Reads the next required section header and checks it is {@code expected} (any length). */
+    private void expectSectionHeader(int expected, String layout) throws IOException {
       String name = fourccToString(expected);
       int fourcc = nextSection("expecting section " + name);
       if (fourcc == FOOTER_MAGIC) {
-        throw new CorruptIndexException(src, "section " + name + " is missing: the footer starts at byte " + sectionStart
-            + "; " + layout);
+        throw new CorruptIndexException(src, scope + "section " + name + " is missing: the footer starts at byte "
+            + sectionStart + "; " + layout);
       }
       if (fourcc != expected) {
         if (isSectionOfType(fourcc)) {
-          throw new CorruptIndexException(src, "section " + fourccToString(fourcc) + " at byte " + sectionStart
+          throw new CorruptIndexException(src, scope + "section " + fourccToString(fourcc) + " at byte " + sectionStart
               + " is out of place: expected " + name + " here; " + layout);
         }
         throw unknownSection(fourcc);
       }
+    }
+
+    /** Reads the next required section header and checks it is {@code expected}, of exactly {@code length} bytes. */
+    private void expectSection(int expected, long length, String rule, String layout) throws IOException {
+      expectSectionHeader(expected, layout);
+      String name = fourccToString(expected);
       if (sectionLength != length) {
-        throw new InvalidLengthException(src, "section " + name + " at byte " + sectionStart + " has byteLength "
+        throw new InvalidLengthException(src, scope + "section " + name + " at byte " + sectionStart + " has byteLength "
             + sectionLength + " but must be " + length + " (" + rule + " with d=" + d + ", ntotal=" + ntotal + ")");
       }
       in.requireRemaining(length + FOOTER_BYTES, "section " + name + " at byte " + sectionStart);
     }
 
     private UnknownSectionException unknownSection(int fourcc) {
-      return new UnknownSectionException(src, "section " + fourccToString(fourcc) + " at byte " + sectionStart
+      return new UnknownSectionException(src, scope + "section " + fourccToString(fourcc) + " at byte " + sectionStart
           + " is not defined by format version " + version + " for file type " + fourccToString(fileType)
           + "; optional sections (which readers skip) start with a lowercase letter, so this file needs a reader that "
           + "knows this section, or it is damaged");
@@ -534,7 +1318,7 @@ public final class IndexIO {
       int fourcc = nextSection("expecting the footer");
       if (fourcc != FOOTER_MAGIC) {
         if (isSectionOfType(fourcc)) {
-          throw new CorruptIndexException(src, "section " + fourccToString(fourcc) + " at byte " + sectionStart
+          throw new CorruptIndexException(src, scope + "section " + fourccToString(fourcc) + " at byte " + sectionStart
               + " appears again where the footer 'QEND' belongs; " + layout);
         }
         throw unknownSection(fourcc);
@@ -543,15 +1327,15 @@ public final class IndexIO {
       int computed = in.checksum();
       int stored = in.readIntUnchecksummed("the footer checksum at byte " + checked);
       if (stored != computed) {
-        throw new ChecksumMismatchException(src, stored, computed, checked);
+        throw new ChecksumMismatchException(src, scope, stored, computed, checked);
       }
       if (in.lengthKnown() && in.position() != in.length()) {
-        throw new CorruptIndexException(src, "the index ends at byte " + in.position() + " but the file has "
+        throw new CorruptIndexException(src, scope + "the index ends at byte " + in.position() + " but the file has "
             + in.length() + " bytes: " + (in.length() - in.position()) + " unexpected bytes follow the footer");
       }
       if (in.firstNonFinite() != null) {
-        throw new CorruptIndexException(src, "the checksum matches but " + in.firstNonFinite()
-            + "; stored vectors and centroids must be finite (the writer was faulty)");
+        throw new CorruptIndexException(src, scope + "the checksum matches but " + in.firstNonFinite()
+            + "; stored vectors, centroids, codebooks and ranges must be finite (the writer was faulty)");
       }
     }
   }

@@ -61,6 +61,15 @@ public final class FlatInvertedLists {
     return m;
   }
 
+  /** Bytes held by ids and vectors (capacity included). */
+  public long memoryBytes() {
+    long b = 0;
+    for (int l = 0; l < nlist; l++) {
+      b += 8L * ids[l].length + 4L * vectors[l].length;
+    }
+    return b;
+  }
+
   /** Live id storage of a list; valid entries are {@code [0, size(list))}. */
   public long[] ids(int list) {
     return ids[list];

@@ -82,6 +82,23 @@ final class Args {
     return x;
   }
 
+  float getFloat(String name, float def, float min) {
+    String v = values.get(name);
+    if (v == null) {
+      return def;
+    }
+    float x;
+    try {
+      x = Float.parseFloat(v.trim());
+    } catch (NumberFormatException e) {
+      throw new UsageException(command + ": --" + name + " must be a number, was '" + v + "'");
+    }
+    if (!(x >= min) || Float.isInfinite(x)) {
+      throw new UsageException(command + ": --" + name + " must be a finite number >= " + min + ", was " + v);
+    }
+    return x;
+  }
+
   long getLong(String name, long def) {
     String v = values.get(name);
     if (v == null) {

@@ -2,8 +2,11 @@ package io.quiver.index.tools;
 
 import io.quiver.index.FlatIndex;
 import io.quiver.index.IndexFactory;
+import io.quiver.index.IvfCodesIndex;
 import io.quiver.index.IvfIndex;
+import io.quiver.index.L2NormIndex;
 import io.quiver.index.Metric;
+import io.quiver.index.RefineIndex;
 import io.quiver.index.SearchParams;
 import io.quiver.index.SearchResult;
 import io.quiver.index.VectorIndex;
@@ -44,6 +47,7 @@ final class Bench {
       "  --metric M    l2 (default), ip or cosine",
       "  --k K         neighbours per query (default 10)",
       "  --nprobe N    lists visited per query for IVF indexes (default 1, as FAISS)",
+      "  --kfactor F   candidates per result re-ranked exactly by ,RFlat indexes (default 1, as FAISS)",
       "  --threads T   threads for training, adding and searching (default: all cores)",
       "  --seed S      seed for generated data and k-means (default 1234)",
       "  --repeat R    timed searches; the median is reported (default 5). Untimed warm-up",
@@ -55,7 +59,7 @@ final class Bench {
       "recall_at_k (|found top-k & true top-k| / k, averaged over queries).");
 
   private static final Set<String> OPTIONS = new LinkedHashSet<>(Arrays.asList(
-      "factory", "base", "query", "gt", "metric", "k", "nprobe", "threads", "seed", "repeat", "help"));
+      "factory", "base", "query", "gt", "metric", "k", "nprobe", "kfactor", "threads", "seed", "repeat", "help"));
 
   private Bench() {}
 
@@ -73,6 +77,7 @@ final class Bench {
     long seed = a.getLong("seed", 1234);
     int repeat = a.getInt("repeat", 5, 1);
     Integer nprobe = a.has("nprobe") ? a.getInt("nprobe", 1, 1) : null;
+    Float kFactor = a.has("kfactor") ? a.getFloat("kfactor", 1f, 1f) : null;
     Parallel.setDefaultThreads(threads);
 
     Data base = loadBase(baseSpec, seed, err);
@@ -86,15 +91,27 @@ final class Bench {
     }
 
     VectorIndex index = IndexFactory.create(base.d, factory, metric);
-    if (nprobe != null && !(index instanceof IvfIndex)) {
+    VectorIndex core = unwrap(index);
+    Integer nlist = null;
+    if (core instanceof IvfIndex) {
+      ((IvfIndex) core).setTrainSeed(seed);
+      nlist = ((IvfIndex) core).nlist();
+    } else if (core instanceof IvfCodesIndex) {
+      ((IvfCodesIndex) core).coarseQuantizer().setSeed(seed);
+      nlist = ((IvfCodesIndex) core).nlist();
+    }
+    if (nprobe != null && nlist == null) {
       err.println("[quiver] note: --nprobe has no effect on " + factory);
     }
-    if (index instanceof IvfIndex) {
-      ((IvfIndex) index).setTrainSeed(seed);
+    if (kFactor != null && !refines(index)) {
+      err.println("[quiver] note: --kfactor has no effect on " + factory + " (only on ...,RFlat)");
     }
     SearchParams params = SearchParams.defaults().withThreads(threads);
     if (nprobe != null) {
       params = params.withNprobe(nprobe);
+    }
+    if (kFactor != null) {
+      params = params.withKFactor(kFactor);
     }
 
     err.printf(Locale.ROOT, "[quiver] %s %s: n=%d d=%d nq=%d k=%d threads=%d kernels=%s%n",
@@ -160,20 +177,60 @@ final class Bench {
     json.put("d", base.d);
     json.put("nq", queries.n);
     json.put("k", k);
-    json.put("nprobe", index instanceof IvfIndex ? (Object) (nprobe != null ? Math.min(nprobe, ((IvfIndex) index).nlist())
-        : ((IvfIndex) index).nprobe()) : null);
+    json.put("nprobe", nlist == null ? null : (Object) Math.min(nprobe != null ? nprobe : 1, nlist));
     json.put("train_s", round(trainS));
     json.put("add_s", round(addS));
     json.put("search_s", round(searchS));
     json.put("qps", round(queries.n / searchS));
     json.put("recall_at_1", round(recall[0]));
     json.put("recall_at_k", round(recall[1]));
+    if (kFactor != null) {
+      json.put("kfactor", (double) kFactor);
+    }
+    long bytes = index.memoryBytes();
+    if (bytes >= 0) {
+      json.put("index_bytes", bytes);
+      json.put("bytes_per_vector", round((double) bytes / Math.max(1, index.ntotal())));
+    }
+    if (core instanceof IvfCodesIndex) {
+      json.put("list_bytes_per_vector", round((double) ((IvfCodesIndex) core).listMemoryBytes() / Math.max(1, core.ntotal())));
+    }
     json.put("threads", Parallel.resolveThreads(threads));
     json.put("kernels", VectorUtil.implementationName());
     json.put("base", baseSpec);
     json.put("query", querySpec);
     out.println(Json.object(json));
     return 0;
+  }
+
+  /** The index that does the work, inside {@code L2norm,} and {@code ,RFlat} wrappers. */
+  static VectorIndex unwrap(VectorIndex index) {
+    VectorIndex i = index;
+    while (i != unwrapOnce(i)) {
+      i = unwrapOnce(i);
+    }
+    return i;
+  }
+
+  private static boolean refines(VectorIndex index) {
+    for (VectorIndex i = index; ; i = unwrapOnce(i)) {
+      if (i instanceof RefineIndex) {
+        return true;
+      }
+      if (i == unwrapOnce(i)) {
+        return false;
+      }
+    }
+  }
+
+  private static VectorIndex unwrapOnce(VectorIndex index) {
+    if (index instanceof L2NormIndex) {
+      return ((L2NormIndex) index).inner();
+    }
+    if (index instanceof RefineIndex) {
+      return ((RefineIndex) index).base();
+    }
+    return index;
   }
 
   /** {recall@1, recall@k}: see the usage text. */

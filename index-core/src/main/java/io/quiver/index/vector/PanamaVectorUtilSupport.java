@@ -1,6 +1,8 @@
 package io.quiver.index.vector;
 
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -206,6 +208,109 @@ final class PanamaVectorUtilSupport implements VectorUtilSupport {
     }
     for (; j < n; j++) {
       out[outOff + j] = squareDistance(q, qOff, x, xOff + j * d, d);
+    }
+  }
+
+  /** SQ8 kernels take 8 code bytes per step, widened to 8 ints, then 8 floats (256-bit lanes only). */
+  private static final VectorSpecies<Byte> MANY_BYTES = ByteVector.SPECIES_64;
+  private static final VectorSpecies<Integer> MANY_INTS = IntVector.SPECIES_256;
+
+  /** {@code ML} codes bytes from {@code p}, as floats 0..255. */
+  private static FloatVector unsignedBytes(byte[] codes, int p) {
+    IntVector wide = (IntVector) ByteVector.fromArray(MANY_BYTES, codes, p).convertShape(VectorOperators.B2I, MANY_INTS, 0);
+    return (FloatVector) wide.and(0xFF).convertShape(VectorOperators.I2F, MANY, 0);
+  }
+
+  @Override
+  public void sq8SquareDistanceOneToMany(float[] q, int qOff, byte[] codes, int codeOff, int n, int d,
+                                         float[] scale, float[] offset, float[] out, int outOff) {
+    if (ML != 8) {
+      VectorUtilSupport.super.sq8SquareDistanceOneToMany(q, qOff, codes, codeOff, n, d, scale, offset, out, outOff);
+      return;
+    }
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+      int p0 = codeOff + j * d;
+      int p1 = p0 + d;
+      int p2 = p1 + d;
+      int p3 = p2 + d;
+      FloatVector a0 = FloatVector.zero(MANY);
+      FloatVector a1 = FloatVector.zero(MANY);
+      FloatVector a2 = FloatVector.zero(MANY);
+      FloatVector a3 = FloatVector.zero(MANY);
+      int t = 0;
+      for (int bound = d - ML; t <= bound; t += ML) {
+        FloatVector qv = FloatVector.fromArray(MANY, q, qOff + t);
+        FloatVector sv = FloatVector.fromArray(MANY, scale, t);
+        FloatVector ov = FloatVector.fromArray(MANY, offset, t);
+        FloatVector e0 = qv.sub(unsignedBytes(codes, p0 + t).fma(sv, ov));
+        FloatVector e1 = qv.sub(unsignedBytes(codes, p1 + t).fma(sv, ov));
+        FloatVector e2 = qv.sub(unsignedBytes(codes, p2 + t).fma(sv, ov));
+        FloatVector e3 = qv.sub(unsignedBytes(codes, p3 + t).fma(sv, ov));
+        a0 = e0.fma(e0, a0);
+        a1 = e1.fma(e1, a1);
+        a2 = e2.fma(e2, a2);
+        a3 = e3.fma(e3, a3);
+      }
+      float s0 = a0.reduceLanes(VectorOperators.ADD);
+      float s1 = a1.reduceLanes(VectorOperators.ADD);
+      float s2 = a2.reduceLanes(VectorOperators.ADD);
+      float s3 = a3.reduceLanes(VectorOperators.ADD);
+      for (; t < d; t++) {
+        float qt = q[qOff + t];
+        float e0 = qt - Math.fma((float) (codes[p0 + t] & 0xFF), scale[t], offset[t]);
+        float e1 = qt - Math.fma((float) (codes[p1 + t] & 0xFF), scale[t], offset[t]);
+        float e2 = qt - Math.fma((float) (codes[p2 + t] & 0xFF), scale[t], offset[t]);
+        float e3 = qt - Math.fma((float) (codes[p3 + t] & 0xFF), scale[t], offset[t]);
+        s0 += e0 * e0;
+        s1 += e1 * e1;
+        s2 += e2 * e2;
+        s3 += e3 * e3;
+      }
+      out[outOff + j] = s0;
+      out[outOff + j + 1] = s1;
+      out[outOff + j + 2] = s2;
+      out[outOff + j + 3] = s3;
+    }
+    for (; j < n; j++) {
+      // one code alone takes the same per-code order as in the blocks above
+      int p = codeOff + j * d;
+      FloatVector a = FloatVector.zero(MANY);
+      int t = 0;
+      for (int bound = d - ML; t <= bound; t += ML) {
+        FloatVector e = FloatVector.fromArray(MANY, q, qOff + t)
+            .sub(unsignedBytes(codes, p + t).fma(FloatVector.fromArray(MANY, scale, t), FloatVector.fromArray(MANY, offset, t)));
+        a = e.fma(e, a);
+      }
+      float s = a.reduceLanes(VectorOperators.ADD);
+      for (; t < d; t++) {
+        float e = q[qOff + t] - Math.fma((float) (codes[p + t] & 0xFF), scale[t], offset[t]);
+        s += e * e;
+      }
+      out[outOff + j] = s;
+    }
+  }
+
+  @Override
+  public void sq8DotProductOneToMany(float[] q, int qOff, byte[] codes, int codeOff, int n, int d,
+                                     float[] scale, float[] offset, float[] out, int outOff) {
+    if (ML != 8) {
+      VectorUtilSupport.super.sq8DotProductOneToMany(q, qOff, codes, codeOff, n, d, scale, offset, out, outOff);
+      return;
+    }
+    for (int j = 0; j < n; j++) {
+      int p = codeOff + j * d;
+      FloatVector a = FloatVector.zero(MANY);
+      int t = 0;
+      for (int bound = d - ML; t <= bound; t += ML) {
+        FloatVector x = unsignedBytes(codes, p + t).fma(FloatVector.fromArray(MANY, scale, t), FloatVector.fromArray(MANY, offset, t));
+        a = FloatVector.fromArray(MANY, q, qOff + t).fma(x, a);
+      }
+      float s = a.reduceLanes(VectorOperators.ADD);
+      for (; t < d; t++) {
+        s += q[qOff + t] * Math.fma((float) (codes[p + t] & 0xFF), scale[t], offset[t]);
+      }
+      out[outOff + j] = s;
     }
   }
 

@@ -118,6 +118,18 @@ public final class VectorUtil {
     IMPL.dotProductBlockScaled(q, qOff, nq, x, xOff, nx, d, scale, bias, biasOff, out, outOff, outStride);
   }
 
+  /** See {@link VectorUtilSupport#sq8SquareDistanceOneToMany}. */
+  public static void sq8SquareDistanceOneToMany(float[] q, int qOff, byte[] codes, int codeOff, int n, int d,
+                                                float[] scale, float[] offset, float[] out, int outOff) {
+    IMPL.sq8SquareDistanceOneToMany(q, qOff, codes, codeOff, n, d, scale, offset, out, outOff);
+  }
+
+  /** See {@link VectorUtilSupport#sq8DotProductOneToMany}. */
+  public static void sq8DotProductOneToMany(float[] q, int qOff, byte[] codes, int codeOff, int n, int d,
+                                            float[] scale, float[] offset, float[] out, int outOff) {
+    IMPL.sq8DotProductOneToMany(q, qOff, codes, codeOff, n, d, scale, offset, out, outOff);
+  }
+
   /** See {@link VectorUtilSupport#nextAtMost}. */
   public static int nextAtMost(float[] a, int from, int to, float threshold) {
     return IMPL.nextAtMost(a, from, to, threshold);

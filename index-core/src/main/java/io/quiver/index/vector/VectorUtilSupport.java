@@ -65,6 +65,41 @@ public interface VectorUtilSupport {
                              float scale, float[] bias, int biasOff, float[] out, int outOff, int outStride);
 
   /**
+   * Squared L2 distances between one query and {@code n} SQ8 codes of {@code d} bytes each,
+   * decoded on the fly as {@code x_t = offset[t] + scale[t] * (code_t & 0xFF)}:
+   * {@code out[outOff + j] = |q - x(code_j)|^2}. Each code is computed independently of its
+   * neighbours, so a code's distance does not depend on {@code n} or its position.
+   */
+  default void sq8SquareDistanceOneToMany(float[] q, int qOff, byte[] codes, int codeOff, int n, int d,
+                                          float[] scale, float[] offset, float[] out, int outOff) {
+    for (int j = 0; j < n; j++) {
+      int p = codeOff + j * d;
+      float s = 0;
+      for (int t = 0; t < d; t++) {
+        float diff = q[qOff + t] - Math.fma((float) (codes[p + t] & 0xFF), scale[t], offset[t]);
+        s += diff * diff;
+      }
+      out[outOff + j] = s;
+    }
+  }
+
+  /**
+   * Inner products between one query and {@code n} SQ8 codes, decoded as in
+   * {@link #sq8SquareDistanceOneToMany}: {@code out[outOff + j] = q . x(code_j)}.
+   */
+  default void sq8DotProductOneToMany(float[] q, int qOff, byte[] codes, int codeOff, int n, int d,
+                                      float[] scale, float[] offset, float[] out, int outOff) {
+    for (int j = 0; j < n; j++) {
+      int p = codeOff + j * d;
+      float s = 0;
+      for (int t = 0; t < d; t++) {
+        s += q[qOff + t] * Math.fma((float) (codes[p + t] & 0xFF), scale[t], offset[t]);
+      }
+      out[outOff + j] = s;
+    }
+  }
+
+  /**
    * The first index {@code i} in {@code [from, to)} with {@code a[i] <= threshold}, or {@code to}
    * when there is none: the filter that top-k selection runs over a row of distances.
    */

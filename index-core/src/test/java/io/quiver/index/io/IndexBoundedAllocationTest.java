@@ -98,6 +98,95 @@ class IndexBoundedAllocationTest {
     assertStreamFails(InvalidLengthException.class, b, "ivf-ntotal");
   }
 
+  // ---- quantized types and wrappers ----
+
+  /** The largest SQ8 index at d=1: 16 GiB of ids and 2 GiB of codes claimed by a short stream. */
+  @Test
+  void sqLargestNtotalOnAShortStreamIsTruncated() {
+    long ntotal = IndexFormat.MAX_ARRAY_LENGTH;
+    byte[] b = Builder.header(IndexFormat.TYPE_SQ, 1, L2, ntotal)
+        .section("SQPR", 8).i32(IndexFormat.SQ_TYPE_8BIT).i32(IndexFormat.QUANTIZER_FLAG_TRAINED)
+        .section("SQRG", 8).f32(0f, 1f)
+        .section("IDS_", 8 * ntotal).bytes(noise(3 << 20)).build();
+    TruncatedIndexException e = assertStreamFails(TruncatedIndexException.class, b, "huge-sq, seed=" + SEED);
+    assertTrue(e.getMessage().contains("'IDS_'"), e.getMessage());
+  }
+
+  @Test
+  void sqNtotalBeyondOneArrayOfCodesIsAnInvalidLength() {
+    // SQfp16 at d=4: 8-byte codes, so at most (2^31 - 9) / 8 vectors
+    long ntotal = IndexFormat.MAX_ARRAY_LENGTH / 8 + 1;
+    byte[] b = Builder.header(IndexFormat.TYPE_SQ, 4, L2, ntotal)
+        .section("SQPR", 8).i32(IndexFormat.SQ_TYPE_FP16).i32(IndexFormat.QUANTIZER_FLAG_TRAINED).bytes(noise(64)).build();
+    InvalidLengthException e = assertStreamFails(InvalidLengthException.class, b, "sq-codes");
+    assertTrue(e.getMessage().contains("codes of 8 bytes"), e.getMessage());
+    byte[] c = Builder.header(IndexFormat.TYPE_SQ, 4, L2, 1L << 40).bytes(noise(64)).build();
+    assertStreamFails(InvalidLengthException.class, c, "sq-ntotal-2^40");
+  }
+
+  /** The largest PQ codebook (d = 2^20, nbits 8: 1 GiB of floats) claimed by a short stream. */
+  @Test
+  void ivfPqHugeCodebookOnAShortStreamIsTruncated() {
+    int d = IndexFormat.MAX_D;
+    byte[] b = Builder.header(IndexFormat.TYPE_IVF_PQ, d, L2, 0)
+        .section("PRMS", 12).i32(1).i32(1).i32(IndexFormat.IVF_FLAG_TRAINED)
+        .section("CENT", 4L * d).bytes(new byte[4 * d])
+        .section("PQPR", 12).i32(d).i32(8).i32(IndexFormat.QUANTIZER_FLAG_TRAINED)
+        .section("PQCB", 4L * 256 * d).bytes(noise(1 << 20)).build();
+    TruncatedIndexException e = assertStreamFails(TruncatedIndexException.class, b, "huge-codebook, seed=" + SEED);
+    assertTrue(e.getMessage().contains("'PQCB'"), e.getMessage());
+  }
+
+  /** Four IVF,SQ8 lists of the largest size at d=1: 64 GiB of ids and 8 GiB of codes claimed. */
+  @Test
+  void ivfSqHugeListsOnAShortStreamAreTruncated() {
+    long perList = IndexFormat.MAX_ARRAY_LENGTH;
+    long ntotal = 4 * perList;
+    byte[] b = Builder.header(IndexFormat.TYPE_IVF_SQ, 1, L2, ntotal)
+        .section("PRMS", 12).i32(4).i32(1).i32(IndexFormat.IVF_FLAG_TRAINED)
+        .section("CENT", 16).f32(0, 1, 2, 3)
+        .section("SQPR", 8).i32(IndexFormat.SQ_TYPE_8BIT).i32(IndexFormat.QUANTIZER_FLAG_TRAINED)
+        .section("SQRG", 8).f32(0f, 1f)
+        .section("LSIZ", 32).i64(perList).i64(perList).i64(perList).i64(perList)
+        .section("LIDS", 8 * ntotal).bytes(noise(3 << 20)).build();
+    TruncatedIndexException e = assertStreamFails(TruncatedIndexException.class, b, "huge-ivfsq, seed=" + SEED);
+    assertTrue(e.getMessage().contains("'LIDS' (list 0"), e.getMessage());
+  }
+
+  @Test
+  void ivfCodesNtotalBeyondAnyNlistIsAnInvalidLength() {
+    for (int type : new int[] {IndexFormat.TYPE_IVF_PQ, IndexFormat.TYPE_IVF_SQ}) {
+      byte[] b = Builder.header(type, 4, L2, Long.MAX_VALUE / 2).bytes(noise(40)).build();
+      assertStreamFails(InvalidLengthException.class, b, "ivf-codes-ntotal");
+    }
+  }
+
+  /** A wrapper whose nested section claims 2^62 bytes, holding a Flat header that claims 2^31 ids. */
+  @Test
+  void aHugeNestedFileOnAShortStreamIsTruncated() {
+    long ntotal = IndexFormat.MAX_ARRAY_LENGTH;
+    byte[] nested = Builder.header(IndexFormat.TYPE_FLAT, 1, L2, ntotal).section("IDS_", 8 * ntotal).bytes(noise(1 << 20))
+        .build();
+    byte[] b = Builder.header(IndexFormat.TYPE_L2_NORM, 1, L2, ntotal).section("INNR", 1L << 62).bytes(nested).build();
+    TruncatedIndexException e = assertStreamFails(TruncatedIndexException.class, b, "huge-nested, seed=" + SEED);
+    assertTrue(e.getMessage().contains("'INNR'") && e.getMessage().contains("'IDS_'"), e.getMessage());
+    byte[] r = Builder.header(IndexFormat.TYPE_REFINE_FLAT, 1, L2, ntotal).section("RPRM", 4).f32(1f)
+        .section("BASE", 1L << 62).bytes(nested).build();
+    assertStreamFails(TruncatedIndexException.class, r, "huge-base, seed=" + SEED);
+  }
+
+  /** A nested section may not read past its own end, whatever the nested header claims. */
+  @Test
+  void aNestedFileCannotReadPastItsSection() {
+    long ntotal = 1000;
+    byte[] nested = Builder.header(IndexFormat.TYPE_FLAT, 1, L2, ntotal).section("IDS_", 8 * ntotal).bytes(noise(8000))
+        .build();
+    // the section claims 100 bytes; the data after it (8000 bytes of the nested ids) belongs to the outer file
+    byte[] b = Builder.header(IndexFormat.TYPE_L2_NORM, 1, L2, ntotal).section("INNR", 100).bytes(nested).build();
+    TruncatedIndexException e = assertStreamFails(TruncatedIndexException.class, b, "short-section");
+    assertTrue(e.getMessage().contains("'INNR'") && e.getMessage().contains("truncated"), e.getMessage());
+  }
+
   @Test
   void anOptionalSectionClaiming2To62BytesIsSkippedOnlyAsFarAsTheDataGoes() {
     byte[] b = Builder.header(IndexFormat.TYPE_FLAT, 4, L2, 0).section("blob", 1L << 62).bytes(noise(1 << 17)).build();

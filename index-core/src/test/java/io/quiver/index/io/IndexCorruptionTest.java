@@ -187,9 +187,10 @@ class IndexCorruptionTest {
 
   @Test
   void anUnknownFileTypeIsUnsupported() {
-    byte[] bad = IndexFiles.withInt(flatFile, IndexFormat.OFFSET_FILE_TYPE, IndexFormat.fourcc("IVPQ"));
-    UnsupportedIndexTypeException e = assertBothFail(UnsupportedIndexTypeException.class, bad, "ivpq");
-    assertTrue(e.getMessage().contains("'IVPQ'") && e.getMessage().contains("'FLAT'"), e.getMessage());
+    byte[] bad = IndexFiles.withInt(flatFile, IndexFormat.OFFSET_FILE_TYPE, IndexFormat.fourcc("HNSW"));
+    UnsupportedIndexTypeException e = assertBothFail(UnsupportedIndexTypeException.class, bad, "hnsw");
+    assertTrue(e.getMessage().contains("'HNSW'") && e.getMessage().contains("'FLAT'")
+        && e.getMessage().contains("'IVPQ'"), e.getMessage());
   }
 
   @Test

@@ -1,0 +1,234 @@
+package io.quiver.index;
+
+import io.quiver.index.quantize.ProductQuantizer;
+import io.quiver.index.topk.RangeCollector;
+import io.quiver.index.topk.TopKHeap;
+import java.util.Arrays;
+
+/**
+ * An inverted file with product-quantized residuals: FAISS's {@code IndexIVFPQ}
+ * ({@code IVF<nlist>,PQ<m>[x<nbits>]}), with {@code by_residual} on.
+ *
+ * <p>For L2 the distance of query {@code q} to a vector coded as residual {@code r} in list
+ * {@code c} splits, as in FAISS's {@code use_precomputed_table}, into
+ * {@code |q - c|^2} (from the coarse search) {@code + (|r|^2 + 2 <c, r>)} (a table per list,
+ * precomputed at training: {@code nlist * m * ksub} floats) {@code - 2 <q, r>} (a table per
+ * query). Each probed list then costs {@code m * ksub} additions to build its lookup table,
+ * instead of a new distance table per list. Above {@link #MAX_PRECOMPUTED_BYTES} the per-list
+ * residual tables are computed per query instead. For inner product the value is
+ * {@code <q, c> + <q, r>}, with one table per query.
+ */
+public final class IvfPqIndex extends IvfCodesIndex {
+
+  /** Largest precomputed table kept (FAISS's precomputed_table_max_bytes is 2 GiB too). */
+  public static final long MAX_PRECOMPUTED_BYTES = 2L << 30;
+
+  private static final int SCAN_BLOCK = 256;
+
+  private final ProductQuantizer pq;
+  /** nlist x m x ksub: |r|^2 + 2 <c, r> per sub-code (L2 only), or null. */
+  private volatile float[] precomputed;
+  private volatile boolean usePrecomputedTable = true;
+
+  public IvfPqIndex(int d, int nlist, int m, int nbits, Metric metric) {
+    this(d, nlist, new ProductQuantizer(d, m, nbits), metric);
+  }
+
+  private IvfPqIndex(int d, int nlist, ProductQuantizer pq, Metric metric) {
+    super(d, nlist, metric, pq.codeSize());
+    this.pq = pq;
+  }
+
+  /** Restores a trained index from storage (index files). */
+  public static IvfPqIndex fromStorage(int d, Metric metric, int nlist, int nprobe, float[] centroids, ProductQuantizer pq,
+                                       long[][] listIds, byte[][] listCodes) {
+    IvfPqIndex index = new IvfPqIndex(d, nlist, pq, metric);
+    index.restore(centroids, nprobe, listIds, listCodes);
+    index.precomputeTables();
+    return index;
+  }
+
+  /**
+   * Whether L2 searches use the precomputed per-list tables (FAISS's
+   * {@code use_precomputed_table}; default on, and off by itself above
+   * {@link #MAX_PRECOMPUTED_BYTES}). Results are the same up to float rounding either way.
+   */
+  public void setUsePrecomputedTable(boolean use) {
+    this.usePrecomputedTable = use;
+    precomputeTables();
+  }
+
+  /** True when L2 searches use precomputed tables. */
+  public boolean usesPrecomputedTable() {
+    return precomputed != null;
+  }
+
+  /** The product quantizer of the residuals. */
+  public ProductQuantizer pq() {
+    return pq;
+  }
+
+  @Override
+  public String factoryString() {
+    return "IVF" + nlist + ",PQ" + pq.m() + (pq.nbits() == 8 ? "" : "x" + pq.nbits());
+  }
+
+  @Override
+  protected boolean codecTrained() {
+    return pq.isTrained();
+  }
+
+  @Override
+  protected void trainCodec(float[] residuals) {
+    pq.train(residuals);
+    precomputeTables();
+  }
+
+  /** FAISS's precompute_table: term2[list][j][c] = |C_jc|^2 + 2 <centroid_list,j , C_jc>. */
+  private void precomputeTables() {
+    if (!usePrecomputedTable || !pq.isTrained() || !coarse.isTrained() || metric.higherIsCloser()
+        || (long) nlist * pq.m() * pq.ksub() * 4 > MAX_PRECOMPUTED_BYTES) {
+      precomputed = null;
+      return;
+    }
+    int m = pq.m();
+    int ksub = pq.ksub();
+    int dsub = pq.dsub();
+    float[] pqc = pq.centroids();
+    float[] normsC = new float[m * ksub];
+    for (int j = 0; j < m; j++) {
+      for (int c = 0; c < ksub; c++) {
+        float s = 0;
+        int o = (j * ksub + c) * dsub;
+        for (int t = 0; t < dsub; t++) {
+          s += pqc[o + t] * pqc[o + t];
+        }
+        normsC[j * ksub + c] = s;
+      }
+    }
+    float[] centroids = coarse.centroids();
+    float[] table = new float[nlist * m * ksub];
+    float[] ipTable = new float[m * ksub];
+    for (int l = 0; l < nlist; l++) {
+      pq.computeInnerProductTable(centroids, l * d, ipTable);
+      int o = l * m * ksub;
+      for (int i = 0; i < m * ksub; i++) {
+        table[o + i] = normsC[i] + 2 * ipTable[i];
+      }
+    }
+    precomputed = table;
+  }
+
+  @Override
+  protected long codecMemoryBytes() {
+    float[] pre = precomputed;
+    return 4L * pq.m() * pq.ksub() * pq.dsub() + (pre == null ? 0 : 4L * pre.length);
+  }
+
+  @Override
+  protected byte[] encode(float[] residuals) {
+    return pq.encode(residuals);
+  }
+
+  @Override
+  protected void decode(byte[] codes, int codeOff, float[] out, int outOff) {
+    pq.decode(codes, codeOff, out, outOff);
+  }
+
+  @Override
+  protected boolean sameCodec(IvfCodesIndex other) {
+    ProductQuantizer o = ((IvfPqIndex) other).pq;
+    return o.m() == pq.m() && o.nbits() == pq.nbits() && Arrays.equals(o.centroids(), pq.centroids());
+  }
+
+  @Override
+  protected ListScan newScan(float[] q, int qOff) {
+    int tableSize = pq.m() * pq.ksub();
+    float[] table = new float[tableSize];
+    float[] buf = new float[SCAN_BLOCK];
+    boolean ip = metric.higherIsCloser();
+    float[] pre = precomputed;
+    float[] queryTable;
+    float[] residual;
+    if (ip) {
+      queryTable = new float[tableSize];
+      pq.computeInnerProductTable(q, qOff, queryTable);
+      residual = null;
+    } else if (pre != null) {
+      // -2 <q, r>: the query's share of the decomposition
+      queryTable = new float[tableSize];
+      pq.computeInnerProductTable(q, qOff, queryTable);
+      for (int i = 0; i < tableSize; i++) {
+        queryTable[i] *= -2f;
+      }
+      residual = null;
+    } else {
+      queryTable = null;
+      residual = new float[d];
+    }
+    return new ListScan() {
+      /** The lookup table of one list; returns the constant term of every distance. */
+      private float prepareTable(int list, float coarseValue) {
+        if (ip) {
+          System.arraycopy(queryTable, 0, table, 0, tableSize);
+          return coarseValue;
+        }
+        if (pre != null) {
+          int o = list * tableSize;
+          for (int i = 0; i < tableSize; i++) {
+            table[i] = pre[o + i] + queryTable[i];
+          }
+          return coarseValue;
+        }
+        coarse.residual(q, qOff, list, residual, 0);
+        pq.computeDistanceTable(residual, 0, table);
+        return 0f;
+      }
+
+      @Override
+      public void scan(int list, float coarseValue, TopKHeap heap) {
+        int size = lists.size(list);
+        if (size == 0) {
+          return;
+        }
+        float dis0 = prepareTable(list, coarseValue);
+        byte[] codes = lists.codes(list);
+        long[] ids = lists.ids(list);
+        int codeSize = lists.codeSize();
+        for (int b = 0; b < size; b += SCAN_BLOCK) {
+          int n = Math.min(SCAN_BLOCK, size - b);
+          pq.adcScan(table, codes, b * codeSize, n, buf, 0);
+          float threshold = heap.threshold();
+          for (int j = 0; j < n; j++) {
+            float key = ip ? -(dis0 + buf[j]) : dis0 + buf[j];
+            if (key <= threshold && heap.offer(key, ids[b + j])) {
+              threshold = heap.threshold();
+            }
+          }
+        }
+      }
+
+      @Override
+      public void range(int list, float coarseValue, float keyBound, RangeCollector out) {
+        int size = lists.size(list);
+        if (size == 0) {
+          return;
+        }
+        float dis0 = prepareTable(list, coarseValue);
+        byte[] codes = lists.codes(list);
+        long[] ids = lists.ids(list);
+        int codeSize = lists.codeSize();
+        for (int b = 0; b < size; b += SCAN_BLOCK) {
+          int n = Math.min(SCAN_BLOCK, size - b);
+          pq.adcScan(table, codes, b * codeSize, n, buf, 0);
+          for (int j = 0; j < n; j++) {
+            float key = ip ? -(dis0 + buf[j]) : dis0 + buf[j];
+            if (key < keyBound) {
+              out.add(key, ids[b + j]);
+            }
+          }
+        }
+      }
+    };
+  }
+}

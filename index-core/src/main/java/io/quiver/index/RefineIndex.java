@@ -1,0 +1,199 @@
+package io.quiver.index;
+
+import io.quiver.index.topk.TopKHeap;
+import io.quiver.index.util.Checks;
+import io.quiver.index.util.Parallel;
+
+/**
+ * Re-ranks the candidates of a compressed index with the raw vectors: FAISS's
+ * {@code IndexRefineFlat} (the {@code ,RFlat} factory suffix). Every added vector goes to the
+ * base index (codes) and to a {@link FlatIndex} (raw floats) under the same id. A search takes
+ * {@code kFactor * k} candidates from the base index and returns the {@code k} best by exact
+ * distance, so returned distances are exact.
+ *
+ * <p>Memory: the raw vectors (4 * d bytes each) come on top of the codes. Thread-safe like its
+ * two parts; a search that runs during an add may see a vector in one part and not yet in the
+ * other, and then skips it.
+ */
+public final class RefineIndex implements VectorIndex {
+
+  private final VectorIndex base;
+  private final FlatIndex refine;
+  private volatile float kFactor = 1f;
+
+  /** Refines {@code base} (untrained or trained, empty) with raw vectors. */
+  public RefineIndex(VectorIndex base) {
+    this(base, new FlatIndex(base.d(), base.metric()));
+  }
+
+  /** Restores a refine index from its two stored parts (index files). */
+  public static RefineIndex fromParts(VectorIndex base, FlatIndex refine, float kFactor) {
+    RefineIndex r = new RefineIndex(base, refine);
+    r.setKFactor(kFactor);
+    return r;
+  }
+
+  private RefineIndex(VectorIndex base, FlatIndex refine) {
+    if (base.d() != refine.d() || base.metric() != refine.metric()) {
+      throw new IllegalArgumentException("base and refine indexes must have the same d and metric");
+    }
+    if (base.ntotal() != refine.ntotal()) {
+      throw new IllegalArgumentException("base holds " + base.ntotal() + " vectors, refine " + refine.ntotal() + "; they must match");
+    }
+    this.base = base;
+    this.refine = refine;
+  }
+
+  /** The index that proposes candidates. */
+  public VectorIndex base() {
+    return base;
+  }
+
+  /** The raw vectors. */
+  public FlatIndex refine() {
+    return refine;
+  }
+
+  /** The default kFactor (>= 1; FAISS's default is 1), used when {@link SearchParams} leaves it at 0. */
+  public void setKFactor(float kFactor) {
+    if (!(kFactor >= 1f) || Float.isInfinite(kFactor)) {
+      throw new IllegalArgumentException("kFactor must be a finite number >= 1, was " + kFactor);
+    }
+    this.kFactor = kFactor;
+  }
+
+  public float kFactor() {
+    return kFactor;
+  }
+
+  @Override
+  public int d() {
+    return base.d();
+  }
+
+  @Override
+  public Metric metric() {
+    return base.metric();
+  }
+
+  @Override
+  public long ntotal() {
+    return base.ntotal();
+  }
+
+  @Override
+  public boolean isTrained() {
+    return base.isTrained();
+  }
+
+  @Override
+  public String factoryString() {
+    return base.factoryString() + ",RFlat";
+  }
+
+  @Override
+  public void train(float[] vectors) {
+    base.train(vectors);
+  }
+
+  @Override
+  public void add(float[] vectors) {
+    // ids are numbered by the base, so the refine part gets them explicitly
+    long first = base.ntotal();
+    base.add(vectors);
+    int n = vectors.length / d();
+    long[] ids = new long[n];
+    for (int i = 0; i < n; i++) {
+      ids[i] = first + i;
+    }
+    refine.addWithIds(vectors, ids);
+  }
+
+  @Override
+  public void addWithIds(float[] vectors, long[] ids) {
+    base.addWithIds(vectors, ids);
+    refine.addWithIds(vectors, ids);
+  }
+
+  @Override
+  public SearchResult search(float[] queries, int k, SearchParams params) {
+    Checks.k(k);
+    float kf = params.kFactor() > 0 ? params.kFactor() : kFactor;
+    int k2 = (int) Math.min(Integer.MAX_VALUE / 2, Math.max(k, (long) Math.ceil(k * (double) kf)));
+    SearchResult candidates = base.search(queries, k2, params);
+    float[] q = Checks.prepareVectors("queries", queries, d(), metric().normalizes());
+    int nq = candidates.nq();
+    int d = d();
+    boolean ip = metric().higherIsCloser();
+    long[] outIds = new long[nq * k];
+    float[] outDist = new float[nq * k];
+    long[] cand = candidates.ids();
+    Parallel.forEach(params.threads(), nq, qi -> {
+      float[] keys = new float[k2];
+      refine.exactKeys(q, qi * d, cand, qi * k2, k2, keys);
+      TopKHeap heap = new TopKHeap(k);
+      for (int j = 0; j < k2; j++) {
+        long id = cand[qi * k2 + j];
+        if (id >= 0 && keys[j] != Float.POSITIVE_INFINITY) {
+          heap.offer(keys[j], id);
+        }
+      }
+      heap.drainSorted(outDist, outIds, null, qi * k, Float.POSITIVE_INFINITY);
+      if (ip) {
+        for (int j = qi * k; j < qi * k + k; j++) {
+          outDist[j] = -outDist[j];
+        }
+      }
+    });
+    return new SearchResult(nq, k, outIds, outDist);
+  }
+
+  /**
+   * Range search by exact distance over the candidates the base index finds within the radius
+   * by its approximate distances: a vector whose code lies outside the radius is not returned
+   * even when its exact distance is inside.
+   */
+  @Override
+  public RangeSearchResult rangeSearch(float[] queries, float radius, SearchParams params) {
+    RangeSearchResult r = base.rangeSearch(queries, radius, params);
+    float[] q = Checks.prepareVectors("queries", queries, d(), metric().normalizes());
+    boolean ip = metric().higherIsCloser();
+    float keyBound = ip ? -radius : radius;
+    io.quiver.index.topk.RangeCollector[] out = new io.quiver.index.topk.RangeCollector[r.nq()];
+    Parallel.forEach(params.threads(), r.nq(), qi -> {
+      int from = (int) r.lims()[qi];
+      int n = r.count(qi);
+      float[] keys = new float[n];
+      refine.exactKeys(q, qi * d(), r.ids(), from, n, keys);
+      io.quiver.index.topk.RangeCollector c = new io.quiver.index.topk.RangeCollector();
+      for (int j = 0; j < n; j++) {
+        if (keys[j] < keyBound) {
+          c.add(keys[j], r.ids()[from + j]);
+        }
+      }
+      c.sort();
+      out[qi] = c;
+    });
+    return io.quiver.index.topk.RangeCollector.toResult(out, ip);
+  }
+
+  /** The raw stored vector (exact, normalized for cosine). */
+  @Override
+  public float[] reconstruct(long id) {
+    return refine.reconstruct(id);
+  }
+
+  /** Both parts; -1 when the base cannot tell. */
+  @Override
+  public long memoryBytes() {
+    long b = base.memoryBytes();
+    return b < 0 ? -1 : b + refine.memoryBytes();
+  }
+
+  @Override
+  public long removeIds(IdSelector selector) {
+    long removed = base.removeIds(selector);
+    refine.removeIds(selector);
+    return removed;
+  }
+}
