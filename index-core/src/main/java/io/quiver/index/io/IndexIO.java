@@ -13,6 +13,7 @@ import io.quiver.index.IvfPqIndex;
 import io.quiver.index.IvfSqIndex;
 import io.quiver.index.L2NormIndex;
 import io.quiver.index.Metric;
+import io.quiver.index.PqIndex;
 import io.quiver.index.RefineIndex;
 import io.quiver.index.SqIndex;
 import io.quiver.index.VectorIndex;
@@ -36,7 +37,7 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * Reads and writes whole indexes as Quiver index files ({@value IndexFormat#FILE_EXTENSION});
  * the byte layout is documented in {@link IndexFormat}. Supported, with any {@link Metric}:
- * {@link FlatIndex} ('FLAT'), {@link IvfIndex} ('IVFF'), {@code PqIndex} ('PQ__'),
+ * {@link FlatIndex} ('FLAT'), {@link IvfIndex} ('IVFF'), {@link PqIndex} ('PQ__'),
  * {@link SqIndex} ('SQ__'), {@link IvfPqIndex} ('IVPQ'), {@link IvfSqIndex} ('IVSQ'), trained or
  * not, and the wrappers {@link RefineIndex} ('RFLT') and {@link L2NormIndex} ('L2NM') around any
  * of them, which hold their parts as nested index files. Other {@link VectorIndex}
@@ -170,8 +171,8 @@ public final class IndexIO {
       checkWritable(root, refine.refine(), depth + 1);
     } else if (index instanceof L2NormIndex norm) {
       checkWritable(root, norm.inner(), depth + 1);
-    } else if (!(index instanceof FlatIndex || index instanceof IvfIndex || index instanceof SqIndex
-        || index instanceof IvfPqIndex || index instanceof IvfSqIndex)) {
+    } else if (!(index instanceof FlatIndex || index instanceof IvfIndex || index instanceof PqIndex
+        || index instanceof SqIndex || index instanceof IvfPqIndex || index instanceof IvfSqIndex)) {
       throw new IllegalArgumentException("cannot write " + describe(index) + where + ": " + SUPPORTED);
     }
     // quantizer settings the format has no code for (a later addition to the quantizers)
@@ -182,11 +183,12 @@ public final class IndexIO {
           + IndexFormat.VERSION_CURRENT + " has no 'SQPR' type code for scalar quantizer type " + sqType
           + " (it stores SQ8, SQ4 and SQfp16)");
     }
-    if (index instanceof IvfPqIndex ivfPq
-        && (ivfPq.pq().nbits() < IndexFormat.PQ_MIN_NBITS || ivfPq.pq().nbits() > IndexFormat.PQ_MAX_NBITS)) {
+    ProductQuantizer pq = index instanceof PqIndex pqIndex ? pqIndex.pq()
+        : index instanceof IvfPqIndex ivfPq ? ivfPq.pq() : null;
+    if (pq != null && (pq.nbits() < IndexFormat.PQ_MIN_NBITS || pq.nbits() > IndexFormat.PQ_MAX_NBITS)) {
       throw new IllegalArgumentException("cannot write " + describe(index) + where + ": format version "
           + IndexFormat.VERSION_CURRENT + " stores PQ nbits " + IndexFormat.PQ_MIN_NBITS + ".." + IndexFormat.PQ_MAX_NBITS
-          + ", not " + ivfPq.pq().nbits());
+          + ", not " + pq.nbits());
     }
   }
 
@@ -207,6 +209,8 @@ public final class IndexIO {
       ntotal = writeFlat(flat, o);
     } else if (index instanceof IvfIndex ivf) {
       ntotal = writeIvf(ivf, o);
+    } else if (index instanceof PqIndex pq) {
+      ntotal = writePq(pq, o);
     } else if (index instanceof SqIndex sq) {
       ntotal = writeSq(sq, o);
     } else if (index instanceof IvfPqIndex || index instanceof IvfSqIndex) {
@@ -365,6 +369,18 @@ public final class IndexIO {
 
   // ---- PQ and SQ (flat codes) ----
 
+  private static long writePq(PqIndex index, FormatOutput o) throws IOException {
+    ProductQuantizer pq = index.pq();
+    float[] codebook = pq.centroids(); // a copy; null before training
+    long[] ids = index.ids();
+    byte[] codes = index.codes();
+    checkCodes(ids.length, codes.length, pq.codeSize(), codebook != null, index);
+    writeHeader(o, IndexFormat.TYPE_PQ, index, ids.length);
+    writePqSections(o, pq.m(), pq.nbits(), codebook);
+    writeIdsAndCodes(o, ids, codes);
+    return ids.length;
+  }
+
   private static long writeSq(SqIndex index, FormatOutput o) throws IOException {
     ScalarQuantizer sq = index.sq(); // a copy
     long[] ids = index.ids();
@@ -521,6 +537,11 @@ public final class IndexIO {
       boolean trained = ivf.centroids() != null;
       body = section(IndexFormat.IVF_PARAMS_BYTES) + (trained ? section(4 * nlist * d) : 0) + section(8 * nlist)
           + section(8 * n) + section(4 * n * d);
+    } else if (index instanceof PqIndex pq) {
+      ProductQuantizer q = pq.pq();
+      long n = pq.ntotal();
+      body = section(IndexFormat.PQ_PARAMS_BYTES) + (q.isTrained() ? section(4L * q.ksub() * d) : 0) + section(8 * n)
+          + section(n * q.codeSize());
     } else if (index instanceof SqIndex sq) {
       ScalarQuantizer q = sq.sq();
       long n = sq.ntotal();
@@ -640,7 +661,7 @@ public final class IndexIO {
       if (fileType == IndexFormat.TYPE_IVF_FLAT) {
         return readIvf();
       }
-      if (fileType == IndexFormat.TYPE_SQ) {
+      if (fileType == IndexFormat.TYPE_PQ || fileType == IndexFormat.TYPE_SQ) {
         return readFlatCodes();
       }
       if (fileType == IndexFormat.TYPE_IVF_PQ || fileType == IndexFormat.TYPE_IVF_SQ) {
@@ -1008,6 +1029,10 @@ public final class IndexIO {
       byte[] codes = in.readBytes(n * cs, "section 'CODE' (" + n + " codes of " + cs + " bytes)");
       readFooter(layout);
       try {
+        if (pq) {
+          ProductQuantizer q = codec.buildPq();
+          return codec.trained ? PqIndex.fromStorage(d, metric, q, ids, codes) : new PqIndex(d, q.m(), q.nbits(), metric);
+        }
         return SqIndex.fromStorage(d, metric, codec.buildSq(), ids, codes);
       } catch (IllegalArgumentException e) {
         throw new CorruptIndexException(src, scope + "the stored " + kind + " index is invalid: " + e.getMessage());

@@ -16,6 +16,7 @@ import io.quiver.index.IvfPqIndex;
 import io.quiver.index.IvfSqIndex;
 import io.quiver.index.L2NormIndex;
 import io.quiver.index.Metric;
+import io.quiver.index.PqIndex;
 import io.quiver.index.RefineIndex;
 import io.quiver.index.SearchParams;
 import io.quiver.index.SearchResult;
@@ -46,7 +47,7 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * every version must keep loading with the content and search results hard-coded here, so a
  * reader change that breaks old files fails this test.
  *
- * <p>The quantized types ('SQ__', 'IVPQ', 'IVSQ') and the wrappers ('RFLT', 'L2NM') joined format
+ * <p>The quantized types ('PQ__', 'SQ__', 'IVPQ', 'IVSQ') and the wrappers ('RFLT', 'L2NM') joined format
  * version 1 as new file types (see {@link IndexFormat}), so their golden files sit in
  * {@code golden/v1/} beside the original 'FLAT' and 'IVFF' ones, whose bytes did not change. Their
  * quantizers are built from hard-coded numbers ({@code ProductQuantizer.fromCentroids},
@@ -136,6 +137,14 @@ class GoldenFilesTest {
     return c;
   }
 
+  /** PQ2x4, d=4, L2, with the codebook of {@link #ivfPqL2Codebook}: vectors (0,0,1,-1), (1,1,2,-2), (3,3,3,-3). */
+  static final long[] PQ_L2_IDS = {10, 20, 30};
+  static final byte[] PQ_L2_CODES = {0x10, 0x21, 0x33};
+
+  /** PQ2 (nbits 8), d=2, inner product, with the codebook of {@link #ivfPqIpCodebook}: (1, 0), (0, 2), (-1, 0.5). */
+  static final long[] PQ_IP_IDS = {5, 6, 7};
+  static final byte[] PQ_IP_CODES = {(byte) 132, (byte) 128, (byte) 128, (byte) 136, 124, (byte) 130};
+
   static final float[] IVFPQ_L2_CENTROIDS = {0, 0, 0, 0, 10, 10, 10, 10};
   static final long[][] IVFPQ_L2_IDS = {{1, 2, 3}, {4, 5}};
   /** Residuals (0,0,1,-1), (1,1,2,-2), (3,3,0,0) in list 0; (0,0,0,0), (1,1,1,-1) in list 1. */
@@ -208,6 +217,11 @@ class GoldenFilesTest {
     untrained.setNprobe(3);
     m.put("ivf_cosine_untrained.qvi", untrained);
 
+    m.put("pq_l2.qvi", PqIndex.fromStorage(4, Metric.L2, ProductQuantizer.fromCentroids(4, 2, 4, ivfPqL2Codebook()),
+        PQ_L2_IDS.clone(), PQ_L2_CODES.clone()));
+    m.put("pq_ip.qvi", PqIndex.fromStorage(2, Metric.INNER_PRODUCT,
+        ProductQuantizer.fromCentroids(2, 2, 8, ivfPqIpCodebook()), PQ_IP_IDS.clone(), PQ_IP_CODES.clone()));
+    m.put("pq_cosine_untrained.qvi", new PqIndex(6, 3, 5, Metric.COSINE));
     m.put("sq8_l2.qvi", sq8L2());
     m.put("sq4_ip.qvi", SqIndex.fromStorage(3, Metric.INNER_PRODUCT,
         ScalarQuantizer.fromTrained(3, ScalarQuantizer.Type.SQ4, SQ4_VMIN, SQ4_VDIFF), SQ4_IDS.clone(), SQ4_CODES.clone()));
@@ -312,6 +326,39 @@ class GoldenFilesTest {
     assertEquals(2, v.nlist(), ctx);
     assertEquals(3, v.nprobe(), ctx);
     assertNull(v.centroids(), ctx);
+  }
+
+  private static void checkPqL2(VectorIndex index, String ctx) {
+    PqIndex p = assertInstanceOf(PqIndex.class, index, ctx);
+    assertHeader(p, 4, Metric.L2, 3, ctx);
+    assertEquals("PQ2x4", p.factoryString(), ctx);
+    assertArrayEquals(ivfPqL2Codebook(), p.pq().centroids(), ctx + ": codebook");
+    assertArrayEquals(PQ_L2_IDS, p.ids(), ctx);
+    assertArrayEquals(PQ_L2_CODES, p.codes(), ctx);
+    assertArrayEquals(new float[] {3, 3, 3, -3}, p.reconstruct(30), ctx);
+    assertSearch(p, new float[] {1, 1, 1, -1}, 4, SearchParams.defaults(),
+        new long[] {10, 20, 30, -1}, new float[] {2, 2, 16, Float.POSITIVE_INFINITY}, ctx);
+  }
+
+  private static void checkPqIp(VectorIndex index, String ctx) {
+    PqIndex p = assertInstanceOf(PqIndex.class, index, ctx);
+    assertHeader(p, 2, Metric.INNER_PRODUCT, 3, ctx);
+    assertEquals("PQ2", p.factoryString(), ctx);
+    assertArrayEquals(ivfPqIpCodebook(), p.pq().centroids(), ctx + ": codebook");
+    assertArrayEquals(PQ_IP_IDS, p.ids(), ctx);
+    assertArrayEquals(PQ_IP_CODES, p.codes(), ctx);
+    assertArrayEquals(new float[] {-1, 0.5f}, p.reconstruct(7), ctx);
+    assertSearch(p, new float[] {1, 1}, 3, SearchParams.defaults(),
+        new long[] {6, 5, 7}, new float[] {2, 1, -0.5f}, ctx);
+  }
+
+  private static void checkPqCosineUntrained(VectorIndex index, String ctx) {
+    PqIndex p = assertInstanceOf(PqIndex.class, index, ctx);
+    assertHeader(p, 6, Metric.COSINE, 0, ctx);
+    assertFalse(p.isTrained(), ctx);
+    assertEquals(3, p.m(), ctx);
+    assertEquals(5, p.nbits(), ctx);
+    assertNull(p.pq().centroids(), ctx);
   }
 
   private static void checkSq8L2(VectorIndex index, String ctx) {
@@ -475,6 +522,9 @@ class GoldenFilesTest {
       Map.entry("ivf_l2.qvi", GoldenFilesTest::checkIvfL2),
       Map.entry("ivf_ip.qvi", GoldenFilesTest::checkIvfIp),
       Map.entry("ivf_cosine_untrained.qvi", GoldenFilesTest::checkIvfCosineUntrained),
+      Map.entry("pq_l2.qvi", GoldenFilesTest::checkPqL2),
+      Map.entry("pq_ip.qvi", GoldenFilesTest::checkPqIp),
+      Map.entry("pq_cosine_untrained.qvi", GoldenFilesTest::checkPqCosineUntrained),
       Map.entry("sq8_l2.qvi", GoldenFilesTest::checkSq8L2),
       Map.entry("sq4_ip.qvi", GoldenFilesTest::checkSq4Ip),
       Map.entry("sqfp16_cosine.qvi", GoldenFilesTest::checkSqfp16Cosine),

@@ -112,6 +112,22 @@ class IndexBoundedAllocationTest {
     assertTrue(e.getMessage().contains("'IDS_'"), e.getMessage());
   }
 
+  /** A PQ index of 2^31 - 9 vectors with the largest codebook (m = d = 2^20, nbits 8) on a short stream. */
+  @Test
+  void pqHugeCodebookAndNtotalOnAShortStreamIsTruncated() {
+    int d = IndexFormat.MAX_D;
+    byte[] b = Builder.header(IndexFormat.TYPE_PQ, d, L2, 1000)
+        .section("PQPR", 12).i32(d).i32(8).i32(IndexFormat.QUANTIZER_FLAG_TRAINED)
+        .section("PQCB", 4L * 256 * d).bytes(noise(1 << 20)).build();
+    TruncatedIndexException e = assertStreamFails(TruncatedIndexException.class, b, "huge-pq, seed=" + SEED);
+    assertTrue(e.getMessage().contains("'PQCB'"), e.getMessage());
+    // m = d = 2^20 sub-codes of 8 bits: 1 MiB codes, so at most 2047 of them fit one array
+    byte[] c = Builder.header(IndexFormat.TYPE_PQ, d, L2, 4096)
+        .section("PQPR", 12).i32(d).i32(8).i32(IndexFormat.QUANTIZER_FLAG_TRAINED).bytes(noise(64)).build();
+    InvalidLengthException i = assertStreamFails(InvalidLengthException.class, c, "pq-codes");
+    assertTrue(i.getMessage().contains("codes of " + d + " bytes"), i.getMessage());
+  }
+
   @Test
   void sqNtotalBeyondOneArrayOfCodesIsAnInvalidLength() {
     // SQfp16 at d=4: 8-byte codes, so at most (2^31 - 9) / 8 vectors

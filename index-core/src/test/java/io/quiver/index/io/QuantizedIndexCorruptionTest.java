@@ -11,6 +11,7 @@ import io.quiver.index.IvfPqIndex;
 import io.quiver.index.IvfSqIndex;
 import io.quiver.index.L2NormIndex;
 import io.quiver.index.Metric;
+import io.quiver.index.PqIndex;
 import io.quiver.index.RefineIndex;
 import io.quiver.index.SqIndex;
 import io.quiver.index.io.IndexFiles.Builder;
@@ -41,6 +42,7 @@ class QuantizedIndexCorruptionTest {
 
   /** Tiny files of every new type, by name. */
   static final Map<String, byte[]> FILES = new LinkedHashMap<>();
+  static byte[] pqFile;
   static byte[] sqFile;
   static byte[] ivfPqFile;
   static byte[] ivfSqFile;
@@ -53,6 +55,7 @@ class QuantizedIndexCorruptionTest {
   @BeforeAll
   static void files() {
     Random rnd = new Random(SEED);
+    pqFile = IndexFiles.bytesOf(QuantizedIndexIOTest.randomPq(Metric.COSINE, rnd, 5, 4, 2, 4));
     sqFile = IndexFiles.bytesOf(QuantizedIndexIOTest.randomSq(ScalarQuantizer.Type.SQ8, Metric.L2, rnd, 6, 3));
     ivfPqFile = IndexFiles.bytesOf(QuantizedIndexIOTest.randomIvfPq(Metric.INNER_PRODUCT, rnd, 6, 4, 2, 2, 4));
     ivfSqFile = IndexFiles.bytesOf(QuantizedIndexIOTest.randomIvfSq(ScalarQuantizer.Type.SQ4, Metric.L2, rnd, 5, 3, 2));
@@ -63,6 +66,8 @@ class QuantizedIndexCorruptionTest {
     norm.train(IndexIOTest.randomVectors(rnd, 20, 2));
     norm.add(IndexIOTest.randomVectors(rnd, 3, 2));
     l2normFile = IndexFiles.bytesOf(norm);
+    FILES.put("pq", pqFile);
+    FILES.put("pq-untrained", IndexFiles.bytesOf(new PqIndex(4, 4, 5, Metric.INNER_PRODUCT)));
     FILES.put("sq", sqFile);
     FILES.put("ivfpq", ivfPqFile);
     FILES.put("ivfsq", ivfSqFile);
@@ -93,7 +98,7 @@ class QuantizedIndexCorruptionTest {
 
   @Test
   void aFlippedByteInEveryNewSectionIsAChecksumMismatch() {
-    String[][] cases = {{"sq", "SQRG"}, {"sq", "CODE"}, {"ivfpq", "PQCB"}, {"ivfpq", "LCOD"}, {"ivfsq", "SQRG"},
+    String[][] cases = {{"pq", "PQCB"}, {"pq", "CODE"}, {"pq", "IDS_"}, {"sq", "SQRG"}, {"sq", "CODE"}, {"ivfpq", "PQCB"}, {"ivfpq", "LCOD"}, {"ivfsq", "SQRG"},
         {"ivfsq", "LCOD"}, {"ivfsq", "LIDS"}};
     for (String[] c : cases) {
       byte[] bad = FILES.get(c[0]).clone();
@@ -194,6 +199,26 @@ class QuantizedIndexCorruptionTest {
   }
 
   @Test
+  void pqParametersOfAFlatPqFileAreChecked() {
+    int pqpr = IndexFiles.section(pqFile, "PQPR").payloadStart();
+    InvalidLengthException e = assertBothFail(InvalidLengthException.class, IndexFiles.withInt(pqFile, pqpr, 3), "pq-m3");
+    assertMentions(e, "m = 3", "'PQPR'", "d = 4");
+    e = assertBothFail(InvalidLengthException.class, IndexFiles.withInt(pqFile, pqpr + 4, 2), "pq-nbits2");
+    assertMentions(e, "nbits = 2");
+    // says untrained while holding vectors
+    CorruptIndexException c = assertBothFail(CorruptIndexException.class, IndexFiles.withInt(pqFile, pqpr + 8, 0),
+        "pq-untrained-with-data");
+    assertMentions(c, "'PQPR'", "untrained", "ntotal = 5");
+    // an untrained file that claims to be trained has no codebook: 'IDS_' where 'PQCB' belongs
+    byte[] u = FILES.get("pq-untrained");
+    int upqpr = IndexFiles.section(u, "PQPR").payloadStart();
+    byte[] claimsTrained = IndexFiles.withInt(u, upqpr + 8, IndexFormat.QUANTIZER_FLAG_TRAINED);
+    assertPathFails(TruncatedIndexException.class, claimsTrained, dir, "no-pqcb.qvi"); // the codebook bytes are missing
+    c = assertStreamFails(CorruptIndexException.class, claimsTrained, "no-pqcb.qvi");
+    assertMentions(c, "'IDS_'", "expected 'PQCB'");
+  }
+
+  @Test
   void unknownQuantizerFlagsAreCorrupt() {
     int pqpr = IndexFiles.section(ivfPqFile, "PQPR").payloadStart();
     CorruptIndexException e = assertBothFail(CorruptIndexException.class, IndexFiles.withInt(ivfPqFile, pqpr + 8, 3),
@@ -245,7 +270,7 @@ class QuantizedIndexCorruptionTest {
 
   @Test
   void codeSectionLengthsOtherThanTheHeaderImpliesAreInvalidLengths() {
-    for (String[] c : new String[][] {{"sq", "CODE"}, {"ivfpq", "LCOD"}, {"ivfsq", "LCOD"}, {"ivfsq", "SQRG"},
+    for (String[] c : new String[][] {{"pq", "CODE"}, {"pq", "PQCB"}, {"sq", "CODE"}, {"ivfpq", "LCOD"}, {"ivfsq", "LCOD"}, {"ivfsq", "SQRG"},
         {"ivfpq", "PQCB"}}) {
       byte[] file = FILES.get(c[0]);
       Section s = IndexFiles.section(file, c[1]);

@@ -17,6 +17,7 @@ import io.quiver.index.IvfPqIndex;
 import io.quiver.index.IvfSqIndex;
 import io.quiver.index.L2NormIndex;
 import io.quiver.index.Metric;
+import io.quiver.index.PqIndex;
 import io.quiver.index.RefineIndex;
 import io.quiver.index.SearchParams;
 import io.quiver.index.SqIndex;
@@ -38,7 +39,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Round trips of the quantized index types ('SQ__', 'IVPQ', 'IVSQ') and the wrappers ('RFLT',
+ * Round trips of the quantized index types ('PQ__', 'SQ__', 'IVPQ', 'IVSQ') and the wrappers ('RFLT',
  * 'L2NM') through streams and paths: same parameters, ids, codes and training, bit-identical
  * search results and reconstructions after reloading.
  */
@@ -59,6 +60,14 @@ class QuantizedIndexIOTest {
       ids[i] = 1_000_000_007L * i + rnd.nextInt(1000);
     }
     return ids;
+  }
+
+  static PqIndex randomPq(Metric metric, Random rnd, int n, int d, int m, int nbits) {
+    PqIndex index = new PqIndex(d, m, nbits, metric);
+    index.pq().seed(rnd.nextLong());
+    index.train(randomVectors(rnd, Math.max(n, 2 << nbits), d));
+    index.addWithIds(randomVectors(rnd, n, d), scatteredIds(rnd, n));
+    return index;
   }
 
   static SqIndex randomSq(ScalarQuantizer.Type type, Metric metric, Random rnd, int n, int d) {
@@ -109,6 +118,11 @@ class QuantizedIndexIOTest {
       IndexIOTest.assertSameFlat(f, actual, ctx);
     } else if (expected instanceof IvfIndex v) {
       IndexIOTest.assertSameIvf(v, actual, ctx);
+    } else if (expected instanceof PqIndex p) {
+      PqIndex got = (PqIndex) actual;
+      assertSamePq(p.pq(), got.pq(), ctx);
+      assertArrayEquals(p.ids(), got.ids(), ctx + ": ids");
+      assertArrayEquals(p.codes(), got.codes(), ctx + ": codes");
     } else if (expected instanceof SqIndex s) {
       SqIndex got = (SqIndex) actual;
       assertSameSq(s.sq(), got.sq(), ctx);
@@ -178,6 +192,38 @@ class QuantizedIndexIOTest {
 
   private static long[] firstIds(VectorIndex index, long[] ids) {
     return Arrays.copyOf(ids, Math.min(ids.length, 5));
+  }
+
+  // ---- PQ ----
+
+  @ParameterizedTest
+  @EnumSource(Metric.class)
+  void pqRoundTripsWithByteAndBitPackedCodes(Metric metric) throws IOException {
+    for (int nbits : new int[] {8, 4, 7}) {
+      String ctx = "PQ3x" + nbits + " " + metric + ", seed=" + SEED;
+      Random rnd = new Random(SEED + 50 + nbits * 31L + metric.ordinal());
+      PqIndex index = randomPq(metric, rnd, 300, 9, 3, nbits);
+      assertRoundTrips(index, firstIds(index, index.ids()), new SearchParams[] {SearchParams.defaults()}, rnd, ctx);
+    }
+  }
+
+  @Test
+  void untrainedAndEmptyPqRoundTrip() throws IOException {
+    PqIndex untrained = new PqIndex(6, 3, 5, Metric.COSINE);
+    byte[] u = IndexFiles.bytesOf(untrained);
+    assertEquals("PQPR IDS_ CODE", sectionNames(u), "an untrained PQ file has no codebook");
+    assertEquals(u.length, IndexIO.fileBytes(untrained));
+    VectorIndex back = IndexFiles.readBytes(u, "untrained-pq");
+    assertSameIndex(untrained, back, "untrained PQ3x5");
+    assertFalse(back.isTrained());
+    Random rnd = new Random(SEED + 7);
+    back.train(randomVectors(rnd, 100, 6));
+    back.add(randomVectors(rnd, 10, 6));
+    assertEquals(10, back.ntotal());
+
+    PqIndex empty = new PqIndex(4, 2, 4, Metric.L2);
+    empty.train(randomVectors(rnd, 64, 4));
+    assertRoundTrips(empty, new long[0], new SearchParams[] {SearchParams.defaults()}, rnd, "empty PQ2x4");
   }
 
   // ---- SQ ----
@@ -307,7 +353,9 @@ class QuantizedIndexIOTest {
     sq.train(randomVectors(rnd, 300, d));
     IvfIndex ivf = new IvfIndex(d, 4, metric);
     ivf.train(randomVectors(rnd, 300, d));
-    for (VectorIndex base : List.of(ivfPq, ivfSq, sq, ivf, new FlatIndex(d, metric))) {
+    PqIndex pq = new PqIndex(d, 2, 6, metric);
+    pq.train(randomVectors(rnd, 300, d));
+    for (VectorIndex base : List.of(ivfPq, ivfSq, pq, sq, ivf, new FlatIndex(d, metric))) {
       String ctx = base.factoryString() + ",RFlat " + metric + ", seed=" + SEED;
       RefineIndex index = refined(base, rnd, 250);
       assertRoundTrips(index, new long[] {0, 17, 249},
@@ -399,6 +447,17 @@ class QuantizedIndexIOTest {
     assertEquals(IndexFormat.SQ_TYPE_FP16, IndexFiles.getInt(fp16, IndexFiles.section(fp16, "SQPR").payloadStart()));
     assertEquals(2L * n * d, IndexFiles.section(fp16, "CODE").length());
 
+    byte[] pq = IndexFiles.bytesOf(randomPq(Metric.INNER_PRODUCT, rnd, n, d, 2, 5));
+    assertEquals("PQ__", fileType(pq));
+    assertEquals("PQPR PQCB IDS_ CODE", sectionNames(pq));
+    int pqParams = IndexFiles.section(pq, "PQPR").payloadStart();
+    assertEquals(2, IndexFiles.getInt(pq, pqParams), "m");
+    assertEquals(5, IndexFiles.getInt(pq, pqParams + 4), "nbits");
+    assertEquals(4L * 32 * d, IndexFiles.section(pq, "PQCB").length());
+    assertEquals(n * 2L, IndexFiles.section(pq, "CODE").length(), "2 x 5 bits = 2 bytes per code");
+    assertEquals(IndexFormat.HEADER_BYTES + 4 * IndexFormat.SECTION_HEADER_BYTES + IndexFormat.PQ_PARAMS_BYTES
+        + 4 * 32 * d + 8 * n + 2 * n + IndexFormat.FOOTER_BYTES, pq.length, "PQ file size");
+
     int nlist = 3;
     IvfPqIndex ivfPq = randomIvfPq(Metric.L2, rnd, n, d, nlist, 3, 6);
     byte[] p = IndexFiles.bytesOf(ivfPq);
@@ -457,6 +516,21 @@ class QuantizedIndexIOTest {
   static byte[] payload(byte[] file, String section) {
     IndexFiles.Section s = IndexFiles.section(file, section);
     return Arrays.copyOfRange(file, s.payloadStart(), s.payloadStart() + (int) s.length());
+  }
+
+  /** Every scalar quantizer type has an 'SQPR' code (FAISS's QuantizerType number) that maps back to it. */
+  @Test
+  void everySqTypeHasAFormatCode() {
+    for (ScalarQuantizer.Type type : ScalarQuantizer.Type.values()) {
+      int code = IndexIO.sqTypeCode(type);
+      assertTrue(code >= 0, type + " has no 'SQPR' code: add one to IndexFormat");
+      assertEquals(type, IndexIO.sqType(code), type.toString());
+      assertEquals(type.factoryName(), IndexFormat.sqTypeName(code));
+    }
+    assertEquals(0, IndexFormat.SQ_TYPE_8BIT);
+    assertEquals(1, IndexFormat.SQ_TYPE_4BIT);
+    assertEquals(4, IndexFormat.SQ_TYPE_FP16);
+    assertNull(IndexIO.sqType(2));
   }
 
   // ---- writing what the format does not cover ----

@@ -1,0 +1,264 @@
+package io.quiver.index;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.quiver.index.util.SyntheticData;
+import org.junit.jupiter.api.Test;
+
+/**
+ * IVF with PQ and SQ codes, refinement, the L2norm prefix and the factory grammar. Recall
+ * thresholds come from FAISS 1.7.3 on the same data and parameters (bigann10k, 100 queries,
+ * k = 10, one thread), given in brackets in each message.
+ */
+class CompressedIvfTest {
+
+  private static final long SEED = 42;
+
+  private static double recall(String factory, int nprobe, float kFactor) {
+    Datasets.Dataset ds = Datasets.bigann10k();
+    VectorIndex index = IndexFactory.create(ds.d(), factory, Metric.L2);
+    index.train(ds.base().data());
+    index.add(ds.base().data());
+    SearchParams p = SearchParams.defaults().withNprobe(nprobe).withThreads(1);
+    if (kFactor > 0) {
+      p = p.withKFactor(kFactor);
+    }
+    double r = TestData.recallAtK(index.search(ds.queries().data(), 10, p), ds.groundTruth(), 10);
+    System.out.printf("CompressedIvfTest bigann10k %s nprobe %d%s recall@10 %.4f (%s)%n", factory, nprobe,
+        kFactor > 0 ? " kFactor " + kFactor : "", r, io.quiver.index.vector.VectorUtil.implementationName());
+    return r;
+  }
+
+  @Test
+  void ivfPq16RecallMatchesFaiss() {
+    double r = recall("IVF100,PQ16", 8, 0);
+    assertTrue(r >= 0.55, "IVF100,PQ16 nprobe 8 recall@10 " + r + " < 0.55 [FAISS 0.583]");
+  }
+
+  @Test
+  void ivfPq32RecallMatchesFaiss() {
+    double r = recall("IVF100,PQ32", 16, 0);
+    assertTrue(r >= 0.70, "IVF100,PQ32 nprobe 16 recall@10 " + r + " < 0.70 [FAISS 0.724]");
+  }
+
+  @Test
+  void ivfSq8RecallMatchesFaiss() {
+    double r = recall("IVF100,SQ8", 8, 0);
+    assertTrue(r >= 0.78, "IVF100,SQ8 nprobe 8 recall@10 " + r + " < 0.78 [FAISS 0.805]");
+  }
+
+  @Test
+  void refinedIvfPqReachesIvfFlatRecall() {
+    double r = recall("IVF100,PQ16,RFlat", 8, 10);
+    // IVF100,Flat at nprobe 8 gives 0.816: re-ranking 100 PQ candidates recovers nearly all of it
+    assertTrue(r >= 0.78, "IVF100,PQ16,RFlat nprobe 8 kFactor 10 recall@10 " + r + " < 0.78");
+  }
+
+  private static float[] data(int n, int d, long seed) {
+    return new SyntheticData(d, 20, SEED).generate(n, seed);
+  }
+
+  @Test
+  void precomputedTablesGiveTheSameResults() {
+    int d = 32;
+    float[] x = data(4000, d, 1);
+    float[] q = data(30, d, 2);
+    IvfPqIndex a = new IvfPqIndex(d, 16, 8, 8, Metric.L2);
+    a.train(x);
+    a.add(x);
+    assertTrue(a.usesPrecomputedTable());
+    SearchParams p = SearchParams.defaults().withNprobe(4).withThreads(1);
+    SearchResult withTables = a.search(q, 10, p);
+    a.setUsePrecomputedTable(false);
+    assertFalse(a.usesPrecomputedTable());
+    SearchResult direct = a.search(q, 10, p);
+    for (int i = 0; i < withTables.distances().length; i++) {
+      float w = withTables.distances()[i];
+      float r = direct.distances()[i];
+      assertEquals(r, w, 1e-3f * Math.max(1f, Math.abs(r)), "query " + (i / 10) + " rank " + (i % 10) + " seed " + SEED);
+    }
+  }
+
+  @Test
+  void reconstructRemoveAndMerge() {
+    int d = 16;
+    float[] x = data(2000, d, 3);
+    for (String f : new String[] {"IVF8,PQ4", "IVF8,PQ8x6", "IVF8,SQ8", "IVF8,SQ4", "IVF8,SQfp16"}) {
+      IvfCodesIndex a = (IvfCodesIndex) IndexFactory.create(d, f, Metric.L2);
+      a.train(x);
+      IvfCodesIndex b = (IvfCodesIndex) IndexFactory.create(d, f, Metric.L2);
+      // a copy of the trained state: train b on the same data with the same seeds
+      b.train(x);
+      a.add(TestData.rows(x, d, 0, 1000));
+      long[] ids = new long[1000];
+      for (int i = 0; i < 1000; i++) {
+        ids[i] = 1000 + i;
+      }
+      b.addWithIds(TestData.rows(x, d, 1000, 1000), ids);
+      a.mergeFrom(b);
+      assertEquals(2000, a.ntotal(), f);
+      assertEquals(0, b.ntotal(), f);
+      // reconstruct is close to the original (SQfp16 almost exact, PQ4 coarse)
+      double err = 0;
+      double norm = 0;
+      for (int i = 0; i < 2000; i += 97) {
+        float[] r = a.reconstruct(i);
+        for (int t = 0; t < d; t++) {
+          double e = r[t] - x[i * d + t];
+          err += e * e;
+          norm += (double) x[i * d + t] * x[i * d + t];
+        }
+      }
+      assertTrue(err / norm < 0.1, f + " relative reconstruction error " + err / norm);
+      assertEquals(500, a.removeIds(IdSelector.range(0, 500)), f);
+      SearchResult r = a.search(TestData.rows(x, d, 0, 600), 5, SearchParams.defaults().withNprobe(8));
+      for (long id : r.ids()) {
+        assertTrue(id >= 500, f + ": removed id " + id + " returned");
+      }
+      assertThrows(IllegalArgumentException.class, () -> a.reconstruct(3), f);
+    }
+  }
+
+  @Test
+  void mergeRefusesSeparatelyTrainedCodecs() {
+    int d = 16;
+    IvfPqIndex a = new IvfPqIndex(d, 8, 4, 8, Metric.L2);
+    IvfPqIndex b = new IvfPqIndex(d, 8, 4, 8, Metric.L2);
+    a.train(data(2000, d, 4));
+    b.train(data(2000, d, 5));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> a.mergeFrom(b));
+    assertTrue(e.getMessage().contains("differ"), e.getMessage());
+  }
+
+  @Test
+  void innerProductAndCosineSearchAgreeWithExactRanking() {
+    int d = 32;
+    float[] x = data(3000, d, 6);
+    float[] q = data(20, d, 7);
+    for (Metric metric : new Metric[] {Metric.INNER_PRODUCT, Metric.COSINE}) {
+      FlatIndex exact = new FlatIndex(d, metric);
+      exact.add(x);
+      SearchResult truth = exact.search(q, 10, SearchParams.defaults());
+      for (String f : new String[] {"IVF16,PQ16", "IVF16,SQ8", "IVF16,SQfp16", "PQ16", "SQ8", "IVF16,PQ8,RFlat"}) {
+        VectorIndex index = IndexFactory.create(d, f, metric);
+        index.train(x);
+        index.add(x);
+        SearchResult r = index.search(q, 10, SearchParams.defaults().withNprobe(16).withKFactor(8));
+        int hits = 0;
+        for (int i = 0; i < 20; i++) {
+          for (int j = 0; j < 10; j++) {
+            for (int t = 0; t < 10; t++) {
+              if (r.id(i, j) == truth.id(i, t)) {
+                hits++;
+              }
+            }
+          }
+          // reported values are similarities: larger first
+          for (int j = 1; j < 10; j++) {
+            assertTrue(r.distance(i, j - 1) >= r.distance(i, j), f + " " + metric + " query " + i + " not sorted");
+          }
+        }
+        double recall = hits / 200.0;
+        double min = f.contains("SQ4") || f.contains("PQ8") && !f.contains("RFlat") ? 0.3 : 0.6;
+        assertTrue(recall >= min, f + " " + metric + " recall@10 " + recall + " vs exact < " + min);
+      }
+    }
+  }
+
+  @Test
+  void refineReturnsExactDistances() {
+    int d = 16;
+    float[] x = data(1500, d, 8);
+    float[] q = data(5, d, 9);
+    RefineIndex r = (RefineIndex) IndexFactory.create(d, "IVF8,PQ4,RFlat", Metric.L2);
+    r.train(x);
+    r.add(x);
+    SearchResult res = r.search(q, 5, SearchParams.defaults().withNprobe(8).withKFactor(4));
+    for (int i = 0; i < 5; i++) {
+      for (int j = 0; j < 5; j++) {
+        long id = res.id(i, j);
+        double s = 0;
+        for (int t = 0; t < d; t++) {
+          double e = q[i * d + t] - x[(int) id * d + t];
+          s += e * e;
+        }
+        assertEquals(s, res.distance(i, j), 1e-5 * Math.max(1, s), "query " + i + " rank " + j);
+      }
+    }
+    assertArrayEquals(TestData.rows(x, d, 7, 1), r.reconstruct(7));
+    assertThrows(IllegalArgumentException.class, () -> SearchParams.defaults().withKFactor(0.5f));
+  }
+
+  @Test
+  void l2normPrefixNormalizes() {
+    int d = 8;
+    float[] x = data(500, d, 10);
+    VectorIndex index = IndexFactory.create(d, "L2norm,Flat", Metric.L2);
+    index.add(x);
+    float[] r = index.reconstruct(3);
+    double n = 0;
+    for (float v : r) {
+      n += v * v;
+    }
+    assertEquals(1.0, n, 1e-5);
+    assertEquals("L2norm,Flat", index.factoryString());
+  }
+
+  @Test
+  void badInputIsRefusedAndLeavesTheIndexUnchanged() {
+    int d = 16;
+    float[] x = data(1000, d, 12);
+    for (String f : new String[] {"IVF8,PQ4", "IVF8,SQ8", "IVF8,PQ4,RFlat"}) {
+      VectorIndex index = IndexFactory.create(d, f, Metric.L2);
+      assertThrows(IllegalStateException.class, () -> index.search(TestData.rows(x, d, 0, 1), 1, SearchParams.defaults()), f);
+      assertThrows(IllegalStateException.class, () -> index.add(x), f);
+      IllegalArgumentException few = assertThrows(IllegalArgumentException.class, () -> index.train(TestData.rows(x, d, 0, 5)), f);
+      assertTrue(few.getMessage().contains("nlist=8"), few.getMessage());
+      assertFalse(index.isTrained(), f);
+      index.train(x);
+      index.add(x);
+      SearchResult before = index.search(TestData.rows(x, d, 0, 3), 5, SearchParams.defaults().withNprobe(2));
+      float[] bad = TestData.rows(x, d, 0, 4);
+      bad[2 * d + 5] = Float.NaN;
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> index.add(bad), f);
+      assertTrue(e.getMessage().contains("row 2") && e.getMessage().contains("component 5"), f + ": " + e.getMessage());
+      e = assertThrows(IllegalArgumentException.class, () -> index.search(bad, 5, SearchParams.defaults()), f);
+      assertTrue(e.getMessage().contains("queries row 2"), f + ": " + e.getMessage());
+      assertThrows(IllegalArgumentException.class, () -> index.search(TestData.rows(x, d, 0, 1), 0, SearchParams.defaults()), f);
+      assertThrows(IllegalArgumentException.class, () -> index.add(new float[d + 1]), f);
+      assertEquals(1000, index.ntotal(), f);
+      SearchResult after = index.search(TestData.rows(x, d, 0, 3), 5, SearchParams.defaults().withNprobe(2));
+      assertArrayEquals(before.ids(), after.ids(), f);
+      assertArrayEquals(before.distances(), after.distances(), f);
+    }
+  }
+
+  @Test
+  void everySupportedFactoryStringBuildsTrainsAndSearches() {
+    int d = 16;
+    float[] x = data(1200, d, 11);
+    String[] good = {"Flat", "PQ4", "PQ8x4", "PQ16x8", "SQ8", "SQ4", "SQfp16", "IVF4,Flat", "IVF4,PQ4", "IVF4,PQ8x5",
+        "IVF4,SQ8", "IVF4,SQ4", "IVF4,SQfp16", "Flat,RFlat", "PQ4,RFlat", "IVF4,PQ4,RFlat", "L2norm,IVF4,SQ8",
+        "L2norm,PQ4,RFlat", " IVF4 , PQ4 "};
+    for (String f : good) {
+      VectorIndex index = IndexFactory.create(d, f, Metric.L2);
+      index.train(x);
+      index.add(x);
+      SearchResult r = index.search(TestData.rows(x, d, 0, 3), 4, SearchParams.defaults().withNprobe(4));
+      assertEquals(3 * 4, r.ids().length, f);
+      assertTrue(r.id(0, 0) >= 0, f);
+      // factoryString() is the canonical form: no spaces, and nbits 8 (the default) left out
+      assertEquals(f.replace(" ", "").replace("x8", ""), index.factoryString(), f);
+    }
+    String[] bad = {"", "IVF,Flat", "IVF0,Flat", "HNSW32", "flat", "PQ5", "PQ4x9", "PQ4x3", "PQ0", "SQ7", "IVF4,PQ4,Flat",
+        "RFlat", "L2norm", "IVF4", "IVF4,IVF4,Flat", "Flat,RFlat,RFlat", "PQ", "IVF4,sq8"};
+    for (String f : bad) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> IndexFactory.create(d, f, Metric.L2), f);
+      assertTrue(e.getMessage().contains(IndexFactory.GRAMMAR), f + ": " + e.getMessage());
+    }
+  }
+}
