@@ -3,6 +3,7 @@ package io.quiver.index;
 import io.quiver.index.ivf.ListScanner;
 import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.util.Checks;
+import io.quiver.index.util.Locks;
 import io.quiver.index.util.LongLongMap;
 import io.quiver.index.util.Parallel;
 import io.quiver.index.vector.ExhaustiveSearch;
@@ -303,6 +304,28 @@ public final class FlatIndex implements VectorIndex {
     } finally {
       lock.readLock().unlock();
     }
+  }
+
+  @Override
+  public void mergeFrom(VectorIndex other) {
+    if (other == this) {
+      throw new IllegalArgumentException("cannot merge an index into itself");
+    }
+    if (other == null || other.getClass() != getClass() || other.d() != d || other.metric() != metric) {
+      throw new IllegalArgumentException("cannot merge " + (other == null ? "null" : other.factoryString() + " d=" + other.d()
+          + " " + other.metric()) + " into " + factoryString() + " d=" + d + " " + metric + ": kind, d and metric must match");
+    }
+    FlatIndex o = (FlatIndex) other;
+    Locks.withBothWriteLocks(this, lock, o, o.lock, () -> {
+      float[] rows = Arrays.copyOf(o.data, o.ntotal * d);
+      append(rows, Arrays.copyOf(o.ids, o.ntotal), o.ntotal); // throws before changing anything when too large
+      o.data = new float[0];
+      o.norms = new float[0];
+      o.ids = new long[0];
+      o.ntotal = 0;
+      o.sequentialIds = true;
+      o.directMap = null;
+    });
   }
 
   /** A copy of the ids, in storage order. */

@@ -374,6 +374,16 @@ public abstract class IvfCodesIndex implements VectorIndex {
    * is left empty. Both must be of the same kind with the same d, metric, nlist, centroids and
    * code quantizer.
    */
+  @Override
+  public void mergeFrom(VectorIndex other) {
+    if (!(other instanceof IvfCodesIndex)) {
+      throw new IllegalArgumentException("cannot merge " + (other == null ? "null" : other.factoryString()) + " into "
+          + factoryString() + ": kind, d, metric and nlist must match");
+    }
+    mergeFrom((IvfCodesIndex) other);
+  }
+
+  /** See {@link #mergeFrom(VectorIndex)}. */
   public void mergeFrom(IvfCodesIndex other) {
     if (other == this) {
       throw new IllegalArgumentException("cannot merge an index into itself");

@@ -384,6 +384,16 @@ public final class IvfIndex implements VectorIndex {
    * Moves every vector of {@code other} into this index (FAISS's {@code merge_from}); {@code other}
    * is left empty. Both must have the same d, metric, nlist and identical centroids.
    */
+  @Override
+  public void mergeFrom(VectorIndex other) {
+    if (!(other instanceof IvfIndex)) {
+      throw new IllegalArgumentException("cannot merge " + (other == null ? "null" : other.factoryString()) + " into "
+          + factoryString() + ": kind, d, metric and nlist must match");
+    }
+    mergeFrom((IvfIndex) other);
+  }
+
+  /** See {@link #mergeFrom(VectorIndex)}; the centroids must be identical. */
   public void mergeFrom(IvfIndex other) {
     if (other == this) {
       throw new IllegalArgumentException("cannot merge an index into itself");

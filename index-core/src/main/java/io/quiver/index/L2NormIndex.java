@@ -82,6 +82,15 @@ public final class L2NormIndex implements VectorIndex {
   }
 
   @Override
+  public void mergeFrom(VectorIndex other) {
+    if (!(other instanceof L2NormIndex) || other == this) {
+      throw new IllegalArgumentException("cannot merge " + (other == null ? "null" : other.factoryString()) + " into "
+          + factoryString() + ": both must be L2norm indexes of the same kind");
+    }
+    inner.mergeFrom(((L2NormIndex) other).inner);
+  }
+
+  @Override
   public long memoryBytes() {
     return inner.memoryBytes();
   }

@@ -4,6 +4,7 @@ import io.quiver.index.quantize.ProductQuantizer;
 import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.topk.TopKHeap;
 import io.quiver.index.util.Checks;
+import io.quiver.index.util.Locks;
 import io.quiver.index.util.LongLongMap;
 import io.quiver.index.util.Parallel;
 import io.quiver.index.vector.VectorUtil;
@@ -446,6 +447,49 @@ public final class PqIndex implements VectorIndex {
       }
     }
     return (int) map.get(id, -1);
+  }
+
+  @Override
+  public void mergeFrom(VectorIndex other) {
+    if (other == this) {
+      throw new IllegalArgumentException("cannot merge an index into itself");
+    }
+    if (other == null || other.getClass() != getClass() || other.d() != d || other.metric() != metric) {
+      throw new IllegalArgumentException("cannot merge " + (other == null ? "null" : other.factoryString() + " d=" + other.d()
+          + " " + other.metric()) + " into " + factoryString() + " d=" + d + " " + metric + ": kind, d and metric must match");
+    }
+    PqIndex o = (PqIndex) other;
+    if (!isTrained() || !o.isTrained()) {
+      throw new IllegalStateException("both indexes must be trained before merging");
+    }
+    Locks.withBothWriteLocks(this, lock, o, o.lock, () -> {
+      if (!(pq.m() == o.pq.m() && pq.nbits() == o.pq.nbits() && Arrays.equals(pq.centroids(), o.pq.centroids()))) {
+        throw new IllegalArgumentException("cannot merge indexes trained separately (their product quantizers differ); "
+            + "train once and add to copies of the trained index");
+      }
+      int n = o.ntotal;
+      ensureCapacity(n);
+      System.arraycopy(o.codes, 0, codes, ntotal * codeSize, n * codeSize);
+      System.arraycopy(o.ids, 0, ids, ntotal, n);
+      sequentialIds = sequentialIds && isSequential(o.ids, 0, n, ntotal);
+      ntotal += n;
+      directMap = null;
+      o.codes = new byte[0];
+      o.ids = new long[0];
+      o.ntotal = 0;
+      o.sequentialIds = true;
+      o.directMap = null;
+    });
+  }
+
+  @Override
+  public long memoryBytes() {
+    lock.readLock().lock();
+    try {
+      return (long) codes.length + 8L * ids.length + 4L * pq.m() * pq.ksub() * pq.dsub();
+    } finally {
+      lock.readLock().unlock();
+    }
   }
 
   @Override

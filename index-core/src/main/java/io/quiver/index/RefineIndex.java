@@ -183,6 +183,25 @@ public final class RefineIndex implements VectorIndex {
     return refine.reconstruct(id);
   }
 
+  /**
+   * Merges base into base and raw vectors into raw vectors. The raw part is checked first, so a
+   * failure leaves both indexes as they were.
+   */
+  @Override
+  public void mergeFrom(VectorIndex other) {
+    if (!(other instanceof RefineIndex) || other == this) {
+      throw new IllegalArgumentException("cannot merge " + (other == null ? "null" : other.factoryString()) + " into "
+          + factoryString() + ": both must be refine indexes of the same kind");
+    }
+    RefineIndex o = (RefineIndex) other;
+    long total = refine.ntotal() + o.refine.ntotal();
+    if (total * d() > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException("merging would hold " + total + " raw vectors of d=" + d() + ", more than one index can");
+    }
+    base.mergeFrom(o.base);
+    refine.mergeFrom(o.refine);
+  }
+
   /** Both parts; -1 when the base cannot tell. */
   @Override
   public long memoryBytes() {

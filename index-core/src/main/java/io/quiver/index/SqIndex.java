@@ -4,6 +4,7 @@ import io.quiver.index.quantize.ScalarQuantizer;
 import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.topk.TopKHeap;
 import io.quiver.index.util.Checks;
+import io.quiver.index.util.Locks;
 import io.quiver.index.util.LongLongMap;
 import io.quiver.index.util.Parallel;
 import io.quiver.index.vector.VectorUtil;
@@ -440,6 +441,44 @@ public final class SqIndex implements VectorIndex {
       }
     }
     return (int) map.get(id, -1);
+  }
+
+  @Override
+  public void mergeFrom(VectorIndex other) {
+    if (other == this) {
+      throw new IllegalArgumentException("cannot merge an index into itself");
+    }
+    if (other == null || other.getClass() != getClass() || other.d() != d || other.metric() != metric) {
+      throw new IllegalArgumentException("cannot merge " + (other == null ? "null" : other.factoryString() + " d=" + other.d()
+          + " " + other.metric()) + " into " + factoryString() + " d=" + d + " " + metric + ": kind, d and metric must match");
+    }
+    SqIndex o = (SqIndex) other;
+    if (!isTrained() || !o.isTrained()) {
+      throw new IllegalStateException("both indexes must be trained before merging");
+    }
+    Locks.withBothWriteLocks(this, lock, o, o.lock, () -> {
+      if (!(sq.type() == o.sq.type() && Arrays.equals(sq.vmin(), o.sq.vmin()) && Arrays.equals(sq.vdiff(), o.sq.vdiff()))) {
+        throw new IllegalArgumentException("cannot merge indexes trained separately (their scalar quantizers differ); "
+            + "train once and add to copies of the trained index");
+      }
+      int n = o.ntotal;
+      append(Arrays.copyOf(o.codes, n * codeSize), Arrays.copyOf(o.ids, n), n);
+      o.codes = new byte[0];
+      o.ids = new long[0];
+      o.ntotal = 0;
+      o.sequentialIds = true;
+      o.directMap = null;
+    });
+  }
+
+  @Override
+  public long memoryBytes() {
+    lock.readLock().lock();
+    try {
+      return (long) codes.length + 8L * ids.length + 8L * d;
+    } finally {
+      lock.readLock().unlock();
+    }
   }
 
   @Override

@@ -68,6 +68,15 @@ public interface VectorIndex {
   /** Removes the vectors whose ids the selector chooses; returns how many were removed. */
   long removeIds(IdSelector selector);
 
+  /**
+   * Moves every vector of {@code other} into this index, as FAISS's {@code merge_from}, leaving
+   * {@code other} empty. Both must be of the same kind, d and metric, and trained alike (the same
+   * centroids and code quantizers: train once, then add to copies).
+   *
+   * @throws IllegalArgumentException when the indexes cannot be merged; neither is changed
+   */
+  void mergeFrom(VectorIndex other);
+
   /** The factory string that describes this index, such as {@code IVF100,Flat}. */
   String factoryString();
 

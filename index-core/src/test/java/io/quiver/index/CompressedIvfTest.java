@@ -124,6 +124,42 @@ class CompressedIvfTest {
   }
 
   @Test
+  void mergeFromWorksForEveryIndexType() {
+    int d = 16;
+    float[] x = data(1500, d, 13);
+    float[] q = data(7, d, 14);
+    for (String f : new String[] {"Flat", "PQ4", "PQ8x4", "SQ8", "SQ4", "SQfp16", "IVF8,Flat", "IVF8,PQ4", "IVF8,SQ8",
+        "IVF8,PQ4,RFlat", "L2norm,PQ4", "L2norm,IVF8,SQ8,RFlat"}) {
+      VectorIndex all = IndexFactory.create(d, f, Metric.L2);
+      VectorIndex a = IndexFactory.create(d, f, Metric.L2);
+      VectorIndex b = IndexFactory.create(d, f, Metric.L2);
+      // the same data and seeds train the same quantizers
+      all.train(x);
+      a.train(x);
+      b.train(x);
+      long[] second = new long[700];
+      for (int i = 0; i < 700; i++) {
+        second[i] = 800 + i;
+      }
+      all.add(x);
+      a.add(TestData.rows(x, d, 0, 800));
+      b.addWithIds(TestData.rows(x, d, 800, 700), second);
+      a.mergeFrom(b);
+      assertEquals(1500, a.ntotal(), f);
+      assertEquals(0, b.ntotal(), f);
+      SearchParams p = SearchParams.defaults().withNprobe(8).withKFactor(3).withThreads(1);
+      SearchResult want = all.search(q, 10, p);
+      SearchResult got = a.search(q, 10, p);
+      assertArrayEquals(want.ids(), got.ids(), f);
+      assertArrayEquals(want.distances(), got.distances(), f);
+      assertThrows(IllegalArgumentException.class, () -> a.mergeFrom(a), f);
+      VectorIndex other = IndexFactory.create(d, f.contains("Flat") && !f.contains("IVF") ? "PQ4" : "Flat", Metric.L2);
+      assertThrows(IllegalArgumentException.class, () -> a.mergeFrom(other), f);
+      assertEquals(1500, a.ntotal(), f);
+    }
+  }
+
+  @Test
   void mergeRefusesSeparatelyTrainedCodecs() {
     int d = 16;
     IvfPqIndex a = new IvfPqIndex(d, 8, 4, 8, Metric.L2);
