@@ -429,7 +429,7 @@ public final class IvfIndex implements VectorIndex {
   public long memoryBytes() {
     lock.readLock().lock();
     try {
-      return lists.memoryBytes() + (coarse.isTrained() ? 8L * nlist * d : 0);
+      return lists.memoryBytes() + (coarse.isTrained() ? 4L * nlist * d + 4L * nlist : 0);
     } finally {
       lock.readLock().unlock();
     }
