@@ -4,8 +4,8 @@ import io.quiver.index.ivf.ListScanner;
 import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.util.Checks;
 import io.quiver.index.util.Locks;
-import io.quiver.index.util.LongLongMap;
 import io.quiver.index.util.Parallel;
+import io.quiver.index.util.RowLookup;
 import io.quiver.index.vector.ExhaustiveSearch;
 import io.quiver.index.vector.VectorUtil;
 import java.util.Arrays;
@@ -33,8 +33,7 @@ public final class FlatIndex implements VectorIndex {
   private int ntotal;
   /** True while ids[i] == i for every row, so that row numbers are the ids. */
   private boolean sequentialIds = true;
-  /** id to row, built on the first reconstruct of a non-sequential index. */
-  private volatile LongLongMap directMap;
+  private final RowLookup rowLookup = new RowLookup();
 
   public FlatIndex(int d, Metric metric) {
     Checks.atLeast("d", d, 1);
@@ -58,7 +57,7 @@ public final class FlatIndex implements VectorIndex {
     index.ids = ids;
     index.ntotal = ids.length;
     index.norms = metric == Metric.L2 ? VectorUtil.squareNorms(vectors, ids.length, d) : new float[0];
-    index.sequentialIds = isSequential(ids, 0, ids.length, 0);
+    index.sequentialIds = RowLookup.isSequential(ids, 0, ids.length, 0);
     return index;
   }
 
@@ -147,19 +146,11 @@ public final class FlatIndex implements VectorIndex {
         norms[ntotal + i] = VectorUtil.squareNorm(x, i * d, d);
       }
     }
-    sequentialIds = sequentialIds && isSequential(newIds, 0, n, ntotal);
+    sequentialIds = sequentialIds && RowLookup.isSequential(newIds, 0, n, ntotal);
     ntotal = (int) total;
-    directMap = null;
+    rowLookup.invalidate();
   }
 
-  private static boolean isSequential(long[] a, int from, int n, long first) {
-    for (int i = 0; i < n; i++) {
-      if (a[from + i] != first + i) {
-        return false;
-      }
-    }
-    return true;
-  }
 
   /** Checks the vectors and returns them, or a normalized copy for cosine. */
   private float[] prepare(String name, float[] vectors) {
@@ -220,25 +211,7 @@ public final class FlatIndex implements VectorIndex {
   }
 
   private int rowOf(long id) {
-    if (sequentialIds) {
-      return id >= 0 && id < ntotal ? (int) id : -1;
-    }
-    LongLongMap map = directMap;
-    if (map == null) {
-      synchronized (this) {
-        map = directMap;
-        if (map == null) {
-          map = new LongLongMap(ntotal);
-          for (int i = 0; i < ntotal; i++) {
-            if (!map.putIfAbsent(ids[i], i)) {
-              throw new IllegalStateException("id " + ids[i] + " is stored more than once; reconstruct needs unique ids");
-            }
-          }
-          directMap = map;
-        }
-      }
-    }
-    return (int) map.get(id, -1);
+    return rowLookup.rowOf(id, ids, ntotal, sequentialIds);
   }
 
   /**
@@ -287,8 +260,8 @@ public final class FlatIndex implements VectorIndex {
       int removed = ntotal - w;
       if (removed > 0) {
         ntotal = w;
-        sequentialIds = isSequential(ids, 0, ntotal, 0);
-        directMap = null;
+        sequentialIds = RowLookup.isSequential(ids, 0, ntotal, 0);
+        rowLookup.invalidate();
       }
       return removed;
     } finally {
@@ -324,7 +297,7 @@ public final class FlatIndex implements VectorIndex {
       o.ids = new long[0];
       o.ntotal = 0;
       o.sequentialIds = true;
-      o.directMap = null;
+      o.rowLookup.invalidate();
     });
   }
 

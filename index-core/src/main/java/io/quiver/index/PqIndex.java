@@ -5,8 +5,8 @@ import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.topk.TopKHeap;
 import io.quiver.index.util.Checks;
 import io.quiver.index.util.Locks;
-import io.quiver.index.util.LongLongMap;
 import io.quiver.index.util.Parallel;
+import io.quiver.index.util.RowLookup;
 import io.quiver.index.vector.VectorUtil;
 import java.util.Arrays;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -62,8 +62,7 @@ public final class PqIndex implements VectorIndex {
   private volatile long trainGeneration;
   /** True while ids[i] == i for every row, so that row numbers are the ids. */
   private boolean sequentialIds = true;
-  /** id to row, built on the first reconstruct of a non-sequential index. */
-  private volatile LongLongMap directMap;
+  private final RowLookup rowLookup = new RowLookup();
 
   /**
    * An untrained index.
@@ -115,7 +114,7 @@ public final class PqIndex implements VectorIndex {
     index.ids = ids;
     index.codes = codes;
     index.ntotal = ids.length;
-    index.sequentialIds = isSequential(ids, 0, ids.length, 0);
+    index.sequentialIds = RowLookup.isSequential(ids, 0, ids.length, 0);
     return index;
   }
 
@@ -236,9 +235,9 @@ public final class PqIndex implements VectorIndex {
       }
       System.arraycopy(newCodes, 0, codes, ntotal * codeSize, n * codeSize);
       System.arraycopy(newIds, 0, ids, ntotal, n);
-      sequentialIds = sequentialIds && isSequential(newIds, 0, n, ntotal);
+      sequentialIds = sequentialIds && RowLookup.isSequential(newIds, 0, n, ntotal);
       ntotal += n;
-      directMap = null;
+      rowLookup.invalidate();
     } finally {
       lock.writeLock().unlock();
     }
@@ -259,14 +258,6 @@ public final class PqIndex implements VectorIndex {
     }
   }
 
-  private static boolean isSequential(long[] a, int from, int n, long first) {
-    for (int i = 0; i < n; i++) {
-      if (a[from + i] != first + i) {
-        return false;
-      }
-    }
-    return true;
-  }
 
   private void requireTrained() {
     if (!pq.isTrained()) {
@@ -428,25 +419,7 @@ public final class PqIndex implements VectorIndex {
   }
 
   private int rowOf(long id) {
-    if (sequentialIds) {
-      return id >= 0 && id < ntotal ? (int) id : -1;
-    }
-    LongLongMap map = directMap;
-    if (map == null) {
-      synchronized (this) {
-        map = directMap;
-        if (map == null) {
-          map = new LongLongMap(ntotal);
-          for (int i = 0; i < ntotal; i++) {
-            if (!map.putIfAbsent(ids[i], i)) {
-              throw new IllegalStateException("id " + ids[i] + " is stored more than once; reconstruct needs unique ids");
-            }
-          }
-          directMap = map;
-        }
-      }
-    }
-    return (int) map.get(id, -1);
+    return rowLookup.rowOf(id, ids, ntotal, sequentialIds);
   }
 
   @Override
@@ -471,14 +444,14 @@ public final class PqIndex implements VectorIndex {
       ensureCapacity(n);
       System.arraycopy(o.codes, 0, codes, ntotal * codeSize, n * codeSize);
       System.arraycopy(o.ids, 0, ids, ntotal, n);
-      sequentialIds = sequentialIds && isSequential(o.ids, 0, n, ntotal);
+      sequentialIds = sequentialIds && RowLookup.isSequential(o.ids, 0, n, ntotal);
       ntotal += n;
-      directMap = null;
+      rowLookup.invalidate();
       o.codes = new byte[0];
       o.ids = new long[0];
       o.ntotal = 0;
       o.sequentialIds = true;
-      o.directMap = null;
+      o.rowLookup.invalidate();
     });
   }
 
@@ -513,8 +486,8 @@ public final class PqIndex implements VectorIndex {
       int removed = ntotal - w;
       if (removed > 0) {
         ntotal = w;
-        sequentialIds = isSequential(ids, 0, ntotal, 0);
-        directMap = null;
+        sequentialIds = RowLookup.isSequential(ids, 0, ntotal, 0);
+        rowLookup.invalidate();
       }
       return removed;
     } finally {

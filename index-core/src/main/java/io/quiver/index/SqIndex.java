@@ -5,8 +5,8 @@ import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.topk.TopKHeap;
 import io.quiver.index.util.Checks;
 import io.quiver.index.util.Locks;
-import io.quiver.index.util.LongLongMap;
 import io.quiver.index.util.Parallel;
+import io.quiver.index.util.RowLookup;
 import io.quiver.index.vector.VectorUtil;
 import java.util.Arrays;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -57,8 +57,7 @@ public final class SqIndex implements VectorIndex {
   private int ntotal;
   /** True while ids[i] == i for every row, so that row numbers are the ids. */
   private boolean sequentialIds = true;
-  /** id to row, built on the first reconstruct of a non-sequential index. */
-  private volatile LongLongMap directMap;
+  private final RowLookup rowLookup = new RowLookup();
 
   /**
    * An empty index.
@@ -109,7 +108,7 @@ public final class SqIndex implements VectorIndex {
     index.codes = codes;
     index.ids = ids;
     index.ntotal = ids.length;
-    index.sequentialIds = isSequential(ids, 0, ids.length, 0);
+    index.sequentialIds = RowLookup.isSequential(ids, 0, ids.length, 0);
     return index;
   }
 
@@ -266,19 +265,11 @@ public final class SqIndex implements VectorIndex {
     }
     System.arraycopy(newCodes, 0, codes, ntotal * codeSize, n * codeSize);
     System.arraycopy(newIds, 0, ids, ntotal, n);
-    sequentialIds = sequentialIds && isSequential(newIds, 0, n, ntotal);
+    sequentialIds = sequentialIds && RowLookup.isSequential(newIds, 0, n, ntotal);
     ntotal = (int) total;
-    directMap = null;
+    rowLookup.invalidate();
   }
 
-  private static boolean isSequential(long[] a, int from, int n, long first) {
-    for (int i = 0; i < n; i++) {
-      if (a[from + i] != first + i) {
-        return false;
-      }
-    }
-    return true;
-  }
 
   private ScalarQuantizer requireTrained() {
     ScalarQuantizer q = sq;
@@ -422,25 +413,7 @@ public final class SqIndex implements VectorIndex {
   }
 
   private int rowOf(long id) {
-    if (sequentialIds) {
-      return id >= 0 && id < ntotal ? (int) id : -1;
-    }
-    LongLongMap map = directMap;
-    if (map == null) {
-      synchronized (this) {
-        map = directMap;
-        if (map == null) {
-          map = new LongLongMap(ntotal);
-          for (int i = 0; i < ntotal; i++) {
-            if (!map.putIfAbsent(ids[i], i)) {
-              throw new IllegalStateException("id " + ids[i] + " is stored more than once; reconstruct needs unique ids");
-            }
-          }
-          directMap = map;
-        }
-      }
-    }
-    return (int) map.get(id, -1);
+    return rowLookup.rowOf(id, ids, ntotal, sequentialIds);
   }
 
   @Override
@@ -467,7 +440,7 @@ public final class SqIndex implements VectorIndex {
       o.ids = new long[0];
       o.ntotal = 0;
       o.sequentialIds = true;
-      o.directMap = null;
+      o.rowLookup.invalidate();
     });
   }
 
@@ -502,8 +475,8 @@ public final class SqIndex implements VectorIndex {
       int removed = ntotal - w;
       if (removed > 0) {
         ntotal = w;
-        sequentialIds = isSequential(ids, 0, ntotal, 0);
-        directMap = null;
+        sequentialIds = RowLookup.isSequential(ids, 0, ntotal, 0);
+        rowLookup.invalidate();
       }
       return removed;
     } finally {
