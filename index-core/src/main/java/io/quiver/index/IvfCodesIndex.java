@@ -1,11 +1,12 @@
 package io.quiver.index;
 
 import io.quiver.index.ivf.CodeInvertedLists;
+import io.quiver.index.ivf.ListDirectMap;
 import io.quiver.index.ivf.CoarseQuantizer;
 import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.topk.TopKHeap;
 import io.quiver.index.util.Checks;
-import io.quiver.index.util.LongLongMap;
+import io.quiver.index.util.Locks;
 import io.quiver.index.util.Parallel;
 import java.util.Arrays;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -33,7 +34,7 @@ public abstract class IvfCodesIndex implements VectorIndex {
 
   private volatile int nprobe = 1;
   private long ntotal;
-  private volatile LongLongMap directMap;
+  private final ListDirectMap directMap = new ListDirectMap();
 
   protected IvfCodesIndex(int d, int nlist, Metric metric, int codeSize) {
     Checks.atLeast("d", d, 1);
@@ -168,7 +169,7 @@ public abstract class IvfCodesIndex implements VectorIndex {
         }
         throw e;
       }
-      directMap = null;
+      directMap.invalidate();
     } finally {
       lock.writeLock().unlock();
     }
@@ -215,7 +216,7 @@ public abstract class IvfCodesIndex implements VectorIndex {
         lists.append((int) assign[i], ids == null ? first + i : ids[i], codes, i * codeSize);
       }
       ntotal += n;
-      directMap = null;
+      directMap.invalidate();
     } finally {
       lock.writeLock().unlock();
     }
@@ -298,33 +299,11 @@ public abstract class IvfCodesIndex implements VectorIndex {
     return RangeCollector.toResult(results, ip);
   }
 
-  private LongLongMap directMap() {
-    LongLongMap map = directMap;
-    if (map == null) {
-      synchronized (this) {
-        map = directMap;
-        if (map == null) {
-          map = new LongLongMap((int) Math.min(Integer.MAX_VALUE / 4, ntotal));
-          for (int l = 0; l < nlist; l++) {
-            long[] ids = lists.ids(l);
-            for (int o = 0, s = lists.size(l); o < s; o++) {
-              if (!map.putIfAbsent(ids[o], ((long) l << 32) | o)) {
-                throw new IllegalStateException("id " + ids[o] + " is stored more than once; the direct map needs unique ids");
-              }
-            }
-          }
-          directMap = map;
-        }
-      }
-    }
-    return map;
-  }
-
   /** Builds the direct map now (otherwise the first {@link #reconstruct} builds it). */
   public void makeDirectMap() {
     lock.readLock().lock();
     try {
-      directMap();
+      directMap.build(lists, ntotal);
     } finally {
       lock.readLock().unlock();
     }
@@ -336,7 +315,7 @@ public abstract class IvfCodesIndex implements VectorIndex {
     requireTrained();
     lock.readLock().lock();
     try {
-      long pos = directMap().get(id, -1L);
+      long pos = directMap.positionOf(id, lists, ntotal);
       if (pos < 0) {
         throw new IllegalArgumentException("id " + id + " is not in the index (ntotal=" + ntotal + ")");
       }
@@ -361,7 +340,7 @@ public abstract class IvfCodesIndex implements VectorIndex {
       long removed = lists.remove(selector);
       if (removed > 0) {
         ntotal -= removed;
-        directMap = null;
+        directMap.invalidate();
       }
       return removed;
     } finally {
@@ -394,11 +373,7 @@ public abstract class IvfCodesIndex implements VectorIndex {
     }
     requireTrained();
     other.requireTrained();
-    IvfCodesIndex first = System.identityHashCode(this) <= System.identityHashCode(other) ? this : other;
-    IvfCodesIndex second = first == this ? other : this;
-    first.lock.writeLock().lock();
-    second.lock.writeLock().lock();
-    try {
+    Locks.withBothWriteLocks(this, lock, other, other.lock, () -> {
       if (!Arrays.equals(coarse.centroids(), other.coarse.centroids()) || !sameCodec(other)) {
         throw new IllegalArgumentException("cannot merge indexes trained separately (centroids or code quantizers differ); "
             + "train once and add to copies of the trained index");
@@ -406,12 +381,9 @@ public abstract class IvfCodesIndex implements VectorIndex {
       lists.moveFrom(other.lists);
       ntotal += other.ntotal;
       other.ntotal = 0;
-      directMap = null;
-      other.directMap = null;
-    } finally {
-      second.lock.writeLock().unlock();
-      first.lock.writeLock().unlock();
-    }
+      directMap.invalidate();
+      other.directMap.invalidate();
+    });
   }
 
   /** Bytes of the code quantizer and any tables it keeps (codebooks, precomputed tables). */

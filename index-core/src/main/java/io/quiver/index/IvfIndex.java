@@ -2,11 +2,12 @@ package io.quiver.index;
 
 import io.quiver.index.ivf.CoarseQuantizer;
 import io.quiver.index.ivf.FlatInvertedLists;
+import io.quiver.index.ivf.ListDirectMap;
 import io.quiver.index.ivf.ListScanner;
 import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.topk.TopKHeap;
 import io.quiver.index.util.Checks;
-import io.quiver.index.util.LongLongMap;
+import io.quiver.index.util.Locks;
 import io.quiver.index.util.Parallel;
 import java.util.Arrays;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -45,8 +46,7 @@ public final class IvfIndex implements VectorIndex {
   private final CoarseQuantizer coarse;
   private final FlatInvertedLists lists;
   private long ntotal;
-  /** id to (list << 32 | offset); built on demand. */
-  private volatile LongLongMap directMap;
+  private final ListDirectMap directMap = new ListDirectMap();
 
   public IvfIndex(int d, int nlist, Metric metric) {
     Checks.atLeast("d", d, 1);
@@ -212,7 +212,7 @@ public final class IvfIndex implements VectorIndex {
         lists.append((int) assign[i], ids == null ? first + i : ids[i], x, i * d);
       }
       ntotal += n;
-      directMap = null;
+      directMap.invalidate();
     } finally {
       lock.writeLock().unlock();
     }
@@ -320,32 +320,10 @@ public final class IvfIndex implements VectorIndex {
   public void makeDirectMap() {
     lock.readLock().lock();
     try {
-      directMap();
+      directMap.build(lists, ntotal);
     } finally {
       lock.readLock().unlock();
     }
-  }
-
-  private LongLongMap directMap() {
-    LongLongMap map = directMap;
-    if (map == null) {
-      synchronized (this) {
-        map = directMap;
-        if (map == null) {
-          map = new LongLongMap((int) Math.min(Integer.MAX_VALUE / 4, ntotal));
-          for (int l = 0; l < nlist; l++) {
-            long[] ids = lists.ids(l);
-            for (int o = 0, s = lists.size(l); o < s; o++) {
-              if (!map.putIfAbsent(ids[o], ((long) l << 32) | o)) {
-                throw new IllegalStateException("id " + ids[o] + " is stored more than once; the direct map needs unique ids");
-              }
-            }
-          }
-          directMap = map;
-        }
-      }
-    }
-    return map;
   }
 
   @Override
@@ -353,7 +331,7 @@ public final class IvfIndex implements VectorIndex {
     requireTrained();
     lock.readLock().lock();
     try {
-      long pos = directMap().get(id, -1L);
+      long pos = directMap.positionOf(id, lists, ntotal);
       if (pos < 0) {
         throw new IllegalArgumentException("id " + id + " is not in the index (ntotal=" + ntotal + ")");
       }
@@ -372,7 +350,7 @@ public final class IvfIndex implements VectorIndex {
       long removed = lists.remove(selector);
       if (removed > 0) {
         ntotal -= removed;
-        directMap = null;
+        directMap.invalidate();
       }
       return removed;
     } finally {
@@ -404,12 +382,7 @@ public final class IvfIndex implements VectorIndex {
     }
     requireTrained();
     other.requireTrained();
-    // lock in a fixed order so two opposite merges cannot deadlock
-    IvfIndex first = System.identityHashCode(this) <= System.identityHashCode(other) ? this : other;
-    IvfIndex second = first == this ? other : this;
-    first.lock.writeLock().lock();
-    second.lock.writeLock().lock();
-    try {
+    Locks.withBothWriteLocks(this, lock, other, other.lock, () -> {
       if (!Arrays.equals(coarse.centroids(), other.coarse.centroids())) {
         throw new IllegalArgumentException("cannot merge indexes with different coarse quantizers (centroids differ); "
             + "train once and add to copies of the trained index");
@@ -417,12 +390,9 @@ public final class IvfIndex implements VectorIndex {
       lists.moveFrom(other.lists);
       ntotal += other.ntotal;
       other.ntotal = 0;
-      directMap = null;
-      other.directMap = null;
-    } finally {
-      second.lock.writeLock().unlock();
-      first.lock.writeLock().unlock();
-    }
+      directMap.invalidate();
+      other.directMap.invalidate();
+    });
   }
 
   @Override

@@ -11,7 +11,7 @@ import java.util.Arrays;
  * <p>Not thread-safe: the owning index guards it with its lock. {@link #ids(int)} and
  * {@link #codes(int)} return the live storage (capacity may exceed {@link #size(int)}).
  */
-public final class CodeInvertedLists {
+public final class CodeInvertedLists implements ListDirectMap.Source {
   private static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
 
   private final int nlist;
@@ -32,6 +32,7 @@ public final class CodeInvertedLists {
     }
   }
 
+  @Override
   public int nlist() {
     return nlist;
   }
@@ -40,11 +41,13 @@ public final class CodeInvertedLists {
     return codeSize;
   }
 
+  @Override
   public int size(int list) {
     return sizes[list];
   }
 
   /** Live id storage of a list; valid entries are {@code [0, size(list))}. */
+  @Override
   public long[] ids(int list) {
     return ids[list];
   }

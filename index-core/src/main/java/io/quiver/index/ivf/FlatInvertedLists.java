@@ -12,7 +12,7 @@ import java.util.Arrays;
  * {@link #ids(int)} and {@link #vectors(int)} are the live storage (their capacity may exceed
  * {@link #size(int)}); callers read them under the owner's read lock and never write them.
  */
-public final class FlatInvertedLists {
+public final class FlatInvertedLists implements ListDirectMap.Source {
   private final int nlist;
   private final int d;
   private final long[][] ids;
@@ -31,6 +31,7 @@ public final class FlatInvertedLists {
     }
   }
 
+  @Override
   public int nlist() {
     return nlist;
   }
@@ -39,6 +40,7 @@ public final class FlatInvertedLists {
     return d;
   }
 
+  @Override
   public int size(int list) {
     return sizes[list];
   }
@@ -71,6 +73,7 @@ public final class FlatInvertedLists {
   }
 
   /** Live id storage of a list; valid entries are {@code [0, size(list))}. */
+  @Override
   public long[] ids(int list) {
     return ids[list];
   }
