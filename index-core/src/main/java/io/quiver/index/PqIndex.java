@@ -312,7 +312,7 @@ public final class PqIndex implements VectorIndex {
     lock.readLock().lock();
     try {
       int nt = Parallel.resolveThreads(params.threads());
-      int parts = nq >= nt ? 1 : (int) Math.max(1, Math.min(nt / Math.max(1, nq), ntotal / MIN_CODES_PER_TASK));
+      int parts = nq >= nt ? 1 : Math.max(1, Math.min(nt / Math.max(1, nq), ntotal / MIN_CODES_PER_TASK));
       if (parts == 1) {
         // queries in small batches, so that one table, heap and buffer serve a whole batch
         int batches = (nq + QUERY_BATCH - 1) / QUERY_BATCH;

@@ -1,5 +1,6 @@
 package io.quiver.index;
 
+import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.topk.TopKHeap;
 import io.quiver.index.util.Checks;
 import io.quiver.index.util.Parallel;
@@ -159,13 +160,13 @@ public final class RefineIndex implements VectorIndex {
     float[] q = Checks.prepareVectors("queries", queries, d(), metric().normalizes());
     boolean ip = metric().higherIsCloser();
     float keyBound = ip ? -radius : radius;
-    io.quiver.index.topk.RangeCollector[] out = new io.quiver.index.topk.RangeCollector[r.nq()];
+    RangeCollector[] out = new RangeCollector[r.nq()];
     Parallel.forEach(params.threads(), r.nq(), qi -> {
       int from = (int) r.lims()[qi];
       int n = r.count(qi);
       float[] keys = new float[n];
       refine.exactKeys(q, qi * d(), r.ids(), from, n, keys);
-      io.quiver.index.topk.RangeCollector c = new io.quiver.index.topk.RangeCollector();
+      RangeCollector c = new RangeCollector();
       for (int j = 0; j < n; j++) {
         if (keys[j] < keyBound) {
           c.add(keys[j], r.ids()[from + j]);
@@ -174,7 +175,7 @@ public final class RefineIndex implements VectorIndex {
       c.sort();
       out[qi] = c;
     });
-    return io.quiver.index.topk.RangeCollector.toResult(out, ip);
+    return RangeCollector.toResult(out, ip);
   }
 
   /** The raw stored vector (exact, normalized for cosine). */
