@@ -2,6 +2,7 @@ package io.quiver.index;
 
 import io.quiver.index.ivf.CodeInvertedLists;
 import io.quiver.index.ivf.ListDirectMap;
+import io.quiver.index.ivf.PreassignedSearch;
 import io.quiver.index.ivf.CoarseQuantizer;
 import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.topk.TopKHeap;
@@ -21,7 +22,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <p>Thread-safe: searches, range searches and reconstructs run concurrently under a read lock;
  * training, adding, removing and merging take the write lock. See {@link VectorIndex}.
  */
-public abstract class IvfCodesIndex implements VectorIndex {
+public abstract class IvfCodesIndex implements InvertedFileIndex {
 
   private static final int QUERY_BATCH = 16;
 
@@ -35,6 +36,8 @@ public abstract class IvfCodesIndex implements VectorIndex {
   private volatile int nprobe = 1;
   private long ntotal;
   private final ListDirectMap directMap = new ListDirectMap();
+  /** Set on {@link #emptyCopy} results: the quantizers are shared and must not be retrained. */
+  private boolean sharesQuantizers;
 
   protected IvfCodesIndex(int d, int nlist, Metric metric, int codeSize) {
     Checks.atLeast("d", d, 1);
@@ -65,6 +68,12 @@ public abstract class IvfCodesIndex implements VectorIndex {
 
   /** True when {@code other}'s code quantizer equals this one's (for merging). */
   protected abstract boolean sameCodec(IvfCodesIndex other);
+
+  /**
+   * A new untrained-looking index of the same kind whose code quantizer (and its tables) is this
+   * one's, shared; {@link #emptyCopy} adds the coarse centroids.
+   */
+  protected abstract IvfCodesIndex newSharingCodec();
 
   /** Per-query scanning state, made once per query and used for each probed list. */
   protected interface ListScan {
@@ -155,6 +164,10 @@ public abstract class IvfCodesIndex implements VectorIndex {
     }
     if (ntotal() > 0) {
       throw new IllegalStateException("cannot retrain an index that holds " + ntotal() + " vectors; build a new index");
+    }
+    if (sharesQuantizers) {
+      throw new IllegalStateException("cannot train an index made by emptyCopy(): it shares its quantizers with the "
+          + "index it was copied from; train a new index");
     }
     lock.writeLock().lock();
     try {
@@ -413,6 +426,88 @@ public abstract class IvfCodesIndex implements VectorIndex {
     }
   }
 
+  // ---- InvertedFileIndex -------------------------------------------------------------------
+
+  @Override
+  public int codeSize() {
+    return lists.codeSize();
+  }
+
+  @Override
+  public byte[] assignAndEncode(float[] vectors, int[] listsOut, int threads) {
+    requireTrained();
+    float[] x = prepare("vectors", vectors);
+    int n = x.length / d;
+    if (listsOut == null || listsOut.length < n) {
+      throw new IllegalArgumentException("listsOut must hold " + n + " list numbers, has "
+          + (listsOut == null ? "null" : listsOut.length));
+    }
+    long[] assign = coarse.assign(x, threads);
+    for (int i = 0; i < n; i++) {
+      listsOut[i] = (int) assign[i];
+    }
+    return encode(coarse.residuals(x, assign));
+  }
+
+  @Override
+  public void probe(float[] queries, int nprobe, int threads, float[] coarseValuesOut, long[] listsOut) {
+    requireTrained();
+    float[] q = prepare("queries", queries);
+    Checks.atLeast("nprobe", nprobe, 1);
+    if (nprobe > nlist) {
+      throw new IllegalArgumentException("nprobe " + nprobe + " exceeds nlist " + nlist);
+    }
+    coarse.search(q, q.length / d, nprobe, threads, coarseValuesOut, listsOut);
+  }
+
+  @Override
+  public IvfCodesIndex emptyCopy() {
+    requireTrained();
+    IvfCodesIndex copy = newSharingCodec();
+    copy.coarse.setCentroids(coarse.centroids());
+    copy.sharesQuantizers = true;
+    copy.setNprobe(nprobe);
+    return copy;
+  }
+
+  @Override
+  public void addPreassigned(int list, long[] ids, int idsOff, byte[] codes, int codesOff, int n) {
+    requireTrained();
+    checkList(list);
+    int cs = lists.codeSize();
+    if (n < 0 || idsOff < 0 || codesOff < 0 || idsOff + (long) n > ids.length || codesOff + (long) n * cs > codes.length) {
+      throw new IllegalArgumentException(n + " entries from ids[" + idsOff + "] and codes[" + codesOff + "] (codes of "
+          + cs + " bytes) do not fit arrays of " + ids.length + " ids and " + codes.length + " bytes");
+    }
+    lock.writeLock().lock();
+    try {
+      lists.reserve(list, n);
+      for (int i = 0; i < n; i++) {
+        lists.append(list, ids[idsOff + i], codes, codesOff + i * cs);
+      }
+      ntotal += n;
+      directMap.invalidate();
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  @Override
+  public SearchResult searchPreassigned(float[] queries, int k, int nprobe, long[] probes, float[] coarseValues,
+                                        SearchParams params) {
+    requireTrained();
+    float[] q = prepare("queries", queries);
+    Checks.k(k);
+    Checks.atLeast("nprobe", nprobe, 1);
+    lock.readLock().lock();
+    try {
+      return PreassignedSearch.run(q.length / d, k, nprobe, probes, coarseValues, nlist, params.threads(),
+          metric.higherIsCloser(), qi -> newScan(q, qi * d)::scan);
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
   // ---- storage access (index files) -------------------------------------------------------
 
   /** A copy of the centroids, or null before training. */
@@ -421,6 +516,7 @@ public abstract class IvfCodesIndex implements VectorIndex {
     return c == null ? null : c.clone();
   }
 
+  @Override
   public int listSize(int list) {
     lock.readLock().lock();
     try {
@@ -431,6 +527,7 @@ public abstract class IvfCodesIndex implements VectorIndex {
   }
 
   /** A copy of the ids of a list. */
+  @Override
   public long[] listIds(int list) {
     lock.readLock().lock();
     try {
@@ -441,6 +538,7 @@ public abstract class IvfCodesIndex implements VectorIndex {
   }
 
   /** A copy of the codes of a list ({@code listSize * codeSize} bytes). */
+  @Override
   public byte[] listCodes(int list) {
     lock.readLock().lock();
     try {

@@ -4,11 +4,14 @@ import io.quiver.index.ivf.CoarseQuantizer;
 import io.quiver.index.ivf.FlatInvertedLists;
 import io.quiver.index.ivf.ListDirectMap;
 import io.quiver.index.ivf.ListScanner;
+import io.quiver.index.ivf.PreassignedSearch;
 import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.topk.TopKHeap;
 import io.quiver.index.util.Checks;
 import io.quiver.index.util.Locks;
 import io.quiver.index.util.Parallel;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -29,7 +32,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *
  * <p>Thread-safe: see {@link VectorIndex}.
  */
-public final class IvfIndex implements VectorIndex {
+public final class IvfIndex implements InvertedFileIndex {
 
   /** k-means iterations used to train the coarse quantizer (FAISS's Level1Quantizer uses 10). */
   public static final int DEFAULT_TRAIN_NITER = CoarseQuantizer.DEFAULT_NITER;
@@ -47,6 +50,8 @@ public final class IvfIndex implements VectorIndex {
   private final FlatInvertedLists lists;
   private long ntotal;
   private final ListDirectMap directMap = new ListDirectMap();
+  /** Set on {@link #emptyCopy} results: the centroids are shared and must not be retrained. */
+  private boolean sharesQuantizers;
 
   public IvfIndex(int d, int nlist, Metric metric) {
     Checks.atLeast("d", d, 1);
@@ -160,6 +165,10 @@ public final class IvfIndex implements VectorIndex {
     }
     if (ntotal() > 0) {
       throw new IllegalStateException("cannot retrain an index that holds " + ntotal() + " vectors; build a new index");
+    }
+    if (sharesQuantizers) {
+      throw new IllegalStateException("cannot train an index made by emptyCopy(): it shares its centroids with the "
+          + "index it was copied from; train a new index");
     }
     float[] c = coarse.computeCentroids(x);
     lock.writeLock().lock();
@@ -405,6 +414,111 @@ public final class IvfIndex implements VectorIndex {
     }
   }
 
+  // ---- InvertedFileIndex -------------------------------------------------------------------
+
+  @Override
+  public CoarseQuantizer coarseQuantizer() {
+    return coarse;
+  }
+
+  /** {@code 4 * d}: a code is the vector itself, as little-endian float32. */
+  @Override
+  public int codeSize() {
+    return 4 * d;
+  }
+
+  @Override
+  public byte[] assignAndEncode(float[] vectors, int[] listsOut, int threads) {
+    requireTrained();
+    float[] x = prepare("vectors", vectors);
+    int n = x.length / d;
+    if (listsOut == null || listsOut.length < n) {
+      throw new IllegalArgumentException("listsOut must hold " + n + " list numbers, has "
+          + (listsOut == null ? "null" : listsOut.length));
+    }
+    long[] assign = coarse.assign(x, threads);
+    for (int i = 0; i < n; i++) {
+      listsOut[i] = (int) assign[i];
+    }
+    byte[] codes = new byte[4 * x.length];
+    ByteBuffer.wrap(codes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(x);
+    return codes;
+  }
+
+  @Override
+  public void probe(float[] queries, int nprobe, int threads, float[] coarseValuesOut, long[] listsOut) {
+    requireTrained();
+    float[] q = prepare("queries", queries);
+    Checks.atLeast("nprobe", nprobe, 1);
+    if (nprobe > nlist) {
+      throw new IllegalArgumentException("nprobe " + nprobe + " exceeds nlist " + nlist);
+    }
+    coarse.search(q, q.length / d, nprobe, threads, coarseValuesOut, listsOut);
+  }
+
+  @Override
+  public IvfIndex emptyCopy() {
+    requireTrained();
+    IvfIndex copy = new IvfIndex(d, nlist, metric);
+    copy.coarse.setCentroids(coarse.centroids());
+    copy.sharesQuantizers = true;
+    copy.setNprobe(nprobe);
+    return copy;
+  }
+
+  @Override
+  public void addPreassigned(int list, long[] ids, int idsOff, byte[] codes, int codesOff, int n) {
+    requireTrained();
+    checkList(list);
+    int cs = codeSize();
+    if (n < 0 || idsOff < 0 || codesOff < 0 || idsOff + (long) n > ids.length || codesOff + (long) n * cs > codes.length) {
+      throw new IllegalArgumentException(n + " entries from ids[" + idsOff + "] and codes[" + codesOff + "] (codes of "
+          + cs + " bytes) do not fit arrays of " + ids.length + " ids and " + codes.length + " bytes");
+    }
+    float[] v = new float[n * d];
+    ByteBuffer.wrap(codes, codesOff, n * cs).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
+    lock.writeLock().lock();
+    try {
+      lists.reserve(list, n);
+      for (int i = 0; i < n; i++) {
+        lists.append(list, ids[idsOff + i], v, i * d);
+      }
+      ntotal += n;
+      directMap.invalidate();
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  @Override
+  public SearchResult searchPreassigned(float[] queries, int k, int nprobe, long[] probes, float[] coarseValues,
+                                        SearchParams params) {
+    requireTrained();
+    float[] q = prepare("queries", queries);
+    Checks.k(k);
+    Checks.atLeast("nprobe", nprobe, 1);
+    boolean ip = metric.higherIsCloser();
+    lock.readLock().lock();
+    try {
+      return PreassignedSearch.run(q.length / d, k, nprobe, probes, coarseValues, nlist, params.threads(), ip, qi -> {
+        float[] buf = new float[SCAN_BLOCK];
+        return (list, coarseValue, heap) ->
+            ListScanner.topK(q, qi * d, lists.vectors(list), lists.ids(list), lists.size(list), d, ip, heap, buf);
+      });
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /** A copy of the vectors of list {@code list} as codes: little-endian float32. */
+  @Override
+  public byte[] listCodes(int list) {
+    float[] v = listVectors(list);
+    byte[] codes = new byte[4 * v.length];
+    ByteBuffer.wrap(codes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(v);
+    return codes;
+  }
+
   /** A copy of the centroids ({@code nlist * d} floats), or null before training. */
   public float[] centroids() {
     float[] c = coarse.centroids();
@@ -412,6 +526,7 @@ public final class IvfIndex implements VectorIndex {
   }
 
   /** The number of vectors in list {@code list}. */
+  @Override
   public int listSize(int list) {
     lock.readLock().lock();
     try {
@@ -422,6 +537,7 @@ public final class IvfIndex implements VectorIndex {
   }
 
   /** A copy of the ids of list {@code list}. */
+  @Override
   public long[] listIds(int list) {
     lock.readLock().lock();
     try {

@@ -74,6 +74,14 @@ public final class IvfPqIndex extends IvfCodesIndex {
   }
 
   @Override
+  protected IvfCodesIndex newSharingCodec() {
+    IvfPqIndex copy = new IvfPqIndex(d, nlist, pq, metric);
+    copy.usePrecomputedTable = usePrecomputedTable;
+    copy.precomputed = precomputed;
+    return copy;
+  }
+
+  @Override
   protected boolean codecTrained() {
     return pq.isTrained();
   }

@@ -46,6 +46,11 @@ public final class IvfSqIndex extends IvfCodesIndex {
   }
 
   @Override
+  protected IvfCodesIndex newSharingCodec() {
+    return new IvfSqIndex(d, nlist, sq, metric);
+  }
+
+  @Override
   protected boolean codecTrained() {
     return sq.isTrained();
   }

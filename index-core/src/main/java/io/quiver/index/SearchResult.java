@@ -48,4 +48,14 @@ public final class SearchResult {
   public float distance(int q, int rank) {
     return distances[q * k + rank];
   }
+
+  /** A copy of the k ids of query {@code q}, best first. */
+  public long[] ids(int q) {
+    return java.util.Arrays.copyOfRange(ids, q * k, q * k + k);
+  }
+
+  /** A copy of the k distances of query {@code q}, best first. */
+  public float[] distances(int q) {
+    return java.util.Arrays.copyOfRange(distances, q * k, q * k + k);
+  }
 }

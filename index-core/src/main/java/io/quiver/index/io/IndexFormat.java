@@ -48,6 +48,7 @@ import java.util.List;
  * 'IVSQ'    {@code IvfSqIndex}                            IVF&lt;nlist&gt;,SQ8|SQ4|SQfp16  PRMS [CENT] SQPR [SQRG] LSIZ LIDS LCOD
  * 'RFLT'    {@code RefineIndex}                           &lt;base&gt;,RFlat              RPRM BASE REFN
  * 'L2NM'    {@code L2NormIndex}                           L2norm,&lt;inner&gt;            INNR
+ * 'SHRD'    a shard: some lists of an IVF index        (any IVF index)           SHPR LSIZ LIDS LCOD
  * </pre>
  * [Bracketed] sections are present only when the index (or its quantizer) is trained, as said
  * below. The header's d, metric and ntotal are those of the whole index.
@@ -140,6 +141,23 @@ import java.util.List;
  * levels deep. An 'L2NM' index normalizes vectors before they reach the inner index, which
  * therefore stores normalized vectors.
  *
+ * <h3>'SHRD': a shard (a subset of the inverted lists of an IVF index)</h3>
+ * A distributed index keeps its trained quantizer (a trained, empty 'IVFF', 'IVPQ' or 'IVSQ' file)
+ * once and its lists in shards; a shard holds entries of some lists, and only means something
+ * with the quantizer it was built with ({@code IndexIO.readShard}). Header d and metric are the
+ * quantizer's, ntotal the shard's entry count.
+ * <pre>
+ * section  payload                                              byteLength
+ * 'SHPR'   indexType fourcc | nlist int32 | codeSize int32 | flags int32   16 ({@link #SHARD_PARAMS_BYTES})
+ * 'LSIZ'   nlist x int64: the shard's entries of each list      8 * nlist
+ * 'LIDS'   the ids of list 0, then list 1, ... (int64)          8 * ntotal
+ * 'LCOD'   the codes of list 0, then list 1, ... (uint8)        ntotal * codeSize
+ * </pre>
+ * {@code indexType} is the quantizer's file type ('IVFF', 'IVPQ' or 'IVSQ'), {@code nlist} and
+ * {@code codeSize} are the quantizer's ('IVFF' codes are the d float32 of the vector, little
+ * endian, so {@code codeSize = 4 d}), {@code flags} must be 0. Each list must fit one Java array.
+ * Shard files take the extension {@value #SHARD_FILE_EXTENSION}.
+ *
  * <h3>Vectors</h3>
  * Vectors are stored as the index holds them: cosine indexes store L2-normalized vectors (and
  * codes of normalized vectors), and readers take them as they are (they are not normalized
@@ -168,7 +186,7 @@ import java.util.List;
  * by its header with {@link UnsupportedIndexTypeException} ("an index type added by a later
  * release"), before it reads any section: the same clean failure a version bump would give, while
  * files of the old types written by new code stay readable by old readers. So 'PQ__', 'SQ__',
- * 'IVPQ', 'IVSQ', 'RFLT' and 'L2NM' were added to version 1 ({@link #FILE_TYPES} lists every type,
+ * 'IVPQ', 'IVSQ', 'RFLT', 'L2NM' and 'SHRD' were added to version 1 ({@link #FILE_TYPES} lists every type,
  * oldest first), the version 1 golden files of 'FLAT' and 'IVFF' are unchanged, and the new types'
  * golden files sit beside them in {@code golden/v1/}. Wrappers hold nested files, each with its own
  * version field, so a later version of one inner type does not change the wrappers.
@@ -194,11 +212,14 @@ public final class IndexFormat {
   /** File name extension of a whole index: {@value}. */
   public static final String FILE_EXTENSION = ".qvi";
 
+  /** File name extension of a shard ('SHRD'): {@value}. */
+  public static final String SHARD_FILE_EXTENSION = ".qvs";
+
   // ---- versions: one named constant per format change --------------------------------------
 
   /**
    * Version 1: header, CRC32C footer; file types 'FLAT', 'IVFF', and (added without a version
-   * change, see the class comment) 'PQ__', 'SQ__', 'IVPQ', 'IVSQ', 'RFLT', 'L2NM'.
+   * change, see the class comment) 'PQ__', 'SQ__', 'IVPQ', 'IVSQ', 'RFLT', 'L2NM', 'SHRD'.
    */
   public static final int VERSION_INITIAL = 1;
   /** The version this code writes. */
@@ -230,12 +251,15 @@ public final class IndexFormat {
   /** File type of an {@code L2NormIndex} ({@code L2norm,<inner>}): 'L2NM'. */
   public static final int TYPE_L2_NORM = fourcc("L2NM");
 
+  /** File type of a shard: some inverted lists of an IVF index, read with its quantizer: 'SHRD'. */
+  public static final int TYPE_SHARD = fourcc("SHRD");
+
   /**
    * Every file type this code reads and writes, in the order they were added (all in format
    * version 1: a new type is not a change to existing files, see the class comment).
    */
   public static final List<Integer> FILE_TYPES = List.of(TYPE_FLAT, TYPE_IVF_FLAT, TYPE_PQ, TYPE_SQ, TYPE_IVF_PQ,
-      TYPE_IVF_SQ, TYPE_REFINE_FLAT, TYPE_L2_NORM);
+      TYPE_IVF_SQ, TYPE_REFINE_FLAT, TYPE_L2_NORM, TYPE_SHARD);
 
   /** Flat, PQ, SQ: ntotal int64 ids, in row order. */
   public static final int SECTION_IDS = fourcc("IDS_");
@@ -269,6 +293,9 @@ public final class IndexFormat {
   public static final int SECTION_BASE = fourcc("BASE");
   /** Refine: the raw vectors, a nested 'FLAT' index file. */
   public static final int SECTION_REFINE = fourcc("REFN");
+  /** Shard: the quantizer's file type, nlist, codeSize, flags. */
+  public static final int SECTION_SHARD_PARAMS = fourcc("SHPR");
+
   /** L2norm: the wrapped index, a nested index file. */
   public static final int SECTION_INNER = fourcc("INNR");
 
@@ -319,6 +346,9 @@ public final class IndexFormat {
   public static final int PQ_PARAMS_BYTES = 12;
   /** Payload of 'SQPR'. */
   public static final int SQ_PARAMS_BYTES = 8;
+  /** Payload of 'SHPR'. */
+  public static final int SHARD_PARAMS_BYTES = 16;
+
   /** Payload of 'RPRM'. */
   public static final int REFINE_PARAMS_BYTES = 4;
   /** The smallest index file: a header and a footer (no file type is that small, but none is smaller). */
@@ -399,6 +429,9 @@ public final class IndexFormat {
     }
     if (fileType == TYPE_L2_NORM) {
       return "L2norm";
+    }
+    if (fileType == TYPE_SHARD) {
+      return "IVF shard";
     }
     return fourccToString(fileType);
   }

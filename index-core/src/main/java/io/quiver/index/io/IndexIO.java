@@ -7,6 +7,7 @@ import static io.quiver.index.io.IndexFormat.SECTION_HEADER_BYTES;
 import static io.quiver.index.io.IndexFormat.fourccToString;
 
 import io.quiver.index.FlatIndex;
+import io.quiver.index.InvertedFileIndex;
 import io.quiver.index.IvfCodesIndex;
 import io.quiver.index.IvfIndex;
 import io.quiver.index.IvfPqIndex;
@@ -582,6 +583,95 @@ public final class IndexIO {
     return section(IndexFormat.SQ_PARAMS_BYTES) + (hasRanges(q.type(), trained) ? section(8L * q.d()) : 0);
   }
 
+  // ============================== shards ==============================
+
+  /** The file type of the quantizer a shard belongs to ('IVFF', 'IVPQ', 'IVSQ'). */
+  private static int shardIndexType(InvertedFileIndex index) {
+    if (index instanceof IvfIndex) {
+      return IndexFormat.TYPE_IVF_FLAT;
+    }
+    if (index instanceof IvfPqIndex) {
+      return IndexFormat.TYPE_IVF_PQ;
+    }
+    if (index instanceof IvfSqIndex) {
+      return IndexFormat.TYPE_IVF_SQ;
+    }
+    throw new IllegalArgumentException("cannot write a shard of " + describe(index) + ": shards hold lists of IvfIndex, "
+        + "IvfPqIndex or IvfSqIndex");
+  }
+
+  /**
+   * Writes the lists of {@code shard} (usually an {@link InvertedFileIndex#emptyCopy} of the
+   * quantizer, filled with {@link InvertedFileIndex#addPreassigned}) as a shard file ('SHRD'):
+   * ids and codes only, no quantizer. Flushes {@code out} but does not close it.
+   *
+   * @return the number of entries written
+   */
+  public static long writeShard(InvertedFileIndex shard, OutputStream out) throws IOException {
+    Objects.requireNonNull(shard, "shard");
+    Objects.requireNonNull(out, "out");
+    int type = shardIndexType(shard);
+    checkWritable(shard, shard, 0);
+    if (!shard.isTrained()) {
+      throw new IllegalArgumentException("cannot write a shard of an untrained index: shards hold codes of a trained "
+          + "quantizer");
+    }
+    FormatOutput o = new FormatOutput(out);
+    int nlist = shard.nlist();
+    int codeSize = shard.codeSize();
+    long[] sizes = new long[nlist];
+    long ntotal = 0;
+    for (int l = 0; l < nlist; l++) {
+      sizes[l] = shard.listSize(l);
+      ntotal += sizes[l];
+    }
+    writeHeader(o, IndexFormat.TYPE_SHARD, shard, ntotal);
+    o.writeSectionHeader(IndexFormat.SECTION_SHARD_PARAMS, IndexFormat.SHARD_PARAMS_BYTES);
+    o.writeInt(type);
+    o.writeInt(nlist);
+    o.writeInt(codeSize);
+    o.writeInt(0);
+    o.writeSectionHeader(IndexFormat.SECTION_LIST_SIZES, 8L * nlist);
+    o.writeLongs(sizes, 0, nlist);
+    o.writeSectionHeader(IndexFormat.SECTION_LIST_IDS, 8L * ntotal);
+    for (int l = 0; l < nlist; l++) {
+      if (sizes[l] > 0) {
+        long[] ids = shard.listIds(l);
+        checkUnchanged(ids.length, sizes[l], l);
+        o.writeLongs(ids, 0, ids.length);
+      }
+    }
+    o.writeSectionHeader(IndexFormat.SECTION_LIST_CODES, ntotal * codeSize);
+    for (int l = 0; l < nlist; l++) {
+      if (sizes[l] > 0) {
+        byte[] codes = shard.listCodes(l);
+        checkUnchanged(codes.length / codeSize, sizes[l], l);
+        o.writeBytes(codes, 0, codes.length);
+      }
+    }
+    o.writeInt(FOOTER_MAGIC);
+    o.writeChecksumAndFlush();
+    return ntotal;
+  }
+
+  /**
+   * Reads a shard file written by {@link #writeShard} for {@code quantizer} (the trained index
+   * the shard was built with): returns {@code quantizer.emptyCopy()} holding the shard's lists.
+   * The shard's header and 'SHPR' must match the quantizer (type, d, metric, nlist, codeSize).
+   *
+   * @param length the stream's total length in bytes, or -1 when unknown
+   */
+  public static InvertedFileIndex readShard(InputStream in, String sourceName, long length, InvertedFileIndex quantizer)
+      throws IOException {
+    Objects.requireNonNull(in, "in");
+    Objects.requireNonNull(quantizer, "quantizer");
+    if (length < -1) {
+      throw new IllegalArgumentException("length must be >= 0, or -1 when unknown; was " + length);
+    }
+    shardIndexType(quantizer);
+    return new Reader(new FormatInput(in, sourceName == null ? "<stream>" : sourceName, length)).readShard(quantizer);
+  }
+
   // ============================== reading ==============================
 
   /** Reads an index from {@code file}, checking every size against the file's length. */
@@ -653,6 +743,61 @@ public final class IndexIO {
       return readBody();
     }
 
+    InvertedFileIndex readShard(InvertedFileIndex quantizer) throws IOException {
+      readHeader();
+      if (fileType != IndexFormat.TYPE_SHARD) {
+        throw new UnsupportedIndexTypeException(src, "file type " + fourccToString(fileType) + " ("
+            + IndexFormat.fileTypeName(fileType) + ") is not a shard ('SHRD'); read whole indexes with IndexIO.read");
+      }
+      if (d != quantizer.d() || metric != quantizer.metric()) {
+        throw new CorruptIndexException(src, "the shard has d = " + d + " and metric " + metric + " but its quantizer ("
+            + quantizer.factoryString() + ") has d = " + quantizer.d() + " and metric " + quantizer.metric()
+            + "; a shard is read with the quantizer it was built with");
+      }
+      String layout = layout();
+      in.requireRemaining(4L * SECTION_HEADER_BYTES + IndexFormat.SHARD_PARAMS_BYTES + 8L * ntotal + FOOTER_BYTES,
+          "a shard with ntotal=" + ntotal);
+      expectSection(IndexFormat.SECTION_SHARD_PARAMS, IndexFormat.SHARD_PARAMS_BYTES, "fixed", layout);
+      long at = in.position();
+      int type = in.readInt("section 'SHPR' (indexType)");
+      int nlist = in.readInt("section 'SHPR' (nlist)");
+      int cs = in.readInt("section 'SHPR' (codeSize)");
+      int flags = in.readInt("section 'SHPR' (flags)");
+      int wantType = shardIndexType(quantizer);
+      if (type != wantType || nlist != quantizer.nlist() || cs != quantizer.codeSize()) {
+        throw new CorruptIndexException(src, "section 'SHPR' (byte " + at + ") describes a shard of an "
+            + fourccToString(type) + " index with nlist = " + nlist + " and codes of " + cs + " bytes, but its quantizer ("
+            + quantizer.factoryString() + ") is " + fourccToString(wantType) + " with nlist = " + quantizer.nlist()
+            + " and codes of " + quantizer.codeSize() + " bytes");
+      }
+      if (flags != 0) {
+        throw new CorruptIndexException(src, String.format("flags 0x%x in section 'SHPR' (byte %d): format version %d "
+            + "defines no shard flags; valid flags are 0", flags, at + 12, version));
+      }
+      long maxPerList = MAX_ARRAY_LENGTH / cs;
+      in.requireRemaining(3L * SECTION_HEADER_BYTES + 8L * nlist + 8L * ntotal + ntotal * cs + FOOTER_BYTES,
+          "a shard with nlist=" + nlist + ", ntotal=" + ntotal + " and codes of " + cs + " bytes");
+      long[] sizes = readListSizes(nlist, true, maxPerList, "codes of " + cs + " bytes", layout);
+      expectSection(IndexFormat.SECTION_LIST_IDS, 8L * ntotal, "8 * ntotal", layout);
+      long[][] listIds = new long[nlist][];
+      for (int l = 0; l < nlist; l++) {
+        listIds[l] = sizes[l] == 0 ? null : in.readLongs((int) sizes[l], "section 'LIDS' (list " + l + ", " + sizes[l]
+            + " ids)");
+      }
+      expectSection(IndexFormat.SECTION_LIST_CODES, ntotal * cs, "ntotal * codeSize with codeSize=" + cs, layout);
+      InvertedFileIndex shard = quantizer.emptyCopy();
+      for (int l = 0; l < nlist; l++) {
+        if (sizes[l] > 0) {
+          byte[] codes = in.readBytes((int) sizes[l] * cs, "section 'LCOD' (list " + l + ", " + sizes[l] + " codes of "
+              + cs + " bytes)");
+          shard.addPreassigned(l, listIds[l], 0, codes, 0, (int) sizes[l]);
+          listIds[l] = null;
+        }
+      }
+      readFooter(layout);
+      return shard;
+    }
+
     private VectorIndex readBody() throws IOException {
       // version gates for later formats go here: if (version >= IndexFormat.VERSION_XYZ) ...
       if (fileType == IndexFormat.TYPE_FLAT) {
@@ -672,6 +817,10 @@ public final class IndexIO {
       }
       if (fileType == IndexFormat.TYPE_L2_NORM) {
         return readL2Norm();
+      }
+      if (fileType == IndexFormat.TYPE_SHARD) {
+        throw new UnsupportedIndexTypeException(src, scope + "this is a shard file ('SHRD'): it holds some inverted lists "
+            + "of an IVF index and is read with IndexIO.readShard and the index's quantizer, not as an index");
       }
       throw unsupportedType(); // a type in FILE_TYPES without a reader
     }
@@ -1226,6 +1375,10 @@ public final class IndexIO {
       if (fileType == IndexFormat.TYPE_REFINE_FLAT) {
         return new int[] {IndexFormat.SECTION_REFINE_PARAMS, IndexFormat.SECTION_BASE, IndexFormat.SECTION_REFINE};
       }
+      if (fileType == IndexFormat.TYPE_SHARD) {
+        return new int[] {IndexFormat.SECTION_SHARD_PARAMS, IndexFormat.SECTION_LIST_SIZES, IndexFormat.SECTION_LIST_IDS,
+            IndexFormat.SECTION_LIST_CODES};
+      }
       return new int[] {IndexFormat.SECTION_INNER};
     }
 
@@ -1254,6 +1407,9 @@ public final class IndexIO {
       if (fileType == IndexFormat.TYPE_REFINE_FLAT) {
         return "an 'RFLT' file holds sections 'RPRM', 'BASE' (a nested index file), 'REFN' (a nested 'FLAT' file) in "
             + "this order";
+      }
+      if (fileType == IndexFormat.TYPE_SHARD) {
+        return "an 'SHRD' file holds sections 'SHPR', 'LSIZ', 'LIDS', 'LCOD' in this order";
       }
       return "an 'L2NM' file holds one section, 'INNR' (a nested index file)";
     }

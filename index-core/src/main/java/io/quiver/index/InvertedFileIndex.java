@@ -1,0 +1,81 @@
+package io.quiver.index;
+
+import io.quiver.index.ivf.CoarseQuantizer;
+
+/**
+ * An inverted-file index ({@link IvfIndex}, {@link IvfPqIndex}, {@link IvfSqIndex}) seen as its
+ * parts, the way a distributed build and search use it: FAISS's {@code encode_vectors},
+ * {@code add_entries} on the inverted lists, and {@code search_preassigned}.
+ *
+ * <p>A trained index with no vectors is the <em>quantizer</em>: it assigns and encodes vectors
+ * anywhere ({@link #assignAndEncode}), and {@link #emptyCopy} gives indexes that share its
+ * trained state and hold any subset of the lists ({@link #addPreassigned}), for example one shard
+ * of a large index. Searching such a subset with the probes of the whole index
+ * ({@link #probe}, then {@link #searchPreassigned}) gives the part of the full result that lives
+ * in those lists; merging the parts of every subset gives the full index's result.
+ *
+ * <p>Codes are the bytes a list stores per vector: {@link #codeSize()} bytes, the PQ or SQ code
+ * of the residual for the compressed indexes, the vector's {@code d} float32 values (little
+ * endian) for {@link IvfIndex}.
+ */
+public interface InvertedFileIndex extends VectorIndex {
+
+  /** The number of inverted lists. */
+  int nlist();
+
+  /** The coarse quantizer. */
+  CoarseQuantizer coarseQuantizer();
+
+  /** Bytes of one stored vector's code. */
+  int codeSize();
+
+  /** The number of vectors in list {@code list}. */
+  int listSize(int list);
+
+  /** A copy of the ids of list {@code list}. */
+  long[] listIds(int list);
+
+  /** A copy of the codes of list {@code list}: {@code listSize * codeSize()} bytes. */
+  byte[] listCodes(int list);
+
+  /**
+   * Assigns each of the {@code n} vectors ({@code n * d} floats; normalized first for cosine) to
+   * its nearest list, writing the list number to {@code listsOut[i]}, and returns their
+   * {@code n * codeSize()} bytes of codes for those lists (FAISS's {@code encode_vectors}).
+   *
+   * @throws IllegalStateException when the index is not trained
+   */
+  byte[] assignAndEncode(float[] vectors, int[] listsOut, int threads);
+
+  /**
+   * The {@code nprobe} nearest lists of each query (normalized first for cosine), nearest first:
+   * {@code listsOut} and {@code coarseValuesOut} of {@code nq * nprobe} (squared L2 to the
+   * centroid, or inner product with it). {@code nprobe} above nlist is an error here.
+   */
+  void probe(float[] queries, int nprobe, int threads, float[] coarseValuesOut, long[] listsOut);
+
+  /**
+   * An empty index with the same parameters that shares this one's trained quantizers (not
+   * copied, and never retrained: {@code train} on the copy fails).
+   *
+   * @throws IllegalStateException when this index is not trained
+   */
+  InvertedFileIndex emptyCopy();
+
+  /**
+   * Appends {@code n} entries to list {@code list}: ids from {@code ids[idsOff..]} and codes
+   * ({@code codeSize()} bytes each) from {@code codes[codesOff..]}, as {@link #assignAndEncode}
+   * made them for this list.
+   */
+  void addPreassigned(int list, long[] ids, int idsOff, byte[] codes, int codesOff, int n);
+
+  /**
+   * Searches the lists given for each query (FAISS's {@code search_preassigned}):
+   * {@code lists}/{@code coarseValues} hold {@code nq * nprobe} entries as {@link #probe} returns
+   * them; a list number of -1 is skipped, and lists this index holds no vectors of add nothing.
+   * Each block of queries visits each of its lists once, for all the queries that probe it.
+   * Results are as {@link #search} gives them.
+   */
+  SearchResult searchPreassigned(float[] queries, int k, int nprobe, long[] lists, float[] coarseValues,
+                                 SearchParams params);
+}
