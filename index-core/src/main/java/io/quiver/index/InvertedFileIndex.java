@@ -55,6 +55,17 @@ public interface InvertedFileIndex extends VectorIndex {
   void probe(float[] queries, int nprobe, int threads, float[] coarseValuesOut, long[] listsOut);
 
   /**
+   * Trains with coarse centroids computed elsewhere (for example by a k-means distributed over a
+   * cluster): publishes {@code centroids} ({@code nlist * d}, normalized by the caller for inner
+   * product and cosine when wanted) and trains the code quantizer on the residuals of
+   * {@code vectors} to them (FAISS's IVF training with an already trained quantizer). For
+   * {@link IvfIndex} {@code vectors} are not needed and may be empty.
+   *
+   * @throws IllegalStateException when the index holds vectors or shares its quantizers
+   */
+  void trainWithCentroids(float[] centroids, float[] vectors);
+
+  /**
    * An empty index with the same parameters that shares this one's trained quantizers (not
    * copied, and never retrained: {@code train} on the copy fails).
    *

@@ -171,21 +171,53 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
     }
     lock.writeLock().lock();
     try {
-      float[] centroids = coarse.computeCentroids(x);
-      float[] old = coarse.centroids();
-      coarse.setCentroids(centroids);
-      try {
-        trainCodec(coarse.residuals(x, coarse.assign(x, 0)));
-      } catch (RuntimeException e) {
-        if (old != null) {
-          coarse.setCentroids(old);
-        }
-        throw e;
-      }
-      directMap.invalidate();
+      publishAndTrainCodec(coarse.computeCentroids(x), x);
     } finally {
       lock.writeLock().unlock();
     }
+  }
+
+  @Override
+  public void trainWithCentroids(float[] centroids, float[] vectors) {
+    float[] x = prepare("training vectors", vectors);
+    if (centroids == null || centroids.length != (long) nlist * d) {
+      throw new IllegalArgumentException("centroids must hold nlist * d = " + nlist + " * " + d + " floats, has "
+          + (centroids == null ? "null" : centroids.length));
+    }
+    Checks.prepareVectors("centroids", centroids, d, false);
+    if (x.length == 0 && !codecTrained()) {
+      throw new IllegalArgumentException("training the code quantizer needs vectors; got none");
+    }
+    if (ntotal() > 0) {
+      throw new IllegalStateException("cannot retrain an index that holds " + ntotal() + " vectors; build a new index");
+    }
+    if (sharesQuantizers) {
+      throw new IllegalStateException("cannot train an index made by emptyCopy(): it shares its quantizers with the "
+          + "index it was copied from; train a new index");
+    }
+    lock.writeLock().lock();
+    try {
+      publishAndTrainCodec(centroids.clone(), x);
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  /** Publishes centroids and trains the codec on residuals; restores the old centroids on failure. */
+  private void publishAndTrainCodec(float[] centroids, float[] x) {
+    float[] old = coarse.centroids();
+    coarse.setCentroids(centroids);
+    try {
+      if (x.length > 0) {
+        trainCodec(coarse.residuals(x, coarse.assign(x, 0)));
+      }
+    } catch (RuntimeException e) {
+      if (old != null) {
+        coarse.setCentroids(old);
+      }
+      throw e;
+    }
+    directMap.invalidate();
   }
 
   @Override

@@ -183,6 +183,31 @@ public final class IvfIndex implements InvertedFileIndex {
   }
 
   @Override
+  public void trainWithCentroids(float[] centroids, float[] vectors) {
+    if (vectors != null && vectors.length > 0) {
+      prepare("training vectors", vectors);
+    }
+    if (centroids == null || centroids.length != (long) nlist * d) {
+      throw new IllegalArgumentException("centroids must hold nlist * d = " + nlist + " * " + d + " floats, has "
+          + (centroids == null ? "null" : centroids.length));
+    }
+    Checks.prepareVectors("centroids", centroids, d, false);
+    if (sharesQuantizers) {
+      throw new IllegalStateException("cannot train an index made by emptyCopy(): it shares its centroids with the "
+          + "index it was copied from; train a new index");
+    }
+    lock.writeLock().lock();
+    try {
+      if (ntotal > 0) {
+        throw new IllegalStateException("cannot retrain an index that holds " + ntotal + " vectors; build a new index");
+      }
+      coarse.setCentroids(centroids.clone());
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  @Override
   public void add(float[] vectors) {
     addInternal(vectors, null);
   }

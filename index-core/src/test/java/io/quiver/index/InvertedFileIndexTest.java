@@ -154,6 +154,26 @@ class InvertedFileIndexTest {
   }
 
   @Test
+  void trainingWithGivenCentroidsMatchesTrainingFromScratch() {
+    float[] x = TestData.clustered(71, 3000, D, 12, 0.3);
+    float[] q = TestData.clustered(72, 50, D, 12, 0.3);
+    for (String factory : new String[] {"IVF12,Flat", "IVF12,PQ6", "IVF12,SQ8"}) {
+      InvertedFileIndex a = trained(factory, Metric.L2, x);
+      InvertedFileIndex b = (InvertedFileIndex) IndexFactory.create(D, factory, Metric.L2);
+      b.trainWithCentroids(a.coarseQuantizer().centroids(), factory.endsWith("Flat") ? new float[0] : x);
+      assertArrayEquals(a.coarseQuantizer().centroids(), b.coarseQuantizer().centroids(), factory);
+      a.add(x);
+      b.add(x);
+      SearchParams p = SearchParams.defaults().withNprobe(3);
+      assertArrayEquals(a.search(q, 5, p).ids(), b.search(q, 5, p).ids(), factory);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> ((InvertedFileIndex) IndexFactory.create(D, factory, Metric.L2)).trainWithCentroids(new float[7], x));
+      assertTrue(e.getMessage().contains("nlist * d"), e.getMessage());
+      assertThrows(IllegalStateException.class, () -> b.trainWithCentroids(a.coarseQuantizer().centroids(), x));
+    }
+  }
+
+  @Test
   void flatCodesAreLittleEndianFloats() {
     float[] x = TestData.clustered(31, 500, D, 4, 0.3);
     InvertedFileIndex quantizer = trained("IVF4,Flat", Metric.L2, x);
