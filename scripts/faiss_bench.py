@@ -2,7 +2,7 @@
 """FAISS peer of `quiver bench`: same options, same data files, same JSON keys.
 
 Runs Debian's python3-faiss (apt-get install python3-faiss). Base and query vectors are
-.fvecs/.bvecs files (`quiver generate` writes Quiver's synthetic data to .fvecs so both systems
+.fvecs/.bvecs files (`quiver generate-vecs` writes Quiver's synthetic data to .fvecs so both systems
 see the same vectors). Search is timed like `quiver bench`: warm-up searches for 1 s, then
 --repeat timed runs, median reported.
 """

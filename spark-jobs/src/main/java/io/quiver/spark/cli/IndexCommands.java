@@ -1,0 +1,101 @@
+package io.quiver.spark.cli;
+
+import io.quiver.spark.io.InputOptions;
+import io.quiver.spark.job.IndexJobs;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code train}, {@code build} and {@code index}. */
+public final class IndexCommands {
+  private IndexCommands() {}
+
+  static IndexJobs.Input input(InputOptions in) {
+    return new IndexJobs.Input(in.input(), in.format(), in.idCol(), in.vectorCol());
+  }
+
+  @Command(name = "train", mixinStandardHelpOptions = true,
+      description = {"Train the quantizer of an IVF index (coarse centroids, PQ codebooks or SQ ranges) on a sample of",
+          "the input, on the driver, and write it as one file (any Hadoop path)."})
+  public static final class Train implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+    @Mixin
+    SparkOptions spark;
+    @Mixin
+    InputOptions in;
+    @Mixin
+    TrainOptionsMixin train;
+    @Option(names = "--output", required = true, paramLabel = "FILE", description = "The quantizer file to write.")
+    String output;
+    @Option(names = "--overwrite", description = "Replace the output if it exists.")
+    boolean overwrite;
+
+    @Override
+    public Integer call() throws Exception {
+      Json.print(spec.commandLine().getOut(),
+          IndexJobs.train(spark.session("quiver train"), input(in), train.options(), output, overwrite));
+      return 0;
+    }
+  }
+
+  @Command(name = "build", mixinStandardHelpOptions = true,
+      description = {"Build an index directory from a trained quantizer: assign and encode on the executors, write",
+          "balanced shards, then manifest.json and _SUCCESS."})
+  public static final class Build implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+    @Mixin
+    SparkOptions spark;
+    @Mixin
+    InputOptions in;
+    @Option(names = "--quantizer", required = true, paramLabel = "FILE", description = "The file quiver train wrote.")
+    String quantizer;
+    @Option(names = "--output", required = true, paramLabel = "DIR", description = "The index directory to write.")
+    String output;
+    @Option(names = "--shards", paramLabel = "N", defaultValue = "0",
+        description = "Number of shards; 0: one per core at least, and at most 256 MiB each (default: ${DEFAULT-VALUE}).")
+    int shards;
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "Recorded in the manifest.")
+    long seed;
+    @Option(names = "--overwrite", description = "Delete the output directory first if it exists.")
+    boolean overwrite;
+
+    @Override
+    public Integer call() throws Exception {
+      Json.print(spec.commandLine().getOut(),
+          IndexJobs.build(spark.session("quiver build"), input(in), quantizer, output, shards, seed, overwrite));
+      return 0;
+    }
+  }
+
+  @Command(name = "index", mixinStandardHelpOptions = true,
+      description = {"Train then build: the quantizer is written into the index directory as quantizer.qvq."})
+  public static final class Index implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+    @Mixin
+    SparkOptions spark;
+    @Mixin
+    InputOptions in;
+    @Mixin
+    TrainOptionsMixin train;
+    @Option(names = "--output", required = true, paramLabel = "DIR", description = "The index directory to write.")
+    String output;
+    @Option(names = "--shards", paramLabel = "N", defaultValue = "0",
+        description = "Number of shards; 0: one per core at least, and at most 256 MiB each (default: ${DEFAULT-VALUE}).")
+    int shards;
+    @Option(names = "--overwrite", description = "Delete the output directory first if it exists.")
+    boolean overwrite;
+
+    @Override
+    public Integer call() throws Exception {
+      Json.print(spec.commandLine().getOut(),
+          IndexJobs.index(spark.session("quiver index"), input(in), train.options(), output, shards, overwrite));
+      return 0;
+    }
+  }
+}

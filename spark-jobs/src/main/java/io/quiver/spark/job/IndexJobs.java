@@ -1,0 +1,186 @@
+package io.quiver.spark.job;
+
+import io.quiver.index.InvertedFileIndex;
+import io.quiver.index.Metric;
+import io.quiver.index.io.IndexIO;
+import io.quiver.spark.plan.BuildPlan;
+import io.quiver.spark.plan.TrainPlan;
+import io.quiver.spark.plan.VectorInput;
+import io.quiver.spark.shard.IndexLayout;
+import io.quiver.spark.shard.Manifest;
+import io.quiver.spark.shard.ShardStore;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+/** The train, build and index jobs: read the input, call the plans, write the outputs. */
+public final class IndexJobs {
+  private IndexJobs() {}
+
+  /** What the jobs read: a table and its two columns. */
+  public record Input(String path, String format, String idCol, String vectorCol) {
+    public VectorInput open(SparkSession spark, String what) {
+      Dataset<Row> df = spark.read().format(format).load(path);
+      return VectorInput.of(df, idCol, vectorCol, what + " " + path);
+    }
+
+    Manifest.Input describe() {
+      Manifest.Input i = new Manifest.Input();
+      i.path = path;
+      i.format = format;
+      i.idCol = idCol;
+      i.vectorCol = vectorCol;
+      return i;
+    }
+  }
+
+  /** Training parameters. */
+  public record TrainOptions(String factory, Metric metric, long seed, long trainSize, long maxTrainBytes) {}
+
+  /**
+   * Prepares an output directory: refuses an existing one (a committed index is never modified)
+   * unless {@code overwrite}, which deletes it first.
+   */
+  public static Path prepareOutput(SparkSession spark, String output, boolean overwrite) throws IOException {
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    Path p = new Path(output);
+    FileSystem fs = p.getFileSystem(conf);
+    Path q = fs.makeQualified(p);
+    if (fs.exists(q)) {
+      if (!overwrite) {
+        boolean committed = fs.exists(IndexLayout.success(q));
+        throw new IllegalArgumentException("the output " + q + " already exists" + (committed ? " and holds an index"
+            : "") + "; a build writes a new directory: choose another --output, or pass --overwrite to delete it first");
+      }
+      if (!fs.delete(q, true)) {
+        throw new IOException("cannot delete " + q + " (--overwrite)");
+      }
+    }
+    fs.mkdirs(q);
+    return q;
+  }
+
+  /** The quantizer's file bytes. */
+  static byte[] bytes(InvertedFileIndex quantizer) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    IndexIO.write(quantizer, out);
+    return out.toByteArray();
+  }
+
+  /** Trains and writes the quantizer to {@code file} (any Hadoop path); returns the run's summary. */
+  public static Map<String, Object> train(SparkSession spark, Input in, TrainOptions o, String file, boolean overwrite)
+      throws IOException {
+    long start = System.nanoTime();
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    Path target = new Path(file);
+    FileSystem fs = target.getFileSystem(conf);
+    target = fs.makeQualified(target);
+    if (fs.exists(target) && !overwrite) {
+      throw new IllegalArgumentException("the output " + target + " already exists; pass --overwrite to replace it");
+    }
+    TrainPlan.Result r = TrainPlan.train(in.open(spark, "input"), o.factory(), o.metric(), o.seed(), o.trainSize(),
+        o.maxTrainBytes());
+    byte[] b = bytes(r.quantizer());
+    Path tmp = new Path(target.getParent(), "." + target.getName() + ".tmp-" + System.nanoTime());
+    try (var out = fs.create(tmp, false)) {
+      out.write(b);
+    }
+    if (fs.exists(target)) {
+      fs.delete(target, false);
+    }
+    if (!fs.rename(tmp, target)) {
+      fs.delete(tmp, false);
+      throw new IOException("cannot rename " + tmp + " to " + target);
+    }
+    Map<String, Object> json = trainSummary(r, o);
+    json.put("quantizer", target.toString());
+    json.put("total_s", seconds(start));
+    return json;
+  }
+
+  private static Map<String, Object> trainSummary(TrainPlan.Result r, TrainOptions o) {
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("factory", r.quantizer().factoryString());
+    json.put("metric", io.quiver.spark.plan.MetricNames.name(o.metric()));
+    json.put("d", r.quantizer().d());
+    json.put("nlist", r.quantizer().nlist());
+    json.put("rows", r.inputRows());
+    json.put("train_rows", r.sampleRows());
+    json.put("sample_s", round(r.sampleSeconds()));
+    json.put("train_s", round(r.trainSeconds()));
+    return json;
+  }
+
+  /** Builds an index in {@code output} from a quantizer file. */
+  public static Map<String, Object> build(SparkSession spark, Input in, String quantizerFile, String output,
+                                          int shards, long seed, boolean overwrite) throws IOException {
+    long start = System.nanoTime();
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    byte[] b = ShardStore.readAll(new Path(quantizerFile), conf);
+    InvertedFileIndex q;
+    try {
+      q = (InvertedFileIndex) IndexIO.read(new ByteArrayInputStream(b), quantizerFile, b.length);
+    } catch (ClassCastException e) {
+      throw new IllegalArgumentException(quantizerFile + " is not the quantizer of an IVF index (written by quiver train)");
+    }
+    if (!q.isTrained() || q.ntotal() != 0) {
+      throw new IllegalArgumentException(quantizerFile + " must hold a trained, empty IVF index (as quiver train writes "
+          + "it); it is " + (q.isTrained() ? "not empty (" + q.ntotal() + " vectors)" : "untrained"));
+    }
+    Path index = prepareOutput(spark, output, overwrite);
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("factory", q.factoryString());
+    json.putAll(build(spark, in, index, q, b, -1, shards, seed));
+    json.put("total_s", seconds(start));
+    return json;
+  }
+
+  /** Trains, writes the quantizer into the index directory, and builds. */
+  public static Map<String, Object> index(SparkSession spark, Input in, TrainOptions o, String output, int shards,
+                                          boolean overwrite) throws IOException {
+    long start = System.nanoTime();
+    Path index = prepareOutput(spark, output, overwrite);
+    TrainPlan.Result r = TrainPlan.train(in.open(spark, "input"), o.factory(), o.metric(), o.seed(), o.trainSize(),
+        o.maxTrainBytes());
+    Map<String, Object> json = trainSummary(r, o);
+    json.putAll(build(spark, in, index, r.quantizer(), bytes(r.quantizer()), r.inputRows(), shards, o.seed()));
+    json.put("total_s", seconds(start));
+    return json;
+  }
+
+  private static Map<String, Object> build(SparkSession spark, Input in, Path index, InvertedFileIndex q, byte[] b,
+                                           long rows, int shards, long seed) throws IOException {
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    Manifest.FileEntry qe = ShardStore.writeOnce(index, IndexLayout.QUANTIZER, "driver", conf, out -> out.write(b));
+    BuildPlan.Result r = BuildPlan.build(spark, in.open(spark, "input"), in.describe(), index, q, b, qe, rows, shards,
+        seed);
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("index", index.toString());
+    json.put("ntotal", r.rows());
+    json.put("shards", r.manifest().shards.size());
+    long max = 0;
+    for (Manifest.Shard s : r.manifest().shards) {
+      max = Math.max(max, s.count);
+    }
+    json.put("max_shard_over_mean", round(max * (double) r.manifest().shards.size() / Math.max(1, r.rows())));
+    json.put("encode_s", round(r.encodeSeconds()));
+    json.put("write_s", round(r.writeSeconds()));
+    return json;
+  }
+
+  static double round(double s) {
+    return Math.round(s * 1000) / 1000.0;
+  }
+
+  static double seconds(long start) {
+    return round((System.nanoTime() - start) / 1e9);
+  }
+}

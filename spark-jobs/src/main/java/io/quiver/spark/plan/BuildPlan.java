@@ -1,0 +1,285 @@
+package io.quiver.spark.plan;
+
+import io.quiver.index.InvertedFileIndex;
+import io.quiver.index.io.IndexIO;
+import io.quiver.spark.shard.HadoopConf;
+import io.quiver.spark.shard.IndexLayout;
+import io.quiver.spark.shard.Manifest;
+import io.quiver.spark.shard.ShardPlan;
+import io.quiver.spark.shard.ShardStore;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+/**
+ * Building: broadcast the quantizer; assign and encode on the executors; count the lists;
+ * plan balanced shards on the driver; shuffle each entry to its shard's task, sorted by (list,
+ * id); each task writes its shard file once; the driver checks the counts and commits the index
+ * with {@code manifest.json} and then {@code _SUCCESS}.
+ */
+public final class BuildPlan {
+  private static final Logger LOG = LoggerFactory.getLogger(BuildPlan.class);
+
+  /** Vectors encoded per call into index-core (one batch per task at a time). */
+  static final int ENCODE_BATCH = 4096;
+  /** Default shard size target when choosing the number of shards: 256 MiB of codes and ids. */
+  public static final long DEFAULT_SHARD_BYTES = 256L << 20;
+
+  private BuildPlan() {}
+
+  /** What a build did. */
+  public record Result(Manifest manifest, long rows, double encodeSeconds, double writeSeconds) {}
+
+  /** A vector with its (long) id, inside one task. */
+  record IdVec(long id, float[] v) {}
+
+  /** The number of shards: enough for every core, and shards of at most {@code shardBytes}. */
+  public static int defaultShards(long rows, int codeSize, int parallelism, long shardBytes) {
+    long bytes = rows * (codeSize + 8L);
+    return (int) Math.max(parallelism, Math.min(100_000, (bytes + shardBytes - 1) / shardBytes));
+  }
+
+  /**
+   * Builds the index directory {@code index}, whose {@code quantizer.qvq} is already written
+   * ({@code quantizerEntry}); commits it with the manifest and {@code _SUCCESS}.
+   *
+   * @param inputRows rows of the input counted beforehand (the invariant checked at the end), or
+   *     -1 to count them here
+   * @param shards number of shards, or 0 for {@link #defaultShards}
+   */
+  public static Result build(SparkSession spark, VectorInput input, Manifest.Input inputInfo, Path index,
+                             InvertedFileIndex quantizer, byte[] quantizerBytes, Manifest.FileEntry quantizerEntry,
+                             long inputRows, int shards, long seed) throws IOException {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    HadoopConf hc = new HadoopConf(spark.sparkContext().hadoopConfiguration());
+    int d = quantizer.d();
+    int codeSize = quantizer.codeSize();
+    int nlist = quantizer.nlist();
+    String qkey = IndexLayout.quantizer(index) + "#" + quantizerEntry.crc32c;
+    Broadcast<byte[]> qb = jsc.broadcast(quantizerBytes);
+    long t0 = System.nanoTime();
+    if (inputRows < 0) {
+      inputRows = input.projected().count();
+    }
+
+    JavaRDD<IdVec> vectors;
+    if (input.idType() == VectorInput.IdType.STRING) {
+      JavaPairRDD<Tuple2<String, float[]>, Long> numbered = input.internalRows()
+          .map(r -> {
+            if (r.isNullAt(0)) {
+              throw new IllegalArgumentException("the input has a row whose id ('" + input.idCol() + "') is null");
+            }
+            return new Tuple2<>(r.getUTF8String(0).toString(), input.vector(r, d, "input"));
+          })
+          .zipWithIndex();
+      numbered.persist(StorageLevel.MEMORY_AND_DISK());
+      StructType schema = new StructType().add("id", DataTypes.LongType, false).add("key", DataTypes.StringType, false);
+      Dataset<Row> idmap = spark.createDataFrame(numbered.map(t -> RowFactory.create(t._2(), t._1()._1())), schema);
+      idmap.write().mode(SaveMode.ErrorIfExists).parquet(IndexLayout.idmap(index).toString());
+      vectors = numbered.map(t -> new IdVec(t._2(), t._1()._2()));
+    } else {
+      vectors = input.internalRows().map(r -> new IdVec(input.longId(r, "input"), input.vector(r, d, "input")));
+    }
+
+    JavaRDD<Encoded> encoded = vectors.mapPartitions(it -> {
+      InvertedFileIndex q = ShardStore.quantizer(qkey, qb::value);
+      return new EncodeIterator(it, q, d);
+    });
+    encoded.persist(StorageLevel.MEMORY_AND_DISK_SER());
+    long[] histogram = encoded.mapPartitions(it -> {
+      long[] h = new long[nlist];
+      while (it.hasNext()) {
+        h[it.next().list]++;
+      }
+      return Collections.singletonList(h).iterator();
+    }).treeReduce((a, b) -> {
+      long[] s = a.clone();
+      for (int i = 0; i < s.length; i++) {
+        s[i] += b[i];
+      }
+      return s;
+    });
+    long rows = Arrays.stream(histogram).sum();
+    double encodeSeconds = (System.nanoTime() - t0) / 1e9;
+    if (rows != inputRows) {
+      throw new IllegalStateException("encoded " + rows + " vectors but the input has " + inputRows + " rows (did the "
+          + "input change during the build?); nothing was committed");
+    }
+    int nshards = shards > 0 ? shards : defaultShards(rows, codeSize, jsc.defaultParallelism(), DEFAULT_SHARD_BYTES);
+    ShardPlan plan = ShardPlan.balance(histogram, nshards);
+    LOG.info("encoded {} vectors into {} lists in {} s; writing {} shards", rows, nlist,
+        String.format("%.1f", encodeSeconds), nshards);
+
+    long t1 = System.nanoTime();
+    JavaPairRDD<Encoded, Boolean> routed = encoded.mapToPair(
+        e -> new Tuple2<>(new Encoded(plan.shardOf(e.list, e.id), e.list, e.id, e.code), Boolean.TRUE));
+    List<Manifest.Shard> written = routed
+        .repartitionAndSortWithinPartitions(new ShardPartitioner(nshards))
+        .mapPartitionsWithIndex((shard, it) -> {
+          InvertedFileIndex q = ShardStore.quantizer(qkey, qb::value);
+          return Collections.singletonList(writeShard(index.toString(), shard, it, q, hc)).iterator();
+        }, true)
+        .collect();
+    encoded.unpersist(false);
+
+    List<Manifest.Shard> sorted = new ArrayList<>(written);
+    sorted.sort((a, b) -> Integer.compare(a.shard, b.shard));
+    long total = 0;
+    for (int s = 0; s < nshards; s++) {
+      if (sorted.size() <= s || sorted.get(s).shard != s) {
+        throw new IllegalStateException("shard " + s + " was not written; nothing was committed");
+      }
+      total += sorted.get(s).count;
+    }
+    if (total != inputRows) {
+      throw new IllegalStateException("the shards hold " + total + " vectors but the input has " + inputRows
+          + " rows; nothing was committed");
+    }
+    Manifest m = new Manifest();
+    m.factory = quantizer.factoryString();
+    m.metric = MetricNames.name(quantizer.metric());
+    m.d = d;
+    m.nlist = nlist;
+    m.codeSize = codeSize;
+    m.ntotal = total;
+    m.idType = input.idType() == VectorInput.IdType.STRING ? "string" : "long";
+    m.input = inputInfo;
+    m.seed = seed;
+    m.quantizer = quantizerEntry;
+    m.shards = sorted;
+    commit(index, m, spark.sparkContext().hadoopConfiguration());
+    double writeSeconds = (System.nanoTime() - t1) / 1e9;
+    LOG.info("wrote {} shards ({} vectors) in {} s; committed {}", nshards, total, String.format("%.1f", writeSeconds),
+        index);
+    return new Result(m, total, encodeSeconds, writeSeconds);
+  }
+
+  /** The manifest, then {@code _SUCCESS}: the commit point. */
+  static void commit(Path index, Manifest m, org.apache.hadoop.conf.Configuration conf) throws IOException {
+    FileSystem fs = index.getFileSystem(conf);
+    fs.delete(IndexLayout.temporary(index), true);
+    m.write(index, conf);
+    fs.create(IndexLayout.success(index), false).close();
+  }
+
+  /** Writes one shard from its sorted entries, once; returns its manifest entry. */
+  static Manifest.Shard writeShard(String index, int shard, Iterator<Tuple2<Encoded, Boolean>> it,
+                                   InvertedFileIndex quantizer, HadoopConf hc) throws IOException {
+    InvertedFileIndex s = quantizer.emptyCopy();
+    int cs = quantizer.codeSize();
+    List<long[]> lists = new ArrayList<>();
+    long[] ids = new long[1024];
+    ByteArrayOutputStream codes = new ByteArrayOutputStream();
+    int n = 0;
+    int list = -1;
+    while (true) {
+      Encoded e = it.hasNext() ? it.next()._1() : null;
+      if (e != null && e.shard != shard) {
+        throw new IllegalStateException("shard task " + shard + " received an entry of shard " + e.shard);
+      }
+      if ((e == null || e.list != list) && n > 0) {
+        s.addPreassigned(list, ids, 0, codes.toByteArray(), 0, n);
+        lists.add(new long[] {list, n});
+        n = 0;
+        codes.reset();
+      }
+      if (e == null) {
+        break;
+      }
+      list = e.list;
+      if (n == ids.length) {
+        ids = Arrays.copyOf(ids, 2 * n);
+      }
+      ids[n++] = e.id;
+      codes.write(e.code, 0, cs);
+    }
+    TaskContext tc = TaskContext.get();
+    String attempt = tc == null ? "local" : tc.stageAttemptNumber() + "-" + tc.taskAttemptId();
+    String file = IndexLayout.shardFile(shard);
+    Manifest.FileEntry entry = ShardStore.writeOnce(new Path(index), file, attempt, hc.get(),
+        out -> IndexIO.writeShard(s, out));
+    Manifest.Shard m = new Manifest.Shard();
+    m.shard = shard;
+    m.file = file;
+    m.count = s.ntotal();
+    m.bytes = entry.bytes;
+    m.crc32c = entry.crc32c;
+    m.lists = lists;
+    return m;
+  }
+
+  /** Encodes a task's vectors in batches with index-core's batched kernels. */
+  static final class EncodeIterator implements Iterator<Encoded>, Serializable {
+    private static final long serialVersionUID = 1L;
+    private final transient Iterator<IdVec> in;
+    private final transient InvertedFileIndex quantizer;
+    private final int d;
+    private Encoded[] batch = new Encoded[0];
+    private int pos;
+
+    EncodeIterator(Iterator<IdVec> in, InvertedFileIndex quantizer, int d) {
+      this.in = in;
+      this.quantizer = quantizer;
+      this.d = d;
+    }
+
+    @Override
+    public boolean hasNext() {
+      if (pos < batch.length) {
+        return true;
+      }
+      if (!in.hasNext()) {
+        return false;
+      }
+      long[] ids = new long[ENCODE_BATCH];
+      float[] x = new float[ENCODE_BATCH * d];
+      int n = 0;
+      while (n < ENCODE_BATCH && in.hasNext()) {
+        IdVec v = in.next();
+        ids[n] = v.id();
+        System.arraycopy(v.v(), 0, x, n * d, d);
+        n++;
+      }
+      int[] lists = new int[n];
+      byte[] codes = quantizer.assignAndEncode(n == ENCODE_BATCH ? x : Arrays.copyOf(x, n * d), lists, 1);
+      int cs = quantizer.codeSize();
+      batch = new Encoded[n];
+      for (int i = 0; i < n; i++) {
+        batch[i] = new Encoded(-1, lists[i], ids[i], Arrays.copyOfRange(codes, i * cs, (i + 1) * cs));
+      }
+      pos = 0;
+      return true;
+    }
+
+    @Override
+    public Encoded next() {
+      if (!hasNext()) {
+        throw new java.util.NoSuchElementException();
+      }
+      return batch[pos++];
+    }
+  }
+}

@@ -1,0 +1,26 @@
+package io.quiver.spark.plan;
+
+import java.io.Serializable;
+
+/**
+ * A query routed to one shard: its number, vector, and the probed lists that shard holds (the
+ * others are -1), with the coarse values index-core's preassigned search needs.
+ */
+public final class Probe implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  public long qid;
+  public float[] vector;
+  public long[] lists;
+  public float[] coarse;
+
+  /** For serializers. */
+  public Probe() {}
+
+  public Probe(long qid, float[] vector, long[] lists, float[] coarse) {
+    this.qid = qid;
+    this.vector = vector;
+    this.lists = lists;
+    this.coarse = coarse;
+  }
+}

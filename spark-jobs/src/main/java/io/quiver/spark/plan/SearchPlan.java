@@ -1,0 +1,485 @@
+package io.quiver.spark.plan;
+
+import io.quiver.index.InvertedFileIndex;
+import io.quiver.index.SearchParams;
+import io.quiver.index.SearchResult;
+import io.quiver.spark.shard.HadoopConf;
+import io.quiver.spark.shard.IndexLayout;
+import io.quiver.spark.shard.Manifest;
+import io.quiver.spark.shard.ShardStore;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.zip.CRC32C;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.HashPartitioner;
+import org.apache.spark.Partitioner;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+/**
+ * Batch search by probe, route, scan and merge: queries are probed against the broadcast coarse
+ * quantizer; each (query, shard) pair goes to a task that owns the shard, which loads it through
+ * the executor's shard cache and scans each probed list once for all its queries
+ * ({@code searchPreassigned}); partial top-k lists are merged per query with bounded merges
+ * (map-side combined), never by collecting and sorting.
+ *
+ * <p>Small query sets are broadcast to the shard tasks instead of shuffled ({@link Strategy}).
+ */
+public final class SearchPlan {
+  private static final Logger LOG = LoggerFactory.getLogger(SearchPlan.class);
+
+  /** Queries probed or scanned per call into index-core. */
+  static final int BATCH = 2048;
+  /** Default query-set size up to which {@link Strategy#AUTO} broadcasts: 64 MiB of vectors. */
+  public static final long DEFAULT_BROADCAST_BYTES = 64L << 20;
+
+  private SearchPlan() {}
+
+  /** How queries reach the shard tasks. */
+  public enum Strategy {
+    /** Shuffle each (query, shard) pair to the shard's task. */
+    ROUTE,
+    /** Probe on the driver and broadcast the probed queries to every shard task. */
+    BROADCAST,
+    /** Broadcast when the queries' vectors take at most the broadcast bound, else route. */
+    AUTO,
+    /**
+     * No Spark tasks for the search: the driver loads every shard into one index and searches
+     * it with index-core on all driver cores (for small indexes, and as the single-process
+     * reference the distributed search is measured against).
+     */
+    LOCAL;
+
+    public static Strategy parse(String s) {
+      try {
+        return valueOf(s.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException | NullPointerException e) {
+        throw new IllegalArgumentException("unknown strategy '" + s + "'; valid: route, broadcast, auto, local");
+      }
+    }
+  }
+
+  /** Search-time options. */
+  public record Options(int k, int nprobe, Strategy strategy, long broadcastBytes, long cacheBytes) {
+    public Options {
+      if (k < 1) {
+        throw new IllegalArgumentException("--k must be >= 1, was " + k);
+      }
+      if (nprobe < 1) {
+        throw new IllegalArgumentException("--nprobe must be >= 1, was " + nprobe);
+      }
+    }
+  }
+
+  /** A committed index: its manifest and quantizer bytes (checked against the manifest). */
+  public record LoadedIndex(Path path, Manifest manifest, byte[] quantizerBytes) {
+    public static LoadedIndex load(SparkSession spark, String path) throws IOException {
+      org.apache.hadoop.conf.Configuration conf = spark.sparkContext().hadoopConfiguration();
+      Path p = new Path(path);
+      Manifest m = Manifest.read(p, conf);
+      byte[] q = ShardStore.readAll(new Path(p, m.quantizer.file), conf);
+      CRC32C crc = new CRC32C();
+      crc.update(q);
+      String got = String.format("%08x", crc.getValue());
+      if (q.length != m.quantizer.bytes || !got.equals(m.quantizer.crc32c)) {
+        throw new IOException(new Path(p, m.quantizer.file) + " has " + q.length + " bytes with CRC32C " + got
+            + " but the manifest records " + m.quantizer.bytes + " bytes with CRC32C " + m.quantizer.crc32c
+            + ": the index directory was modified or damaged");
+      }
+      return new LoadedIndex(p, m, q);
+    }
+
+    public String quantizerKey() {
+      return IndexLayout.quantizer(path) + "#" + manifest.quantizer.crc32c;
+    }
+  }
+
+  /** A query with its number and its own id (Long or String). */
+  public static final class Query implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+    public long qid;
+    public Object id;
+    public float[] vector;
+
+    /** For serializers. */
+    public Query() {}
+
+    Query(long qid, Object id, float[] vector) {
+      this.qid = qid;
+      this.id = id;
+      this.vector = vector;
+    }
+
+    long qid() {
+      return qid;
+    }
+
+    Object id() {
+      return id;
+    }
+
+    float[] vector() {
+      return vector;
+    }
+  }
+
+  /** Sends a partition key (an Integer) to the partition of that number. */
+  static final class IdentityPartitioner extends Partitioner {
+    private static final long serialVersionUID = 1L;
+    private final int n;
+
+    IdentityPartitioner(int n) {
+      this.n = n;
+    }
+
+    @Override
+    public int numPartitions() {
+      return n;
+    }
+
+    @Override
+    public int getPartition(Object key) {
+      return (Integer) key;
+    }
+  }
+
+  /** The output schema: the queries' id type, neighbour ids (long, or string) and distances. */
+  public static StructType outputSchema(DataType idType, DataType neighborType) {
+    return new StructType()
+        .add("id", idType, false)
+        .add("neighbors", DataTypes.createArrayType(neighborType, false), false)
+        .add("distances", DataTypes.createArrayType(DataTypes.FloatType, false), false);
+  }
+
+  /** The queries with their numbers, read once (persisted by the caller's action). */
+  static JavaRDD<Query> queries(VectorInput input, int d) {
+    boolean stringIds = input.idType() == VectorInput.IdType.STRING;
+    return input.internalRows()
+        .map(r -> {
+          if (r.isNullAt(0)) {
+            throw new IllegalArgumentException("the queries have a row whose id ('" + input.idCol() + "') is null");
+          }
+          Object id = stringIds ? r.getUTF8String(0).toString() : (Object) r.getLong(0);
+          return new Object[] {id, input.vector(r, d, "queries")};
+        })
+        .zipWithIndex()
+        .map(t -> new Query(t._2(), t._1()[0], (float[]) t._1()[1]));
+  }
+
+  /**
+   * Searches the index for every query; returns {@code (id, neighbors, distances)} with one row
+   * per query, best first; missing neighbours (fewer than k reachable) are id -1 (long ids) or
+   * left out (string ids).
+   */
+  public static Dataset<Row> search(SparkSession spark, LoadedIndex index, VectorInput input, Options o) {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    Manifest m = index.manifest();
+    int d = m.d;
+    int k = o.k();
+    int nprobe = Math.min(o.nprobe(), m.nlist);
+    boolean hi = MetricNames.parse(m.metric).higherIsCloser();
+    String qkey = index.quantizerKey();
+    Broadcast<byte[]> qb = jsc.broadcast(index.quantizerBytes());
+    int[][] listShards = m.listToShards();
+    int nshards = m.shards.size();
+    Manifest.Shard[] shards = m.shards.toArray(new Manifest.Shard[0]);
+    String indexPath = index.path().toString();
+    HadoopConf hc = new HadoopConf(spark.sparkContext().hadoopConfiguration());
+    long cacheBytes = o.cacheBytes();
+
+    JavaRDD<Query> queries = queries(input, d).persist(StorageLevel.MEMORY_AND_DISK());
+    long nq = queries.count();
+    Strategy strategy = o.strategy();
+    if (strategy == Strategy.AUTO) {
+      strategy = nq * d * 4L <= o.broadcastBytes() ? Strategy.BROADCAST : Strategy.ROUTE;
+    }
+    int parallelism = jsc.defaultParallelism();
+    // several tasks per shard when there are fewer shards than cores, each with a part of the queries
+    int splits = (int) Math.max(1, Math.min(Math.max(1, nq / BATCH), (2L * parallelism + nshards - 1) / nshards));
+    LOG.info("searching {} queries (k = {}, nprobe = {}) in {} shards x {} tasks, strategy {}", nq, k, nprobe, nshards,
+        splits, strategy.name().toLowerCase(Locale.ROOT));
+
+    JavaPairRDD<Long, Partial> partials;
+    if (strategy == Strategy.LOCAL) {
+      try {
+        partials = jsc.parallelizePairs(searchLocally(index, queries.collect(), k, nprobe), Math.max(1, parallelism));
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException("cannot load the shards of " + index.path() + ": " + e.getMessage(), e);
+      }
+    } else if (strategy == Strategy.ROUTE) {
+      JavaPairRDD<Integer, Probe> routed = queries.mapPartitions(it -> {
+        InvertedFileIndex q = ShardStore.quantizer(qkey, qb::value);
+        return new ProbeIterator(it, q, nprobe, listShards, splits).flatten();
+      }).mapToPair(t -> t);
+      partials = routed.partitionBy(new IdentityPartitioner(nshards * splits))
+          .mapPartitionsWithIndex((part, it) -> {
+            List<Probe> probes = new ArrayList<>();
+            it.forEachRemaining(t -> probes.add(t._2()));
+            return scanShard(part / splits, probes, indexPath, shards, qkey, qb, hc, cacheBytes, k, nprobe);
+          }, false)
+          .mapToPair(t -> t);
+    } else {
+      InvertedFileIndex q = ShardStore.quantizer(qkey, qb::value);
+      List<Tuple2<Integer, Probe>> all = new ArrayList<>();
+      new ProbeIterator(queries.collect().iterator(), q, nprobe, listShards, splits).flatten()
+          .forEachRemaining(all::add);
+      List<Probe>[] byPart = byPartition(all, nshards * splits);
+      Broadcast<List<Probe>[]> pb = jsc.broadcast(byPart);
+      List<Integer> parts = new ArrayList<>();
+      for (int i = 0; i < nshards * splits; i++) {
+        parts.add(i);
+      }
+      partials = jsc.parallelize(parts, nshards * splits)
+          .mapPartitions(it -> {
+            List<Tuple2<Long, Partial>> out = new ArrayList<>();
+            while (it.hasNext()) {
+              int part = it.next();
+              scanShard(part / splits, pb.value()[part], indexPath, shards, qkey, qb, hc, cacheBytes, k, nprobe)
+                  .forEachRemaining(out::add);
+            }
+            return out.iterator();
+          })
+          .mapToPair(t -> t);
+    }
+    // every query gets a row, also one whose probed lists are all empty
+    JavaPairRDD<Long, Partial> empty = queries.mapToPair(q -> new Tuple2<>(q.qid(), Partial.empty(q.id(), k, hi)));
+    HashPartitioner merge = new HashPartitioner(Math.max(1, Math.min(parallelism * 2, (int) Math.max(1, nq / 1000))));
+    JavaPairRDD<Long, Partial> merged = partials.union(empty).reduceByKey(merge, (a, b) -> Partial.merge(a, b, hi));
+    DataType idType = input.idType() == VectorInput.IdType.STRING ? DataTypes.StringType : DataTypes.LongType;
+    if (!"string".equals(m.idType)) {
+      JavaRDD<Row> rows = merged.map(t -> RowFactory.create(t._2().queryId, t._2().ids, t._2().distances));
+      return spark.createDataFrame(rows, outputSchema(idType, DataTypes.LongType));
+    }
+    return withStringIds(spark, index, merged, merge, idType);
+  }
+
+  /** Maps the neighbours' long ids back to the input's string ids (the index's idmap/). */
+  static Dataset<Row> withStringIds(SparkSession spark, LoadedIndex index, JavaPairRDD<Long, Partial> merged,
+                                    HashPartitioner partitioner, DataType idType) {
+    JavaPairRDD<Long, String> idmap = spark.read().parquet(IndexLayout.idmap(index.path()).toString()).javaRDD()
+        .mapToPair(r -> new Tuple2<>(r.getLong(0), r.getString(1)));
+    JavaPairRDD<Long, Tuple2<Long, Integer>> byNeighbor = merged.flatMapToPair(t -> {
+      List<Tuple2<Long, Tuple2<Long, Integer>>> out = new ArrayList<>();
+      long[] ids = t._2().ids;
+      for (int r = 0; r < ids.length; r++) {
+        if (ids[r] >= 0) {
+          out.add(new Tuple2<>(ids[r], new Tuple2<>(t._1(), r)));
+        }
+      }
+      return out.iterator();
+    });
+    JavaPairRDD<Long, Tuple2<Integer, String>> named = byNeighbor.join(idmap)
+        .mapToPair(x -> new Tuple2<>(x._2()._1()._1(), new Tuple2<>(x._2()._1()._2(), x._2()._2())));
+    JavaRDD<Row> rows = merged.cogroup(named, partitioner).map(t -> {
+      Partial p = t._2()._1().iterator().next();
+      String[] names = new String[p.ids.length];
+      for (Tuple2<Integer, String> n : t._2()._2()) {
+        names[n._1()] = n._2();
+      }
+      int real = 0;
+      while (real < names.length && names[real] != null) {
+        real++;
+      }
+      return RowFactory.create(p.queryId, Arrays.copyOf(names, real), Arrays.copyOf(p.distances, real));
+    });
+    return spark.createDataFrame(rows, outputSchema(idType, DataTypes.StringType));
+  }
+
+  /** Loads every shard into one index on the driver and searches it there with index-core. */
+  static List<Tuple2<Long, Partial>> searchLocally(LoadedIndex index, List<Query> queries, int k, int nprobe)
+      throws IOException {
+    Manifest m = index.manifest();
+    org.apache.hadoop.conf.Configuration conf = SparkSession.active().sparkContext().hadoopConfiguration();
+    InvertedFileIndex q = ShardStore.quantizer(index.quantizerKey(), index::quantizerBytes);
+    InvertedFileIndex all = q.emptyCopy();
+    long t0 = System.nanoTime();
+    for (Manifest.Shard shard : m.shards) {
+      InvertedFileIndex s = ShardStore.shard(index.path(), shard, q, conf, 0);
+      for (long[] lc : shard.lists) {
+        int list = (int) lc[0];
+        all.addPreassigned(list, s.listIds(list), 0, s.listCodes(list), 0, s.listSize(list));
+      }
+    }
+    int d = m.d;
+    float[] x = new float[queries.size() * d];
+    for (int i = 0; i < queries.size(); i++) {
+      System.arraycopy(queries.get(i).vector(), 0, x, i * d, d);
+    }
+    long t1 = System.nanoTime();
+    int threads = Runtime.getRuntime().availableProcessors();
+    SearchResult r = all.search(x, k, SearchParams.defaults().withNprobe(nprobe).withThreads(threads));
+    long t2 = System.nanoTime();
+    LOG.info("local search: loaded {} vectors in {} ms; index-core searched {} queries on {} threads in {} ms "
+        + "({} queries/s)", all.ntotal(), (t1 - t0) / 1_000_000, queries.size(), threads, (t2 - t1) / 1_000_000,
+        Math.round(queries.size() / ((t2 - t1) / 1e9)));
+    List<Tuple2<Long, Partial>> out = new ArrayList<>(queries.size());
+    for (int i = 0; i < queries.size(); i++) {
+      out.add(new Tuple2<>(queries.get(i).qid(), new Partial(null, r.ids(i), r.distances(i))));
+    }
+    return out;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<Probe>[] byPartition(List<Tuple2<Integer, Probe>> all, int parts) {
+    List<Probe>[] out = new List[parts];
+    for (int i = 0; i < parts; i++) {
+      out[i] = new ArrayList<>();
+    }
+    for (Tuple2<Integer, Probe> t : all) {
+      out[t._1()].add(t._2());
+    }
+    return out;
+  }
+
+  /** Scans one shard for its probes, in batches; returns the partial top-k of each query. */
+  static Iterator<Tuple2<Long, Partial>> scanShard(int shard, List<Probe> probes, String indexPath,
+                                                   Manifest.Shard[] shards, String qkey, Broadcast<byte[]> qb,
+                                                   HadoopConf hc, long cacheBytes, int k, int nprobe)
+      throws IOException {
+    List<Tuple2<Long, Partial>> out = new ArrayList<>(probes.size());
+    if (probes.isEmpty()) {
+      return out.iterator();
+    }
+    InvertedFileIndex q = ShardStore.quantizer(qkey, qb::value);
+    InvertedFileIndex s = ShardStore.shard(new Path(indexPath), shards[shard], q, hc.get(), cacheBytes);
+    int d = q.d();
+    TaskContext tc = TaskContext.get();
+    int threads = tc == null ? 1 : Math.max(1, tc.cpus());
+    for (int from = 0; from < probes.size(); from += BATCH) {
+      int n = Math.min(BATCH, probes.size() - from);
+      float[] x = new float[n * d];
+      long[] lists = new long[n * nprobe];
+      float[] coarse = new float[n * nprobe];
+      for (int i = 0; i < n; i++) {
+        Probe p = probes.get(from + i);
+        System.arraycopy(p.vector, 0, x, i * d, d);
+        System.arraycopy(p.lists, 0, lists, i * nprobe, nprobe);
+        System.arraycopy(p.coarse, 0, coarse, i * nprobe, nprobe);
+      }
+      SearchResult r = s.searchPreassigned(x, k, nprobe, lists, coarse, SearchParams.defaults().withThreads(threads));
+      for (int i = 0; i < n; i++) {
+        out.add(new Tuple2<>(probes.get(from + i).qid, new Partial(null, r.ids(i), r.distances(i))));
+      }
+    }
+    return out.iterator();
+  }
+
+  /**
+   * Probes queries in batches and yields, for each query and each shard holding one of its probed
+   * lists, the key of that shard's task and the query's probes restricted to the shard's lists.
+   */
+  static final class ProbeIterator {
+    private final Iterator<Query> in;
+    private final InvertedFileIndex quantizer;
+    private final int nprobe;
+    private final int[][] listShards;
+    private final int splits;
+
+    ProbeIterator(Iterator<Query> in, InvertedFileIndex quantizer, int nprobe, int[][] listShards, int splits) {
+      this.in = in;
+      this.quantizer = quantizer;
+      this.nprobe = nprobe;
+      this.listShards = listShards;
+      this.splits = splits;
+    }
+
+    Iterator<Tuple2<Integer, Probe>> flatten() {
+      return new Iterator<>() {
+        private final List<Tuple2<Integer, Probe>> buf = new ArrayList<>();
+        private int pos;
+
+        @Override
+        public boolean hasNext() {
+          while (pos == buf.size()) {
+            if (!in.hasNext()) {
+              return false;
+            }
+            buf.clear();
+            pos = 0;
+            fill(buf);
+          }
+          return true;
+        }
+
+        @Override
+        public Tuple2<Integer, Probe> next() {
+          if (!hasNext()) {
+            throw new java.util.NoSuchElementException();
+          }
+          return buf.get(pos++);
+        }
+      };
+    }
+
+    private void fill(List<Tuple2<Integer, Probe>> out) {
+      int d = quantizer.d();
+      List<Query> batch = new ArrayList<>(BATCH);
+      while (batch.size() < BATCH && in.hasNext()) {
+        batch.add(in.next());
+      }
+      int n = batch.size();
+      float[] x = new float[n * d];
+      for (int i = 0; i < n; i++) {
+        System.arraycopy(batch.get(i).vector(), 0, x, i * d, d);
+      }
+      long[] lists = new long[n * nprobe];
+      float[] coarse = new float[n * nprobe];
+      quantizer.probe(x, nprobe, 1, coarse, lists);
+      for (int i = 0; i < n; i++) {
+        Query query = batch.get(i);
+        int split = (int) Math.floorMod(query.qid(), (long) splits);
+        // the shards this query touches, each with its own lists
+        List<Integer> touched = new ArrayList<>(4);
+        for (int p = 0; p < nprobe; p++) {
+          long l = lists[i * nprobe + p];
+          if (l >= 0) {
+            for (int s : listShards[(int) l]) {
+              if (!touched.contains(s)) {
+                touched.add(s);
+              }
+            }
+          }
+        }
+        for (int s : touched) {
+          long[] own = new long[nprobe];
+          Arrays.fill(own, -1);
+          for (int p = 0; p < nprobe; p++) {
+            long l = lists[i * nprobe + p];
+            if (l >= 0 && contains(listShards[(int) l], s)) {
+              own[p] = l;
+            }
+          }
+          float[] c = Arrays.copyOfRange(coarse, i * nprobe, (i + 1) * nprobe);
+          out.add(new Tuple2<>(s * splits + split, new Probe(query.qid(), query.vector(), own, c)));
+        }
+      }
+    }
+
+    private static boolean contains(int[] a, int v) {
+      for (int x : a) {
+        if (x == v) {
+          return true;
+        }
+      }
+      return false;
+    }
+  }
+}

@@ -1,0 +1,165 @@
+package io.quiver.spark.plan;
+
+import io.quiver.index.IndexFactory;
+import io.quiver.index.InvertedFileIndex;
+import io.quiver.index.IvfIndex;
+import io.quiver.index.IvfPqIndex;
+import io.quiver.index.Metric;
+import io.quiver.index.VectorIndex;
+import io.quiver.index.util.Parallel;
+import io.quiver.index.vector.VectorUtil;
+import java.util.List;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Training: sample the input, collect the sample to the driver (bounded in bytes), and train the
+ * quantizer with index-core on all driver cores.
+ */
+public final class TrainPlan {
+  private static final Logger LOG = LoggerFactory.getLogger(TrainPlan.class);
+
+  /** FAISS's k-means cap: at most this many training points per centroid are useful. */
+  public static final int MAX_POINTS_PER_CENTROID = 256;
+
+  /** Default bound on the sample collected to the driver: 2 GiB. */
+  public static final long DEFAULT_MAX_TRAIN_BYTES = 2L << 30;
+
+  private TrainPlan() {}
+
+  /** What a training run did. */
+  public record Result(InvertedFileIndex quantizer, long inputRows, int sampleRows, double sampleSeconds,
+                       double trainSeconds) {}
+
+  /** The index a factory string describes, refused unless the Spark jobs can shard it. */
+  public static InvertedFileIndex create(int d, String factory, Metric metric) {
+    VectorIndex index = IndexFactory.create(d, factory, metric);
+    if (!(index instanceof InvertedFileIndex ivf)) {
+      throw new IllegalArgumentException("factory '" + factory + "': the Spark jobs build inverted-file indexes, "
+          + "IVF<nlist>,Flat | IVF<nlist>,PQ<m>[x<nbits>] | IVF<nlist>,SQ8|SQ4|SQfp16 (use --metric cosine instead "
+          + "of an L2norm prefix; RFlat is not available on Spark)");
+    }
+    return ivf;
+  }
+
+  /**
+   * The training-set size FAISS would use: {@code 256 * nlist} points for the coarse k-means, and
+   * {@code 256 * 2^nbits} for the PQ codebooks (SQ ranges need no more).
+   */
+  public static long defaultSampleSize(InvertedFileIndex index) {
+    long n = (long) MAX_POINTS_PER_CENTROID * index.nlist();
+    if (index instanceof IvfPqIndex pq) {
+      n = Math.max(n, (long) MAX_POINTS_PER_CENTROID * pq.pq().ksub());
+    }
+    return n;
+  }
+
+  /**
+   * The coarse k-means on the executors (the sample stays distributed), then the code quantizer
+   * on the driver from a part of the sample that fits the bound.
+   */
+  static Result trainDistributed(VectorInput input, InvertedFileIndex index, long rows, long want, double fraction,
+                                 int d, long seed, long maxTrainBytes, long t0) {
+    boolean normalize = index.metric().normalizes();
+    boolean ip = index.metric().higherIsCloser();
+    JavaRDD<float[]> sample = input.projected().sample(false, fraction, seed).queryExecution().toRdd().toJavaRDD()
+        .map(r -> {
+          float[] v = input.vector(r, d, "input");
+          if (normalize) {
+            VectorUtil.normalizeL2(v, d);
+          }
+          return v;
+        })
+        .persist(StorageLevel.MEMORY_AND_DISK_SER());
+    try {
+      long n = sample.count();
+      double sampleSeconds = (System.nanoTime() - t0) / 1e9;
+      LOG.info("training sample of {} vectors ({} bytes) exceeds --max-train-bytes {}: k-means runs on the executors",
+          n, n * d * 4L, maxTrainBytes);
+      long t1 = System.nanoTime();
+      JavaSparkContext jsc = JavaSparkContext.fromSparkContext(input.projected().sparkSession().sparkContext());
+      float[] centroids = DistributedKMeans.train(jsc, sample, index.nlist(), d, IvfIndex.DEFAULT_TRAIN_NITER, seed, ip,
+          ip);
+      long codecRows = 0;
+      if (index instanceof IvfPqIndex pq) {
+        codecRows = (long) MAX_POINTS_PER_CENTROID * pq.pq().ksub();
+      } else if (!(index instanceof IvfIndex)) {
+        codecRows = n;
+      }
+      codecRows = Math.min(Math.min(codecRows, n), maxTrainBytes / (4L * d));
+      List<float[]> codecSample = codecRows == 0 ? List.of() : sample.takeSample(false, (int) codecRows, seed + 1);
+      float[] x = new float[codecSample.size() * d];
+      for (int i = 0; i < codecSample.size(); i++) {
+        System.arraycopy(codecSample.get(i), 0, x, i * d, d);
+      }
+      index.trainWithCentroids(centroids, x);
+      double trainSeconds = (System.nanoTime() - t1) / 1e9;
+      LOG.info("trained {} (distributed k-means on {} vectors, codes on {}) in {} s", index.factoryString(), n,
+          codecSample.size(), String.format("%.2f", trainSeconds));
+      return new Result(index, rows, (int) Math.min(Integer.MAX_VALUE, n), sampleSeconds, trainSeconds);
+    } finally {
+      sample.unpersist(false);
+    }
+  }
+
+  /**
+   * Samples and trains. A sample larger than {@code maxTrainBytes} is not collected: k-means
+   * runs distributed ({@link DistributedKMeans}) and only the code quantizer's share of the sample
+   * comes to the driver.
+   *
+   * @param sampleSize rows to train on, or 0 for {@link #defaultSampleSize}
+   */
+  public static Result train(VectorInput input, String factory, Metric metric, long seed, long sampleSize,
+                             long maxTrainBytes) {
+    List<InternalRow> first = input.projected().limit(1).queryExecution().toRdd().toJavaRDD()
+        .map(InternalRow::copy).collect();
+    if (first.isEmpty()) {
+      throw new IllegalArgumentException("the input has no rows: there is nothing to train on");
+    }
+    int d = input.vector(first.get(0), 0, "input").length;
+    if (d == 0) {
+      throw new IllegalArgumentException("the input row with id " + input.idString(first.get(0))
+          + " has an empty vector; vectors need at least one component");
+    }
+    InvertedFileIndex index = create(d, factory, metric);
+    index.coarseQuantizer().setSeed(seed);
+    long t0 = System.nanoTime();
+    long rows = input.projected().count();
+    long want = Math.min(rows, sampleSize > 0 ? sampleSize : defaultSampleSize(index));
+    if (want < index.nlist()) {
+      throw new IllegalArgumentException("the input has " + rows + " rows" + (sampleSize > 0 ? " (or --train-size "
+          + sampleSize + ")" : "") + ": training " + factory + " needs at least nlist = " + index.nlist() + " vectors");
+    }
+    long bytes = want * d * 4L;
+    double fraction = Math.min(1.0, want * 1.1 / rows + 1e-9);
+    if (bytes > maxTrainBytes) {
+      return trainDistributed(input, index, rows, want, fraction, d, seed, maxTrainBytes, t0);
+    }
+    LOG.info("training {} on {} of {} rows (d = {})", factory, want, rows, d);
+    List<float[]> sample = input.projected().sample(false, fraction, seed).limit((int) want)
+        .queryExecution().toRdd().toJavaRDD()
+        .map(r -> input.vector(r, d, "input"))
+        .collect();
+    float[] x = new float[sample.size() * d];
+    for (int i = 0; i < sample.size(); i++) {
+      System.arraycopy(sample.get(i), 0, x, i * d, d);
+    }
+    double sampleSeconds = (System.nanoTime() - t0) / 1e9;
+    long t1 = System.nanoTime();
+    int previous = Parallel.defaultThreads();
+    Parallel.setDefaultThreads(Runtime.getRuntime().availableProcessors());
+    try {
+      index.train(x);
+    } finally {
+      Parallel.setDefaultThreads(previous);
+    }
+    double trainSeconds = (System.nanoTime() - t1) / 1e9;
+    LOG.info("trained {} on {} vectors in {} s (sampling took {} s)", factory, sample.size(),
+        String.format("%.2f", trainSeconds), String.format("%.2f", sampleSeconds));
+    return new Result(index, rows, sample.size(), sampleSeconds, trainSeconds);
+  }
+}

@@ -1,0 +1,160 @@
+package io.quiver.spark.plan;
+
+import static org.apache.spark.sql.functions.col;
+
+import java.io.Serializable;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.ml.functions;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.util.ArrayData;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+
+/**
+ * An input DataFrame reduced to what the jobs need: an id column (long, int or string) and a
+ * vector column (array&lt;float&gt;, array&lt;double&gt; or Spark ML Vector), projected to
+ * {@code (id, array<float>)} and read as internal rows, so vectors become {@code float[]} without
+ * boxing.
+ */
+public final class VectorInput implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** The kind of id column. */
+  public enum IdType { LONG, STRING }
+
+  private final String idCol;
+  private final String vectorCol;
+  private final IdType idType;
+  private final DataType idDataType;
+  private final transient Dataset<Row> projected;
+
+  private VectorInput(String idCol, String vectorCol, IdType idType, DataType idDataType, Dataset<Row> projected) {
+    this.idCol = idCol;
+    this.vectorCol = vectorCol;
+    this.idType = idType;
+    this.idDataType = idDataType;
+    this.projected = projected;
+  }
+
+  /** Checks the two columns' types and projects the DataFrame. */
+  public static VectorInput of(Dataset<Row> df, String idCol, String vectorCol, String what) {
+    StructField id = field(df, idCol, what, "--id-col");
+    StructField vec = field(df, vectorCol, what, "--vector-col");
+    DataType it = id.dataType();
+    IdType idType;
+    Column idExpr;
+    if (it.equals(DataTypes.LongType) || it.equals(DataTypes.IntegerType)) {
+      idType = IdType.LONG;
+      idExpr = col(idCol).cast(DataTypes.LongType);
+    } else if (it.equals(DataTypes.StringType)) {
+      idType = IdType.STRING;
+      idExpr = col(idCol);
+    } else {
+      throw new IllegalArgumentException("the id column '" + idCol + "' of the " + what + " has type " + it.simpleString()
+          + "; valid id types are bigint (long), int and string");
+    }
+    DataType vt = vec.dataType();
+    Column vecExpr;
+    if (vt instanceof ArrayType at && at.elementType().equals(DataTypes.FloatType)) {
+      vecExpr = col(vectorCol);
+    } else if (vt instanceof ArrayType at && at.elementType().equals(DataTypes.DoubleType)) {
+      vecExpr = col(vectorCol).cast(DataTypes.createArrayType(DataTypes.FloatType));
+    } else if (vt.equals(SQLDataTypes.VectorType())) {
+      vecExpr = functions.vector_to_array(col(vectorCol), "float32");
+    } else {
+      throw new IllegalArgumentException("the vector column '" + vectorCol + "' of the " + what + " has type "
+          + vt.simpleString() + "; valid vector types are array<float>, array<double> and Spark ML vector");
+    }
+    return new VectorInput(idCol, vectorCol, idType, it, df.select(idExpr.as("id"), vecExpr.as("vector")));
+  }
+
+  private static StructField field(Dataset<Row> df, String name, String what, String option) {
+    for (StructField f : df.schema().fields()) {
+      if (f.name().equals(name)) {
+        return f;
+      }
+    }
+    throw new IllegalArgumentException("the " + what + " has no column '" + name + "' (set it with " + option
+        + "); its columns are " + String.join(", ", df.columns()));
+  }
+
+  public IdType idType() {
+    return idType;
+  }
+
+  /** The id column's type in the input (long, int or string). */
+  public DataType idDataType() {
+    return idDataType;
+  }
+
+  public String idCol() {
+    return idCol;
+  }
+
+  public String vectorCol() {
+    return vectorCol;
+  }
+
+  /** {@code (id, vector)} with the id as long or string. */
+  public Dataset<Row> projected() {
+    return projected;
+  }
+
+  /** Internal rows of {@code (id, array<float>)}; rows are reused by Spark, copy what you keep. */
+  public JavaRDD<InternalRow> internalRows() {
+    return projected.queryExecution().toRdd().toJavaRDD();
+  }
+
+  /**
+   * The vector of an internal row as {@code float[]}; {@code null} vectors and vectors of the
+   * wrong dimension fail with the row's id.
+   *
+   * @param d the expected dimension, or 0 for any
+   */
+  public float[] vector(InternalRow row, int d, String what) {
+    if (row.isNullAt(1)) {
+      throw new IllegalArgumentException("the " + what + " row with id " + idString(row) + " has a null vector");
+    }
+    ArrayData a = row.getArray(1);
+    if (d > 0 && a.numElements() != d) {
+      throw new IllegalArgumentException("the " + what + " row with id " + idString(row) + " has a vector of dimension "
+          + a.numElements() + "; this index has d = " + d);
+    }
+    for (int i = 0; i < a.numElements(); i++) {
+      if (a.isNullAt(i)) {
+        throw new IllegalArgumentException("the " + what + " row with id " + idString(row) + " has a null at vector "
+            + "component " + i);
+      }
+    }
+    float[] v = a.toFloatArray();
+    for (int i = 0; i < v.length; i++) {
+      if (!Float.isFinite(v[i])) {
+        throw new IllegalArgumentException("the " + what + " row with id " + idString(row) + " has " + v[i]
+            + " at vector component " + i + "; components must be finite");
+      }
+    }
+    return v;
+  }
+
+  /** The row's id for messages. */
+  public String idString(InternalRow row) {
+    if (row.isNullAt(0)) {
+      return "null";
+    }
+    return idType == IdType.LONG ? Long.toString(row.getLong(0)) : "'" + row.getUTF8String(0) + "'";
+  }
+
+  /** The long id of a row with a long id column; a null id fails, naming the column. */
+  public long longId(InternalRow row, String what) {
+    if (row.isNullAt(0)) {
+      throw new IllegalArgumentException("the " + what + " has a row whose id ('" + idCol + "') is null");
+    }
+    return row.getLong(0);
+  }
+}

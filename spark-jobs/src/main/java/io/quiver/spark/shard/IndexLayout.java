@@ -1,0 +1,51 @@
+package io.quiver.spark.shard;
+
+import org.apache.hadoop.fs.Path;
+
+/**
+ * Where the parts of an index directory lie, on any Hadoop file system:
+ * <pre>
+ * &lt;index&gt;/manifest.json        parameters, counts, shards, list-to-shard map, checksums
+ * &lt;index&gt;/quantizer.qvq        the trained, empty index (coarse centroids and codebooks)
+ * &lt;index&gt;/shards/shard-00000.qvs ...
+ * &lt;index&gt;/idmap/              (string ids only) Parquet: the long id of each string id
+ * &lt;index&gt;/_SUCCESS            written last; without it the directory is not an index
+ * </pre>
+ * A committed directory is never modified; a rebuild writes a new directory.
+ */
+public final class IndexLayout {
+  public static final String MANIFEST = "manifest.json";
+  public static final String QUANTIZER = "quantizer.qvq";
+  public static final String SHARDS = "shards";
+  public static final String IDMAP = "idmap";
+  public static final String SUCCESS = "_SUCCESS";
+  /** Shard attempts are written here, then renamed to their final name once. */
+  public static final String TEMPORARY = "_temporary";
+
+  private IndexLayout() {}
+
+  public static Path manifest(Path index) {
+    return new Path(index, MANIFEST);
+  }
+
+  public static Path quantizer(Path index) {
+    return new Path(index, QUANTIZER);
+  }
+
+  public static Path success(Path index) {
+    return new Path(index, SUCCESS);
+  }
+
+  public static Path idmap(Path index) {
+    return new Path(index, IDMAP);
+  }
+
+  /** The file name of shard {@code shard}, relative to the index directory. */
+  public static String shardFile(int shard) {
+    return String.format("%s/shard-%05d.qvs", SHARDS, shard);
+  }
+
+  public static Path temporary(Path index) {
+    return new Path(index, TEMPORARY);
+  }
+}

@@ -1,0 +1,160 @@
+package io.quiver.spark.shard;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * {@code manifest.json}: what an index directory holds. Written by the driver after every shard
+ * is committed and before {@code _SUCCESS}; it has no timestamps, so the same build gives the same
+ * bytes.
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+@JsonPropertyOrder({"format", "formatVersion", "factory", "metric", "d", "nlist", "codeSize", "ntotal", "idType",
+    "input", "seed", "quantizer", "shards"})
+public final class Manifest implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  public static final String FORMAT = "quiver-index";
+  /** Version 1: the fields below. */
+  public static final int FORMAT_VERSION = 1;
+
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .enable(SerializationFeature.INDENT_OUTPUT)
+      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+  public String format = FORMAT;
+  public int formatVersion = FORMAT_VERSION;
+  /** The factory string, e.g. {@code IVF1024,PQ16}. */
+  public String factory;
+  /** l2, ip or cosine. */
+  public String metric;
+  public int d;
+  public int nlist;
+  /** Bytes per stored vector's code in the shards. */
+  public int codeSize;
+  /** Vectors in all shards together: the number of input rows. */
+  public long ntotal;
+  /** "long" (the input's ids as they are) or "string" (mapped to longs; see idmap/). */
+  public String idType;
+  public Input input;
+  public long seed;
+  public FileEntry quantizer;
+  public List<Shard> shards = new ArrayList<>();
+
+  /** Where the vectors came from. */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public static final class Input implements Serializable {
+    private static final long serialVersionUID = 1L;
+    public String path;
+    public String format;
+    public String idCol;
+    public String vectorCol;
+  }
+
+  /** A file of the index with its size and CRC32C (of the whole file). */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public static class FileEntry implements Serializable {
+    private static final long serialVersionUID = 1L;
+    /** Relative to the index directory. */
+    public String file;
+    public long bytes;
+    /** CRC32C of every byte of the file, as unsigned hex. */
+    public String crc32c;
+  }
+
+  /** One shard: its file, count, and how many entries of each list it holds. */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  @JsonPropertyOrder({"shard", "file", "count", "bytes", "crc32c", "lists"})
+  public static final class Shard extends FileEntry {
+    private static final long serialVersionUID = 1L;
+    public int shard;
+    public long count;
+    /** {@code [list, entries]} pairs, by list. */
+    public List<long[]> lists = new ArrayList<>();
+  }
+
+  public static Manifest read(Path index, Configuration conf) throws IOException {
+    Path path = IndexLayout.manifest(index);
+    FileSystem fs = path.getFileSystem(conf);
+    if (!fs.exists(IndexLayout.success(index))) {
+      if (!fs.exists(index)) {
+        throw new IOException("no index at " + index + ": the directory does not exist");
+      }
+      throw new IOException("no committed index at " + index + ": " + IndexLayout.SUCCESS + " is missing (the build "
+          + "that wrote it did not finish, or this is not an index directory)");
+    }
+    Manifest m;
+    try (InputStream in = fs.open(path)) {
+      m = JSON.readValue(in, Manifest.class);
+    } catch (IOException e) {
+      throw new IOException("cannot read " + path + ": " + e.getMessage(), e);
+    }
+    if (!FORMAT.equals(m.format) || m.formatVersion < 1) {
+      throw new IOException(path + " is not a Quiver manifest (format '" + m.format + "', version " + m.formatVersion + ")");
+    }
+    if (m.formatVersion > FORMAT_VERSION) {
+      throw new IOException(path + " has manifest version " + m.formatVersion + "; this Quiver reads up to version "
+          + FORMAT_VERSION + ": upgrade Quiver");
+    }
+    return m;
+  }
+
+  public void write(Path index, Configuration conf) throws IOException {
+    Path path = IndexLayout.manifest(index);
+    FileSystem fs = path.getFileSystem(conf);
+    try (OutputStream out = fs.create(path, true)) {
+      out.write(toJson().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+  }
+
+  public String toJson() {
+    try {
+      return JSON.writeValueAsString(this) + "\n";
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot serialize the manifest", e);
+    }
+  }
+
+  /** For each list, the shards that hold entries of it, in shard order. */
+  public int[][] listToShards() {
+    List<List<Integer>> byList = new ArrayList<>();
+    for (int l = 0; l < nlist; l++) {
+      byList.add(new ArrayList<>());
+    }
+    for (Shard s : shards) {
+      for (long[] lc : s.lists) {
+        if (lc[1] > 0) {
+          byList.get((int) lc[0]).add(s.shard);
+        }
+      }
+    }
+    int[][] out = new int[nlist][];
+    for (int l = 0; l < nlist; l++) {
+      out[l] = byList.get(l).stream().mapToInt(Integer::intValue).toArray();
+    }
+    return out;
+  }
+
+  /** The size of every list over all shards. */
+  public long[] listSizes() {
+    long[] sizes = new long[nlist];
+    for (Shard s : shards) {
+      for (long[] lc : s.lists) {
+        sizes[(int) lc[0]] += lc[1];
+      }
+    }
+    return sizes;
+  }
+}

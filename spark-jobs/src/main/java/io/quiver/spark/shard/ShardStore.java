@@ -1,0 +1,238 @@
+package io.quiver.spark.shard;
+
+import io.quiver.index.InvertedFileIndex;
+import io.quiver.index.VectorIndex;
+import io.quiver.index.io.IndexIO;
+import java.io.ByteArrayInputStream;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
+import java.util.zip.CRC32C;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Shard and quantizer files on Hadoop file systems: commit-once writes, and a per-JVM (so
+ * per-executor) cache of loaded shards bounded in bytes, least recently used first out.
+ */
+public final class ShardStore {
+  private static final Logger LOG = LoggerFactory.getLogger(ShardStore.class);
+
+  /** Default shard cache bound: a quarter of the JVM's maximum heap. */
+  public static final long DEFAULT_CACHE_BYTES = Runtime.getRuntime().maxMemory() / 4;
+
+  private static final Map<String, VectorIndex> QUANTIZERS = new LinkedHashMap<>();
+  private static final ShardCache SHARDS = new ShardCache();
+
+  private ShardStore() {}
+
+  /** What a committed file is: its name relative to the index, size and CRC32C. */
+  public static Manifest.FileEntry entry(String file, long bytes, long crc) {
+    Manifest.FileEntry e = new Manifest.FileEntry();
+    e.file = file;
+    e.bytes = bytes;
+    e.crc32c = String.format("%08x", crc);
+    return e;
+  }
+
+  /** An output stream that counts and checksums what passes through. */
+  private static final class Checked extends FilterOutputStream {
+    final CRC32C crc = new CRC32C();
+    long bytes;
+
+    Checked(OutputStream out) {
+      super(out);
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      out.write(b);
+      crc.update(b);
+      bytes++;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      out.write(b, off, len);
+      crc.update(b, off, len);
+      bytes += len;
+    }
+  }
+
+  /** Writes something to a stream. */
+  @FunctionalInterface
+  public interface Writer {
+    void write(OutputStream out) throws IOException;
+  }
+
+  /**
+   * Writes {@code file} (relative to {@code index}) once: the bytes go to a unique temporary name
+   * under {@code _temporary/}, then are renamed to the final name. When the final file already
+   * exists (another attempt of the same deterministic task committed it), the temporary is
+   * deleted and the existing file is kept, after checking it has the same size and checksum.
+   */
+  public static Manifest.FileEntry writeOnce(Path index, String file, String attempt, Configuration conf, Writer writer)
+      throws IOException {
+    Path target = new Path(index, file);
+    Path tmp = new Path(IndexLayout.temporary(index), file.replace('/', '_') + "." + attempt);
+    FileSystem fs = target.getFileSystem(conf);
+    Checked checked;
+    try (FSDataOutputStream raw = fs.create(tmp, true)) {
+      checked = new Checked(raw);
+      writer.write(checked);
+      checked.flush();
+    } catch (IOException | RuntimeException e) {
+      fs.delete(tmp, false);
+      throw e;
+    }
+    Manifest.FileEntry entry = entry(file, checked.bytes, checked.crc.getValue());
+    fs.mkdirs(target.getParent());
+    // some file systems (the local one) replace an existing target on rename: look first
+    if (fs.exists(target) || !fs.rename(tmp, target)) {
+      fs.delete(tmp, false);
+      if (!fs.exists(target)) {
+        throw new IOException("could not rename " + tmp + " to " + target);
+      }
+      FileStatus st = fs.getFileStatus(target);
+      if (st.getLen() != entry.bytes || !crcOf(fs, target).equals(entry.crc32c)) {
+        throw new IOException(target + " exists with " + st.getLen() + " bytes, but this attempt wrote " + entry.bytes
+            + " bytes with another checksum: two attempts of one task gave different output (did the input change "
+            + "during the build?)");
+      }
+    }
+    return entry;
+  }
+
+  /** The CRC32C of a whole file, as the manifest writes it. */
+  static String crcOf(FileSystem fs, Path path) throws IOException {
+    CRC32C crc = new CRC32C();
+    byte[] buf = new byte[1 << 16];
+    try (InputStream in = fs.open(path)) {
+      for (int r; (r = in.read(buf)) > 0; ) {
+        crc.update(buf, 0, r);
+      }
+    }
+    return String.format("%08x", crc.getValue());
+  }
+
+  /** Reads a whole small file (the quantizer). */
+  public static byte[] readAll(Path path, Configuration conf) throws IOException {
+    FileSystem fs = path.getFileSystem(conf);
+    long len = fs.getFileStatus(path).getLen();
+    if (len > Integer.MAX_VALUE - 8) {
+      throw new IOException(path + " has " + len + " bytes, more than one array holds");
+    }
+    byte[] b = new byte[(int) len];
+    try (InputStream in = fs.open(path)) {
+      int off = 0;
+      while (off < b.length) {
+        int r = in.read(b, off, b.length - off);
+        if (r < 0) {
+          throw new IOException(path + " ended at byte " + off + " of " + len);
+        }
+        off += r;
+      }
+    }
+    return b;
+  }
+
+  /**
+   * The quantizer of the given bytes (its file), loaded once per JVM: executors share one copy,
+   * with its tables, among all tasks. {@code key} names the index and its checksum.
+   */
+  public static InvertedFileIndex quantizer(String key, Supplier<byte[]> bytes) {
+    synchronized (QUANTIZERS) {
+      VectorIndex q = QUANTIZERS.get(key);
+      if (q == null) {
+        byte[] b = bytes.get();
+        try {
+          q = IndexIO.read(new ByteArrayInputStream(b), key, b.length);
+        } catch (IOException e) {
+          throw new IllegalStateException("cannot read the quantizer " + key + ": " + e.getMessage(), e);
+        }
+        if (QUANTIZERS.size() >= 4) {
+          QUANTIZERS.remove(QUANTIZERS.keySet().iterator().next());
+        }
+        QUANTIZERS.put(key, q);
+      }
+      return (InvertedFileIndex) q;
+    }
+  }
+
+  /**
+   * The shard at {@code index/file}, loaded through this JVM's cache (bounded by
+   * {@code cacheBytes}); the file's checksum is verified on load.
+   */
+  public static InvertedFileIndex shard(Path index, Manifest.FileEntry entry, InvertedFileIndex quantizer,
+                                        Configuration conf, long cacheBytes) throws IOException {
+    String key = new Path(index, entry.file) + "#" + entry.crc32c;
+    return SHARDS.get(key, cacheBytes, () -> {
+      Path path = new Path(index, entry.file);
+      FileSystem fs = path.getFileSystem(conf);
+      long t0 = System.nanoTime();
+      try (InputStream in = new java.io.BufferedInputStream(fs.open(path), 1 << 20)) {
+        InvertedFileIndex s = IndexIO.readShard(in, path.toString(), entry.bytes, quantizer);
+        LOG.info("loaded {} ({} vectors, {} MB) in {} ms", path, s.ntotal(), entry.bytes >> 20,
+            (System.nanoTime() - t0) / 1_000_000);
+        return s;
+      }
+    });
+  }
+
+  /** Drops every cached shard and quantizer of this JVM (tests, and jobs that finish). */
+  public static void clearCaches() {
+    synchronized (QUANTIZERS) {
+      QUANTIZERS.clear();
+    }
+    SHARDS.clear();
+  }
+
+  /** Loads a value that may fail with an I/O error. */
+  @FunctionalInterface
+  interface Loader {
+    InvertedFileIndex load() throws IOException;
+  }
+
+  /** An LRU map bounded by the sum of the shards' list bytes. */
+  static final class ShardCache {
+    private final LinkedHashMap<String, InvertedFileIndex> map = new LinkedHashMap<>(16, 0.75f, true);
+    private long bytes;
+
+    synchronized InvertedFileIndex get(String key, long limit, Loader loader) throws IOException {
+      InvertedFileIndex s = map.get(key);
+      if (s != null) {
+        return s;
+      }
+      s = loader.load();
+      long size = sizeOf(s);
+      Iterator<Map.Entry<String, InvertedFileIndex>> it = map.entrySet().iterator();
+      while (bytes + size > limit && it.hasNext()) {
+        Map.Entry<String, InvertedFileIndex> e = it.next();
+        bytes -= sizeOf(e.getValue());
+        it.remove();
+      }
+      map.put(key, s);
+      bytes += size;
+      return s;
+    }
+
+    synchronized void clear() {
+      map.clear();
+      bytes = 0;
+    }
+
+    private static long sizeOf(InvertedFileIndex s) {
+      return s.ntotal() * (s.codeSize() + 8L);
+    }
+  }
+}
