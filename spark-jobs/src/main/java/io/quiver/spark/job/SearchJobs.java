@@ -35,6 +35,8 @@ import scala.Tuple2;
 
 /** The search, evaluate and info jobs. */
 public final class SearchJobs {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SearchJobs.class);
+
   private SearchJobs() {}
 
   /** Searches and writes {@code (id, neighbors, distances)}, or one row per neighbour with {@code explode}. */
@@ -50,7 +52,9 @@ public final class SearchJobs {
               col("col.distances").as("distance"))
           .where(col("neighbor").notEqual(-1));
     }
+    long t1 = System.nanoTime();
     result.write().format(outputFormat).mode(overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists).save(output);
+    LOG.info("scanned, merged and wrote the results in {} ms", (System.nanoTime() - t1) / 1_000_000);
     Map<String, Object> json = new LinkedHashMap<>();
     json.put("index", idx.path().toString());
     json.put("output", output);

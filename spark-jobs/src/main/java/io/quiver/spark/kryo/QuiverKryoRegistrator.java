@@ -61,6 +61,7 @@ public class QuiverKryoRegistrator implements KryoRegistrator {
       // ---- spark-jobs (io.quiver.spark...): build records, search probes and partial top-k, manifests
       io.quiver.spark.plan.Encoded.class,
       io.quiver.spark.plan.Probe.class,
+      io.quiver.spark.plan.ProbedQueries.class,
       io.quiver.spark.plan.Partial.class,
       io.quiver.spark.plan.SearchPlan.Query.class,
       io.quiver.spark.plan.DistributedKMeans.Stats.class,

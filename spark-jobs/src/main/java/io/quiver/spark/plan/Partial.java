@@ -21,15 +21,6 @@ public final class Partial implements Serializable {
     this.distances = distances;
   }
 
-  /** No neighbours yet: k ids -1 at the worst distance. */
-  public static Partial empty(Object queryId, int k, boolean higherIsCloser) {
-    long[] ids = new long[k];
-    float[] dist = new float[k];
-    java.util.Arrays.fill(ids, -1);
-    java.util.Arrays.fill(dist, higherIsCloser ? Float.NEGATIVE_INFINITY : Float.POSITIVE_INFINITY);
-    return new Partial(queryId, ids, dist);
-  }
-
   /** The better k of two partials (a bounded merge, linear in k). */
   public static Partial merge(Partial a, Partial b, boolean higherIsCloser) {
     int k = a.ids.length;

@@ -10,6 +10,8 @@ public final class Probe implements Serializable {
   private static final long serialVersionUID = 1L;
 
   public long qid;
+  /** The query's own id (Long or String). */
+  public Object id;
   public float[] vector;
   public long[] lists;
   public float[] coarse;
@@ -17,8 +19,9 @@ public final class Probe implements Serializable {
   /** For serializers. */
   public Probe() {}
 
-  public Probe(long qid, float[] vector, long[] lists, float[] coarse) {
+  public Probe(long qid, Object id, float[] vector, long[] lists, float[] coarse) {
     this.qid = qid;
+    this.id = id;
     this.vector = vector;
     this.lists = lists;
     this.coarse = coarse;

@@ -172,16 +172,20 @@ public final class SearchPlan {
   /** The queries with their numbers, read once (persisted by the caller's action). */
   static JavaRDD<Query> queries(VectorInput input, int d) {
     boolean stringIds = input.idType() == VectorInput.IdType.STRING;
-    return input.internalRows()
-        .map(r -> {
-          if (r.isNullAt(0)) {
-            throw new IllegalArgumentException("the queries have a row whose id ('" + input.idCol() + "') is null");
-          }
-          Object id = stringIds ? r.getUTF8String(0).toString() : (Object) r.getLong(0);
-          return new Object[] {id, input.vector(r, d, "queries")};
-        })
-        .zipWithIndex()
-        .map(t -> new Query(t._2(), t._1()[0], (float[]) t._1()[1]));
+    // query numbers: partition index in the high bits, position in the partition below (no extra job)
+    return input.internalRows().mapPartitionsWithIndex((part, it) -> {
+      List<Query> out = new ArrayList<>();
+      long next = (long) part << 36;
+      while (it.hasNext()) {
+        org.apache.spark.sql.catalyst.InternalRow r = it.next();
+        if (r.isNullAt(0)) {
+          throw new IllegalArgumentException("the queries have a row whose id ('" + input.idCol() + "') is null");
+        }
+        Object id = stringIds ? r.getUTF8String(0).toString() : (Object) r.getLong(0);
+        out.add(new Query(next++, id, input.vector(r, d, "queries")));
+      }
+      return out.iterator();
+    }, true);
   }
 
   /**
@@ -206,7 +210,9 @@ public final class SearchPlan {
     long cacheBytes = o.cacheBytes();
 
     JavaRDD<Query> queries = queries(input, d).persist(StorageLevel.MEMORY_AND_DISK());
+    long tRead = System.nanoTime();
     long nq = queries.count();
+    LOG.info("read {} queries in {} ms", nq, (System.nanoTime() - tRead) / 1_000_000);
     Strategy strategy = o.strategy();
     if (strategy == Strategy.AUTO) {
       strategy = nq * d * 4L <= o.broadcastBytes() ? Strategy.BROADCAST : Strategy.ROUTE;
@@ -233,16 +239,32 @@ public final class SearchPlan {
           .mapPartitionsWithIndex((part, it) -> {
             List<Probe> probes = new ArrayList<>();
             it.forEachRemaining(t -> probes.add(t._2()));
-            return scanShard(part / splits, probes, indexPath, shards, qkey, qb, hc, cacheBytes, k, nprobe);
+            return scanShard(part / splits, ProbedQueries.of(probes, d, nprobe), indexPath, shards, qkey, qb, hc,
+                cacheBytes, k);
           }, false)
           .mapToPair(t -> t);
     } else {
-      InvertedFileIndex q = ShardStore.quantizer(qkey, qb::value);
-      List<Tuple2<Integer, Probe>> all = new ArrayList<>();
-      new ProbeIterator(queries.collect().iterator(), q, nprobe, listShards, splits).flatten()
-          .forEachRemaining(all::add);
-      List<Probe>[] byPart = byPartition(all, nshards * splits);
-      Broadcast<List<Probe>[]> pb = jsc.broadcast(byPart);
+      // probe on the driver (all its cores) and broadcast the queries and probes as flat arrays;
+      // each shard task picks the queries of its split that probe one of its lists
+      // the executors probe their queries; the driver gathers the flat arrays and broadcasts them
+      List<ProbedQueries> chunks = queries.mapPartitions(it -> {
+        InvertedFileIndex q = ShardStore.quantizer(qkey, qb::value);
+        List<Query> part = new ArrayList<>();
+        it.forEachRemaining(part::add);
+        ProbedQueries c = new ProbedQueries(part.size(), d, nprobe);
+        for (int i = 0; i < c.n; i++) {
+          c.qids[i] = part.get(i).qid();
+          c.ids[i] = part.get(i).id();
+          System.arraycopy(part.get(i).vector(), 0, c.vectors, i * d, d);
+        }
+        if (c.n > 0) {
+          q.probe(c.vectors, nprobe, 1, c.coarse, c.lists);
+        }
+        return java.util.Collections.singletonList(c).iterator();
+      }).collect();
+      ProbedQueries pq = ProbedQueries.concat(chunks, d, nprobe);
+      Broadcast<ProbedQueries> pb = jsc.broadcast(pq);
+      LOG.info("probed {} queries and broadcast them in {} ms", pq.n, (System.nanoTime() - tRead) / 1_000_000);
       List<Integer> parts = new ArrayList<>();
       for (int i = 0; i < nshards * splits; i++) {
         parts.add(i);
@@ -252,17 +274,18 @@ public final class SearchPlan {
             List<Tuple2<Long, Partial>> out = new ArrayList<>();
             while (it.hasNext()) {
               int part = it.next();
-              scanShard(part / splits, pb.value()[part], indexPath, shards, qkey, qb, hc, cacheBytes, k, nprobe)
+              ProbedQueries mine = pb.value().select(part / splits, part % splits, splits, listShards);
+              scanShard(part / splits, mine, indexPath, shards, qkey, qb, hc, cacheBytes, k)
                   .forEachRemaining(out::add);
             }
             return out.iterator();
           })
           .mapToPair(t -> t);
     }
-    // every query gets a row, also one whose probed lists are all empty
-    JavaPairRDD<Long, Partial> empty = queries.mapToPair(q -> new Tuple2<>(q.qid(), Partial.empty(q.id(), k, hi)));
+    // every query has at least one partial (one that probes only empty lists gets an empty one
+    // from shard 0), so merging gives one row per query
     HashPartitioner merge = new HashPartitioner(Math.max(1, Math.min(parallelism * 2, (int) Math.max(1, nq / 1000))));
-    JavaPairRDD<Long, Partial> merged = partials.union(empty).reduceByKey(merge, (a, b) -> Partial.merge(a, b, hi));
+    JavaPairRDD<Long, Partial> merged = partials.reduceByKey(merge, (a, b) -> Partial.merge(a, b, hi));
     DataType idType = input.idType() == VectorInput.IdType.STRING ? DataTypes.StringType : DataTypes.LongType;
     if (!"string".equals(m.idType)) {
       JavaRDD<Row> rows = merged.map(t -> RowFactory.create(t._2().queryId, t._2().ids, t._2().distances));
@@ -332,51 +355,34 @@ public final class SearchPlan {
         Math.round(queries.size() / ((t2 - t1) / 1e9)));
     List<Tuple2<Long, Partial>> out = new ArrayList<>(queries.size());
     for (int i = 0; i < queries.size(); i++) {
-      out.add(new Tuple2<>(queries.get(i).qid(), new Partial(null, r.ids(i), r.distances(i))));
+      out.add(new Tuple2<>(queries.get(i).qid(), new Partial(queries.get(i).id(), r.ids(i), r.distances(i))));
     }
     return out;
   }
 
-  @SuppressWarnings("unchecked")
-  private static List<Probe>[] byPartition(List<Tuple2<Integer, Probe>> all, int parts) {
-    List<Probe>[] out = new List[parts];
-    for (int i = 0; i < parts; i++) {
-      out[i] = new ArrayList<>();
-    }
-    for (Tuple2<Integer, Probe> t : all) {
-      out[t._1()].add(t._2());
-    }
-    return out;
-  }
 
-  /** Scans one shard for its probes, in batches; returns the partial top-k of each query. */
-  static Iterator<Tuple2<Long, Partial>> scanShard(int shard, List<Probe> probes, String indexPath,
+  /** Scans one shard for its probed queries, in batches; returns the partial top-k of each query. */
+  static Iterator<Tuple2<Long, Partial>> scanShard(int shard, ProbedQueries p, String indexPath,
                                                    Manifest.Shard[] shards, String qkey, Broadcast<byte[]> qb,
-                                                   HadoopConf hc, long cacheBytes, int k, int nprobe)
-      throws IOException {
-    List<Tuple2<Long, Partial>> out = new ArrayList<>(probes.size());
-    if (probes.isEmpty()) {
+                                                   HadoopConf hc, long cacheBytes, int k) throws IOException {
+    List<Tuple2<Long, Partial>> out = new ArrayList<>(p.n);
+    if (p.n == 0) {
       return out.iterator();
     }
     InvertedFileIndex q = ShardStore.quantizer(qkey, qb::value);
     InvertedFileIndex s = ShardStore.shard(new Path(indexPath), shards[shard], q, hc.get(), cacheBytes);
-    int d = q.d();
+    int d = p.d;
+    int np = p.nprobe;
     TaskContext tc = TaskContext.get();
     int threads = tc == null ? 1 : Math.max(1, tc.cpus());
-    for (int from = 0; from < probes.size(); from += BATCH) {
-      int n = Math.min(BATCH, probes.size() - from);
-      float[] x = new float[n * d];
-      long[] lists = new long[n * nprobe];
-      float[] coarse = new float[n * nprobe];
+    for (int from = 0; from < p.n; from += BATCH) {
+      int n = Math.min(BATCH, p.n - from);
+      float[] x = Arrays.copyOfRange(p.vectors, from * d, (from + n) * d);
+      long[] lists = Arrays.copyOfRange(p.lists, from * np, (from + n) * np);
+      float[] coarse = Arrays.copyOfRange(p.coarse, from * np, (from + n) * np);
+      SearchResult r = s.searchPreassigned(x, k, np, lists, coarse, SearchParams.defaults().withThreads(threads));
       for (int i = 0; i < n; i++) {
-        Probe p = probes.get(from + i);
-        System.arraycopy(p.vector, 0, x, i * d, d);
-        System.arraycopy(p.lists, 0, lists, i * nprobe, nprobe);
-        System.arraycopy(p.coarse, 0, coarse, i * nprobe, nprobe);
-      }
-      SearchResult r = s.searchPreassigned(x, k, nprobe, lists, coarse, SearchParams.defaults().withThreads(threads));
-      for (int i = 0; i < n; i++) {
-        out.add(new Tuple2<>(probes.get(from + i).qid, new Partial(null, r.ids(i), r.distances(i))));
+        out.add(new Tuple2<>(p.qids[from + i], new Partial(p.ids[from + i], r.ids(i), r.distances(i))));
       }
     }
     return out.iterator();
@@ -458,28 +464,22 @@ public final class SearchPlan {
             }
           }
         }
+        if (touched.isEmpty()) {
+          touched.add(0); // every probed list is empty: shard 0 answers with an empty result
+        }
         for (int s : touched) {
           long[] own = new long[nprobe];
           Arrays.fill(own, -1);
           for (int p = 0; p < nprobe; p++) {
             long l = lists[i * nprobe + p];
-            if (l >= 0 && contains(listShards[(int) l], s)) {
+            if (l >= 0 && ProbedQueries.holds(listShards[(int) l], s)) {
               own[p] = l;
             }
           }
           float[] c = Arrays.copyOfRange(coarse, i * nprobe, (i + 1) * nprobe);
-          out.add(new Tuple2<>(s * splits + split, new Probe(query.qid(), query.vector(), own, c)));
+          out.add(new Tuple2<>(s * splits + split, new Probe(query.qid(), query.id(), query.vector(), own, c)));
         }
       }
-    }
-
-    private static boolean contains(int[] a, int v) {
-      for (int x : a) {
-        if (x == v) {
-          return true;
-        }
-      }
-      return false;
     }
   }
 }

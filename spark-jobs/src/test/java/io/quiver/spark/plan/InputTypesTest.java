@@ -101,6 +101,32 @@ class InputTypesTest {
   }
 
   @Test
+  void queriesThatProbeOnlyEmptyListsStillGetARow() throws Exception {
+    SparkSession spark = SparkTestSessions.local(2);
+    float[] x = new SyntheticData(D, 30, 4).generate(3000, 1);
+    String all = TestTables.parquet(spark, "empty-lists-all", x, D, 0, 2);
+    // the quantizer sees every point; the index holds the first 20 only, so most lists are empty
+    String few = TestTables.parquet(spark, "empty-lists-few", java.util.Arrays.copyOf(x, 20 * D), D, 0, 1);
+    String quantizer = TestTables.outputDir("empty-lists") + ".qvq";
+    IndexJobs.train(spark, new IndexJobs.Input(all, "parquet", "id", "vector"),
+        new IndexJobs.TrainOptions("IVF64,Flat", Metric.L2, 5, 0, 1L << 30), quantizer, false);
+    String out = TestTables.outputDir("empty-lists");
+    IndexJobs.build(spark, new IndexJobs.Input(few, "parquet", "id", "vector"), quantizer, out, 2, 5, false);
+    SearchPlan.LoadedIndex idx = SearchPlan.LoadedIndex.load(spark, out);
+    VectorInput qin = new IndexJobs.Input(all, "parquet", "id", "vector").open(spark, "queries");
+    for (SearchPlan.Strategy st : new SearchPlan.Strategy[] {SearchPlan.Strategy.ROUTE, SearchPlan.Strategy.BROADCAST,
+        SearchPlan.Strategy.LOCAL}) {
+      List<Row> rows = SearchPlan.search(spark, idx, qin, new SearchPlan.Options(3, 1, st, 1L << 30,
+          ShardStore.DEFAULT_CACHE_BYTES)).collectAsList();
+      assertEquals(3000, rows.size(), st.toString());
+      long unanswered = rows.stream().filter(r -> r.<Long>getList(1).get(0) == -1L).count();
+      assertTrue(unanswered > 1000, st + ": most queries probe an empty list, " + unanswered);
+      Row r0 = rows.stream().filter(r -> r.getLong(0) == 0L).findFirst().orElseThrow();
+      assertEquals(0L, r0.<Long>getList(1).get(0), st + ": vector 0 finds itself");
+    }
+  }
+
+  @Test
   void badRowsAreNamedByTheirId() {
     SparkSession spark = SparkTestSessions.local(2);
     StructType schema = TestTables.SCHEMA;
