@@ -2,19 +2,17 @@ package io.quiver.spark.plan;
 
 import static org.apache.spark.sql.functions.col;
 
+import io.quiver.spark.io.VectorColumns;
 import java.io.Serializable;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.ml.functions;
-import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.util.ArrayData;
-import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructField;
 
 /**
  * An input DataFrame reduced to what the jobs need: an id column (long, int or string) and a
@@ -42,46 +40,32 @@ public final class VectorInput implements Serializable {
     this.projected = projected;
   }
 
-  /** Checks the two columns' types and projects the DataFrame. */
+  /** Checks the two columns' types ({@link VectorColumns}) and projects the DataFrame. */
   public static VectorInput of(Dataset<Row> df, String idCol, String vectorCol, String what) {
-    StructField id = field(df, idCol, what, "--id-col");
-    StructField vec = field(df, vectorCol, what, "--vector-col");
-    DataType it = id.dataType();
-    IdType idType;
-    Column idExpr;
-    if (it.equals(DataTypes.LongType) || it.equals(DataTypes.IntegerType)) {
-      idType = IdType.LONG;
-      idExpr = col(idCol).cast(DataTypes.LongType);
-    } else if (it.equals(DataTypes.StringType)) {
-      idType = IdType.STRING;
-      idExpr = col(idCol);
-    } else {
-      throw new IllegalArgumentException("the id column '" + idCol + "' of the " + what + " has type " + it.simpleString()
-          + "; valid id types are bigint (long), int and string");
+    VectorColumns cols;
+    try {
+      cols = VectorColumns.of(df, idCol, vectorCol);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(what + ": " + e.getMessage(), e);
     }
-    DataType vt = vec.dataType();
+    Column id = col(cols.idCol());
+    Column vec = col(cols.vectorCol());
+    IdType idType = cols.idKind() == VectorColumns.IdKind.STRING ? IdType.STRING : IdType.LONG;
+    Column idExpr = idType == IdType.LONG ? id.cast(DataTypes.LongType) : id;
     Column vecExpr;
-    if (vt instanceof ArrayType at && at.elementType().equals(DataTypes.FloatType)) {
-      vecExpr = col(vectorCol);
-    } else if (vt instanceof ArrayType at && at.elementType().equals(DataTypes.DoubleType)) {
-      vecExpr = col(vectorCol).cast(DataTypes.createArrayType(DataTypes.FloatType));
-    } else if (vt.equals(SQLDataTypes.VectorType())) {
-      vecExpr = functions.vector_to_array(col(vectorCol), "float32");
-    } else {
-      throw new IllegalArgumentException("the vector column '" + vectorCol + "' of the " + what + " has type "
-          + vt.simpleString() + "; valid vector types are array<float>, array<double> and Spark ML vector");
+    switch (cols.vectorKind()) {
+      case FLOAT_ARRAY:
+        vecExpr = vec;
+        break;
+      case DOUBLE_ARRAY:
+        vecExpr = vec.cast(DataTypes.createArrayType(DataTypes.FloatType));
+        break;
+      default:
+        vecExpr = functions.vector_to_array(vec, "float32");
     }
-    return new VectorInput(idCol, vectorCol, idType, it, df.select(idExpr.as("id"), vecExpr.as("vector")));
-  }
-
-  private static StructField field(Dataset<Row> df, String name, String what, String option) {
-    for (StructField f : df.schema().fields()) {
-      if (f.name().equals(name)) {
-        return f;
-      }
-    }
-    throw new IllegalArgumentException("the " + what + " has no column '" + name + "' (set it with " + option
-        + "); its columns are " + String.join(", ", df.columns()));
+    DataType idDataType = df.schema().apply(cols.idCol()).dataType();
+    return new VectorInput(cols.idCol(), cols.vectorCol(), idType, idDataType,
+        df.select(idExpr.as("id"), vecExpr.as("vector")));
   }
 
   public IdType idType() {

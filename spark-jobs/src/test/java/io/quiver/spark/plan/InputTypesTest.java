@@ -157,7 +157,7 @@ class InputTypesTest {
     IllegalArgumentException wrongCol = assertThrows(IllegalArgumentException.class, () -> IndexJobs.index(spark,
         new IndexJobs.Input(nullVector, "parquet", "id", "emb"),
         new IndexJobs.TrainOptions("IVF4,Flat", Metric.L2, 5, 0, 1L << 30), TestTables.outputDir("bad"), 1, false));
-    assertTrue(wrongCol.getMessage().contains("no column 'emb'"), wrongCol.getMessage());
+    assertTrue(wrongCol.getMessage().contains("no vector column 'emb'"), wrongCol.getMessage());
     IllegalArgumentException pq = assertThrows(IllegalArgumentException.class, () -> TrainPlan.create(D, "PQ4",
         Metric.L2));
     assertTrue(pq.getMessage().contains("inverted-file"), pq.getMessage());
