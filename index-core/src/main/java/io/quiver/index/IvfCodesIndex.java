@@ -162,13 +162,7 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
     if (n < nlist) {
       throw new IllegalArgumentException("training needs at least nlist=" + nlist + " points, got " + n);
     }
-    if (ntotal() > 0) {
-      throw new IllegalStateException("cannot retrain an index that holds " + ntotal() + " vectors; build a new index");
-    }
-    if (sharesQuantizers) {
-      throw new IllegalStateException("cannot train an index made by emptyCopy(): it shares its quantizers with the "
-          + "index it was copied from; train a new index");
-    }
+    checkRetrainable();
     lock.writeLock().lock();
     try {
       publishAndTrainCodec(coarse.computeCentroids(x), x);
@@ -180,26 +174,26 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
   @Override
   public void trainWithCentroids(float[] centroids, float[] vectors) {
     float[] x = prepare("training vectors", vectors);
-    if (centroids == null || centroids.length != (long) nlist * d) {
-      throw new IllegalArgumentException("centroids must hold nlist * d = " + nlist + " * " + d + " floats, has "
-          + (centroids == null ? "null" : centroids.length));
-    }
-    Checks.prepareVectors("centroids", centroids, d, false);
+    coarse.checkCentroids(centroids);
     if (x.length == 0 && !codecTrained()) {
       throw new IllegalArgumentException("training the code quantizer needs vectors; got none");
     }
+    checkRetrainable();
+    lock.writeLock().lock();
+    try {
+      publishAndTrainCodec(centroids.clone(), x);
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  private void checkRetrainable() {
     if (ntotal() > 0) {
       throw new IllegalStateException("cannot retrain an index that holds " + ntotal() + " vectors; build a new index");
     }
     if (sharesQuantizers) {
       throw new IllegalStateException("cannot train an index made by emptyCopy(): it shares its quantizers with the "
           + "index it was copied from; train a new index");
-    }
-    lock.writeLock().lock();
-    try {
-      publishAndTrainCodec(centroids.clone(), x);
-    } finally {
-      lock.writeLock().unlock();
     }
   }
 
@@ -469,27 +463,14 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
   public byte[] assignAndEncode(float[] vectors, int[] listsOut, int threads) {
     requireTrained();
     float[] x = prepare("vectors", vectors);
-    int n = x.length / d;
-    if (listsOut == null || listsOut.length < n) {
-      throw new IllegalArgumentException("listsOut must hold " + n + " list numbers, has "
-          + (listsOut == null ? "null" : listsOut.length));
-    }
-    long[] assign = coarse.assign(x, threads);
-    for (int i = 0; i < n; i++) {
-      listsOut[i] = (int) assign[i];
-    }
+    long[] assign = coarse.assignInto(x, listsOut, threads);
     return encode(coarse.residuals(x, assign));
   }
 
   @Override
   public void probe(float[] queries, int nprobe, int threads, float[] coarseValuesOut, long[] listsOut) {
     requireTrained();
-    float[] q = prepare("queries", queries);
-    Checks.atLeast("nprobe", nprobe, 1);
-    if (nprobe > nlist) {
-      throw new IllegalArgumentException("nprobe " + nprobe + " exceeds nlist " + nlist);
-    }
-    coarse.search(q, q.length / d, nprobe, threads, coarseValuesOut, listsOut);
+    coarse.probe(prepare("queries", queries), nprobe, threads, coarseValuesOut, listsOut);
   }
 
   @Override
@@ -507,10 +488,7 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
     requireTrained();
     checkList(list);
     int cs = lists.codeSize();
-    if (n < 0 || idsOff < 0 || codesOff < 0 || idsOff + (long) n > ids.length || codesOff + (long) n * cs > codes.length) {
-      throw new IllegalArgumentException(n + " entries from ids[" + idsOff + "] and codes[" + codesOff + "] (codes of "
-          + cs + " bytes) do not fit arrays of " + ids.length + " ids and " + codes.length + " bytes");
-    }
+    Checks.entries(ids, idsOff, codes, codesOff, n, cs);
     lock.writeLock().lock();
     try {
       lists.reserve(list, n);

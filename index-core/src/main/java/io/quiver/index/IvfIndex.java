@@ -187,11 +187,7 @@ public final class IvfIndex implements InvertedFileIndex {
     if (vectors != null && vectors.length > 0) {
       prepare("training vectors", vectors);
     }
-    if (centroids == null || centroids.length != (long) nlist * d) {
-      throw new IllegalArgumentException("centroids must hold nlist * d = " + nlist + " * " + d + " floats, has "
-          + (centroids == null ? "null" : centroids.length));
-    }
-    Checks.prepareVectors("centroids", centroids, d, false);
+    coarse.checkCentroids(centroids);
     if (sharesQuantizers) {
       throw new IllegalStateException("cannot train an index made by emptyCopy(): it shares its centroids with the "
           + "index it was copied from; train a new index");
@@ -456,15 +452,7 @@ public final class IvfIndex implements InvertedFileIndex {
   public byte[] assignAndEncode(float[] vectors, int[] listsOut, int threads) {
     requireTrained();
     float[] x = prepare("vectors", vectors);
-    int n = x.length / d;
-    if (listsOut == null || listsOut.length < n) {
-      throw new IllegalArgumentException("listsOut must hold " + n + " list numbers, has "
-          + (listsOut == null ? "null" : listsOut.length));
-    }
-    long[] assign = coarse.assign(x, threads);
-    for (int i = 0; i < n; i++) {
-      listsOut[i] = (int) assign[i];
-    }
+    coarse.assignInto(x, listsOut, threads);
     byte[] codes = new byte[4 * x.length];
     ByteBuffer.wrap(codes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(x);
     return codes;
@@ -473,12 +461,7 @@ public final class IvfIndex implements InvertedFileIndex {
   @Override
   public void probe(float[] queries, int nprobe, int threads, float[] coarseValuesOut, long[] listsOut) {
     requireTrained();
-    float[] q = prepare("queries", queries);
-    Checks.atLeast("nprobe", nprobe, 1);
-    if (nprobe > nlist) {
-      throw new IllegalArgumentException("nprobe " + nprobe + " exceeds nlist " + nlist);
-    }
-    coarse.search(q, q.length / d, nprobe, threads, coarseValuesOut, listsOut);
+    coarse.probe(prepare("queries", queries), nprobe, threads, coarseValuesOut, listsOut);
   }
 
   @Override
@@ -496,10 +479,7 @@ public final class IvfIndex implements InvertedFileIndex {
     requireTrained();
     checkList(list);
     int cs = codeSize();
-    if (n < 0 || idsOff < 0 || codesOff < 0 || idsOff + (long) n > ids.length || codesOff + (long) n * cs > codes.length) {
-      throw new IllegalArgumentException(n + " entries from ids[" + idsOff + "] and codes[" + codesOff + "] (codes of "
-          + cs + " bytes) do not fit arrays of " + ids.length + " ids and " + codes.length + " bytes");
-    }
+    Checks.entries(ids, idsOff, codes, codesOff, n, cs);
     float[] v = new float[n * d];
     ByteBuffer.wrap(codes, codesOff, n * cs).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
     lock.writeLock().lock();

@@ -115,6 +115,43 @@ public final class CoarseQuantizer {
     ExhaustiveSearch.search(q, nq, s[0], nlist, s[1], null, d, innerProduct, np, threads, distances, lists);
   }
 
+  /**
+   * {@link #search} for an index's {@code probe}: checks {@code 1 <= nprobe <= nlist} first.
+   */
+  public void probe(float[] q, int nprobe, int threads, float[] distances, long[] lists) {
+    Checks.atLeast("nprobe", nprobe, 1);
+    if (nprobe > nlist) {
+      throw new IllegalArgumentException("nprobe " + nprobe + " exceeds nlist " + nlist);
+    }
+    search(q, q.length / d, nprobe, threads, distances, lists);
+  }
+
+  /**
+   * The nearest list of each vector, also written to {@code listsOut} (which must hold one entry
+   * per vector), for an index's {@code assignAndEncode}.
+   */
+  public long[] assignInto(float[] x, int[] listsOut, int threads) {
+    int n = x.length / d;
+    if (listsOut == null || listsOut.length < n) {
+      throw new IllegalArgumentException("listsOut must hold " + n + " list numbers, has "
+          + (listsOut == null ? "null" : listsOut.length));
+    }
+    long[] assign = assign(x, threads);
+    for (int i = 0; i < n; i++) {
+      listsOut[i] = (int) assign[i];
+    }
+    return assign;
+  }
+
+  /** Checks centroids given for training: {@code nlist * d} finite floats. */
+  public void checkCentroids(float[] centroids) {
+    if (centroids == null || centroids.length != (long) nlist * d) {
+      throw new IllegalArgumentException("centroids must hold nlist * d = " + nlist + " * " + d + " floats, has "
+          + (centroids == null ? "null" : centroids.length));
+    }
+    Checks.prepareVectors("centroids", centroids, d, false);
+  }
+
   /** The nearest list of each of the {@code x.length / d} vectors. */
   public long[] assign(float[] x, int threads) {
     int n = x.length / d;

@@ -45,6 +45,15 @@ public final class Checks {
     return copy;
   }
 
+  /** Checks that {@code n} entries from {@code ids[idsOff..]} and {@code codes[codesOff..]} fit the arrays. */
+  public static void entries(long[] ids, int idsOff, byte[] codes, int codesOff, int n, int codeSize) {
+    if (n < 0 || idsOff < 0 || codesOff < 0 || idsOff + (long) n > ids.length
+        || codesOff + (long) n * codeSize > codes.length) {
+      throw new IllegalArgumentException(n + " entries from ids[" + idsOff + "] and codes[" + codesOff + "] (codes of "
+          + codeSize + " bytes) do not fit arrays of " + ids.length + " ids and " + codes.length + " bytes");
+    }
+  }
+
   /** Checks {@code k >= 1}. */
   public static void k(int k) {
     if (k < 1) {

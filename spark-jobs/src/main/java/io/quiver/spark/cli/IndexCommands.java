@@ -13,6 +13,17 @@ import picocli.CommandLine.Model.CommandSpec;
 public final class IndexCommands {
   private IndexCommands() {}
 
+  /** {@code --output --shards --overwrite} of {@code build} and {@code index}. */
+  static final class IndexOutput {
+    @Option(names = "--output", required = true, paramLabel = "DIR", description = "The index directory to write.")
+    String output;
+    @Option(names = "--shards", paramLabel = "N", defaultValue = "0",
+        description = "Number of shards; 0: one per core at least, and at most 256 MiB each (default: ${DEFAULT-VALUE}).")
+    int shards;
+    @Option(names = "--overwrite", description = "Delete the output directory first if it exists.")
+    boolean overwrite;
+  }
+
   static IndexJobs.Input input(InputOptions in) {
     return new IndexJobs.Input(in.input(), in.format(), in.idCol(), in.vectorCol());
   }
@@ -54,20 +65,16 @@ public final class IndexCommands {
     InputOptions in;
     @Option(names = "--quantizer", required = true, paramLabel = "FILE", description = "The file quiver train wrote.")
     String quantizer;
-    @Option(names = "--output", required = true, paramLabel = "DIR", description = "The index directory to write.")
-    String output;
-    @Option(names = "--shards", paramLabel = "N", defaultValue = "0",
-        description = "Number of shards; 0: one per core at least, and at most 256 MiB each (default: ${DEFAULT-VALUE}).")
-    int shards;
+    @Mixin
+    IndexOutput out;
     @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "Recorded in the manifest.")
     long seed;
-    @Option(names = "--overwrite", description = "Delete the output directory first if it exists.")
-    boolean overwrite;
 
     @Override
     public Integer call() throws Exception {
       Json.print(spec.commandLine().getOut(),
-          IndexJobs.build(spark.session("quiver build"), input(in), quantizer, output, shards, seed, overwrite));
+          IndexJobs.build(spark.session("quiver build"), input(in), quantizer, out.output, out.shards, seed,
+              out.overwrite));
       return 0;
     }
   }
@@ -83,18 +90,14 @@ public final class IndexCommands {
     InputOptions in;
     @Mixin
     TrainOptionsMixin train;
-    @Option(names = "--output", required = true, paramLabel = "DIR", description = "The index directory to write.")
-    String output;
-    @Option(names = "--shards", paramLabel = "N", defaultValue = "0",
-        description = "Number of shards; 0: one per core at least, and at most 256 MiB each (default: ${DEFAULT-VALUE}).")
-    int shards;
-    @Option(names = "--overwrite", description = "Delete the output directory first if it exists.")
-    boolean overwrite;
+    @Mixin
+    IndexOutput out;
 
     @Override
     public Integer call() throws Exception {
       Json.print(spec.commandLine().getOut(),
-          IndexJobs.index(spark.session("quiver index"), input(in), train.options(), output, shards, overwrite));
+          IndexJobs.index(spark.session("quiver index"), input(in), train.options(), out.output, out.shards,
+              out.overwrite));
       return 0;
     }
   }
