@@ -120,16 +120,33 @@ public final class RefineIndex implements VectorIndex {
   public SearchResult search(float[] queries, int k, SearchParams params) {
     Checks.k(k);
     float kf = params.kFactor() > 0 ? params.kFactor() : kFactor;
-    int k2 = (int) Math.min(Integer.MAX_VALUE / 2, Math.max(k, (long) Math.ceil(k * (double) kf)));
-    SearchResult candidates = base.search(queries, k2, params);
+    return rerank(queries, base.search(queries, candidates(k, kf), params), k, params.threads());
+  }
+
+  /** How many candidates a refined search of {@code k} takes from the base index: {@code ceil(k * kFactor)}. */
+  public static int candidates(int k, float kFactor) {
+    return (int) Math.min(Integer.MAX_VALUE / 2, Math.max(k, (long) Math.ceil(k * (double) kFactor)));
+  }
+
+  /**
+   * Re-ranks candidate ids (a result of the base index, or of part of it, for the same queries) by
+   * their exact distances to the queries, keeping the best {@code k}: the second half of
+   * {@link #search}. Candidates that are -1 or not in the refine index are dropped.
+   */
+  public SearchResult rerank(float[] queries, SearchResult candidates, int k, int threads) {
+    Checks.k(k);
     float[] q = Checks.prepareVectors("queries", queries, d(), metric().normalizes());
     int nq = candidates.nq();
+    int k2 = candidates.k();
     int d = d();
+    if (q.length != (long) nq * d) {
+      throw new IllegalArgumentException("candidates are for " + nq + " queries, got " + q.length / d + " queries");
+    }
     boolean ip = metric().higherIsCloser();
     long[] outIds = new long[nq * k];
     float[] outDist = new float[nq * k];
     long[] cand = candidates.ids();
-    Parallel.forEach(params.threads(), nq, qi -> {
+    Parallel.forEach(threads, nq, qi -> {
       float[] keys = new float[k2];
       refine.exactKeys(q, qi * d, cand, qi * k2, k2, keys);
       TopKHeap heap = new TopKHeap(k);

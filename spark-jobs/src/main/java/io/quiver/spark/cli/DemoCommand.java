@@ -86,13 +86,13 @@ public final class DemoCommand implements Callable<Integer> {
     json.put("shards", built.get("shards"));
 
     IndexJobs.Input q = new IndexJobs.Input(query, "parquet", "id", "vector");
-    SearchPlan.Options options = new SearchPlan.Options(k, nprobe, SearchPlan.Strategy.AUTO,
+    SearchPlan.Options options = new SearchPlan.Options(k, nprobe, 1f, SearchPlan.Strategy.AUTO,
         SearchPlan.DEFAULT_BROADCAST_BYTES, io.quiver.spark.shard.ShardStore.DEFAULT_CACHE_BYTES);
     Map<String, Object> searched = SearchJobs.search(session, index, q, options, results, "parquet", false, false);
     json.put("search_s", searched.get("search_s"));
     json.put("search_qps", Math.round(queries / (double) searched.get("search_s")));
 
-    Map<String, Object> eval = SearchJobs.evaluate(session, index, q, k, nprobe, SearchPlan.Strategy.AUTO, null, null, 0);
+    Map<String, Object> eval = SearchJobs.evaluate(session, index, q, options, null, null, 0);
     json.put("k", k);
     json.put("nprobe", nprobe);
     json.put("recall_at_1", eval.get("recall_at_1"));

@@ -43,9 +43,14 @@ public final class SearchCommands {
     @Option(names = "--nprobe", paramLabel = "N", defaultValue = "1",
         description = "Inverted lists visited per query (default: ${DEFAULT-VALUE}).")
     int nprobe;
+    @Option(names = "--kfactor", paramLabel = "F", defaultValue = "1",
+        description = "RFlat indexes: take ceil(F * k) candidates from the codes and re-rank them exactly "
+            + "(FAISS's k_factor; default: ${DEFAULT-VALUE}).")
+    float kFactor;
     @Option(names = "--strategy", paramLabel = "S", defaultValue = "auto",
-        description = "route (shuffle queries to shard tasks), broadcast (send all queries to every shard task) or auto "
-            + "(broadcast up to --broadcast-bytes of query vectors) (default: ${DEFAULT-VALUE}).")
+        description = "route (shuffle queries to shard tasks), broadcast (send all queries to every shard task), auto "
+            + "(broadcast up to --broadcast-bytes of query vectors) or local (the whole index in the driver, searched "
+            + "by index-core) (default: ${DEFAULT-VALUE}).")
     String strategy;
     @Option(names = "--broadcast-bytes", paramLabel = "BYTES", defaultValue = "" + SearchPlan.DEFAULT_BROADCAST_BYTES,
         description = "Query vectors up to this size are broadcast by --strategy auto (default: ${DEFAULT-VALUE}).")
@@ -55,7 +60,7 @@ public final class SearchCommands {
     Long cacheBytes;
 
     SearchPlan.Options options() {
-      return new SearchPlan.Options(k, nprobe, SearchPlan.Strategy.parse(strategy), broadcastBytes,
+      return new SearchPlan.Options(k, nprobe, kFactor, SearchPlan.Strategy.parse(strategy), broadcastBytes,
           cacheBytes != null ? cacheBytes : ShardStore.DEFAULT_CACHE_BYTES);
     }
   }
@@ -121,7 +126,7 @@ public final class SearchCommands {
       IndexJobs.Input b = base == null ? null
           : new IndexJobs.Input(base, queries.format, VectorRows.ID, VectorRows.VECTOR);
       Json.print(spec.commandLine().getOut(), SearchJobs.evaluate(spark.session("quiver evaluate"), index,
-          queries.input(), search.k, search.nprobe, SearchPlan.Strategy.parse(search.strategy), groundTruth, b, sample));
+          queries.input(), search.options(), groundTruth, b, sample));
       return 0;
     }
   }

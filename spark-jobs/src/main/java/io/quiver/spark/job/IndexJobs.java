@@ -2,6 +2,8 @@ package io.quiver.spark.job;
 
 import io.quiver.index.InvertedFileIndex;
 import io.quiver.index.Metric;
+import io.quiver.index.RefineIndex;
+import io.quiver.index.VectorIndex;
 import io.quiver.index.io.IndexIO;
 import io.quiver.spark.plan.BuildPlan;
 import io.quiver.spark.plan.TrainPlan;
@@ -68,10 +70,10 @@ public final class IndexJobs {
     return q;
   }
 
-  /** The quantizer's file bytes. */
-  static byte[] bytes(InvertedFileIndex quantizer) throws IOException {
+  /** The quantizer's file bytes: an 'RFLT' file around it (with no vectors) for RFlat indexes. */
+  static byte[] bytes(InvertedFileIndex quantizer, boolean refine) throws IOException {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    IndexIO.write(quantizer, out);
+    IndexIO.write(refine ? new RefineIndex(quantizer) : quantizer, out);
     return out.toByteArray();
   }
 
@@ -88,7 +90,7 @@ public final class IndexJobs {
     }
     TrainPlan.Result r = TrainPlan.train(in.open(spark, "input"), o.factory(), o.metric(), o.seed(), o.trainSize(),
         o.maxTrainBytes());
-    byte[] b = bytes(r.quantizer());
+    byte[] b = bytes(r.quantizer(), TrainPlan.refines(o.factory()));
     Path tmp = new Path(target.getParent(), "." + target.getName() + ".tmp-" + System.nanoTime());
     try (var out = fs.create(tmp, false)) {
       out.write(b);
@@ -125,10 +127,12 @@ public final class IndexJobs {
     long start = System.nanoTime();
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     byte[] b = ShardStore.readAll(new Path(quantizerFile), conf);
-    InvertedFileIndex q;
-    try {
-      q = (InvertedFileIndex) IndexIO.read(new ByteArrayInputStream(b), quantizerFile, b.length);
-    } catch (ClassCastException e) {
+    VectorIndex read = IndexIO.read(new ByteArrayInputStream(b), quantizerFile, b.length);
+    boolean refine = read instanceof RefineIndex;
+    if (read instanceof RefineIndex r) {
+      read = r.base();
+    }
+    if (!(read instanceof InvertedFileIndex q)) {
       throw new IllegalArgumentException(quantizerFile + " is not the quantizer of an IVF index (written by quiver train)");
     }
     if (!q.isTrained() || q.ntotal() != 0) {
@@ -137,8 +141,8 @@ public final class IndexJobs {
     }
     Path index = prepareOutput(spark, output, overwrite);
     Map<String, Object> json = new LinkedHashMap<>();
-    json.put("factory", q.factoryString());
-    json.putAll(build(spark, in, index, q, b, -1, shards, seed));
+    json.put("factory", q.factoryString() + (refine ? ",RFlat" : ""));
+    json.putAll(build(spark, in, index, q, refine, b, -1, shards, seed));
     json.put("total_s", seconds(start));
     return json;
   }
@@ -151,17 +155,20 @@ public final class IndexJobs {
     TrainPlan.Result r = TrainPlan.train(in.open(spark, "input"), o.factory(), o.metric(), o.seed(), o.trainSize(),
         o.maxTrainBytes());
     Map<String, Object> json = trainSummary(r, o);
-    json.putAll(build(spark, in, index, r.quantizer(), bytes(r.quantizer()), r.inputRows(), shards, o.seed()));
+    boolean refine = TrainPlan.refines(o.factory());
+    json.putAll(build(spark, in, index, r.quantizer(), refine, bytes(r.quantizer(), refine), r.inputRows(), shards,
+        o.seed()));
     json.put("total_s", seconds(start));
     return json;
   }
 
-  private static Map<String, Object> build(SparkSession spark, Input in, Path index, InvertedFileIndex q, byte[] b,
-                                           long rows, int shards, long seed) throws IOException {
+  private static Map<String, Object> build(SparkSession spark, Input in, Path index, InvertedFileIndex q,
+                                           boolean refine, byte[] b, long rows, int shards, long seed)
+      throws IOException {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     Manifest.FileEntry qe = ShardStore.writeOnce(index, IndexLayout.QUANTIZER, "driver", conf, out -> out.write(b));
-    BuildPlan.Result r = BuildPlan.build(spark, in.open(spark, "input"), in.describe(), index, q, b, qe, rows, shards,
-        seed);
+    BuildPlan.Result r = BuildPlan.build(spark, in.open(spark, "input"), in.describe(), index, q, refine, b, qe, rows,
+        shards, seed);
     Map<String, Object> json = new LinkedHashMap<>();
     json.put("index", index.toString());
     json.put("ntotal", r.rows());

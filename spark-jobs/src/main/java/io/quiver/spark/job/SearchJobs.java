@@ -121,9 +121,11 @@ public final class SearchJobs {
    * neighbours of the query with id i, as {@code convert} numbers rows), or computed on Spark by
    * exact search over the index's input (or {@code base}).
    */
-  public static Map<String, Object> evaluate(SparkSession spark, String index, IndexJobs.Input queries, int k,
-                                             int nprobe, SearchPlan.Strategy strategy, String groundTruth,
-                                             IndexJobs.Input base, int sample) throws IOException {
+  public static Map<String, Object> evaluate(SparkSession spark, String index, IndexJobs.Input queries,
+                                             SearchPlan.Options options, String groundTruth, IndexJobs.Input base,
+                                             int sample) throws IOException {
+    int k = options.k();
+    int nprobe = options.nprobe();
     SearchPlan.LoadedIndex idx = SearchPlan.LoadedIndex.load(spark, index);
     Manifest m = idx.manifest();
     if (!"long".equals(m.idType)) {
@@ -151,8 +153,7 @@ public final class SearchJobs {
     VectorInput sampled = VectorInput.of(qdf, "id", "vector", "queries " + queries.path());
 
     long t0 = System.nanoTime();
-    List<Row> found = SearchPlan.search(spark, idx, sampled, new SearchPlan.Options(k, nprobe, strategy,
-        SearchPlan.DEFAULT_BROADCAST_BYTES, ShardStore.DEFAULT_CACHE_BYTES)).collectAsList();
+    List<Row> found = SearchPlan.search(spark, idx, sampled, options).collectAsList();
     double searchSeconds = (System.nanoTime() - t0) / 1e9;
     Map<Long, long[]> byId = new HashMap<>();
     for (Row r : found) {
@@ -203,6 +204,9 @@ public final class SearchJobs {
     out.put("nq", nq);
     out.put("k", k);
     out.put("nprobe", Math.min(nprobe, m.nlist));
+    if (m.refine) {
+      out.put("kfactor", options.kFactor());
+    }
     out.put("recall_at_1", Math.round(r1 / nq * 1e4) / 1e4);
     out.put("recall_at_k", Math.round(rk / nq * 1e4) / 1e4);
     out.put("search_s", IndexJobs.round(searchSeconds));

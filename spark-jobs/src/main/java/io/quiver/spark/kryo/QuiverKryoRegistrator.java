@@ -65,7 +65,8 @@ public class QuiverKryoRegistrator implements KryoRegistrator {
       io.quiver.spark.plan.Partial.class,
       io.quiver.spark.plan.SearchPlan.Query.class,
       io.quiver.spark.plan.DistributedKMeans.Stats.class,
-      io.quiver.spark.shard.Manifest.Shard.class
+      io.quiver.spark.shard.Manifest.Shard.class,
+      io.quiver.spark.shard.Manifest.FileEntry.class
       );
 
   /**

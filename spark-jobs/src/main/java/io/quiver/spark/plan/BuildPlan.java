@@ -1,5 +1,6 @@
 package io.quiver.spark.plan;
 
+import io.quiver.index.FlatIndex;
 import io.quiver.index.InvertedFileIndex;
 import io.quiver.index.io.IndexIO;
 import io.quiver.spark.shard.HadoopConf;
@@ -71,7 +72,8 @@ public final class BuildPlan {
    * @param shards number of shards, or 0 for {@link #defaultShards}
    */
   public static Result build(SparkSession spark, VectorInput input, Manifest.Input inputInfo, Path index,
-                             InvertedFileIndex quantizer, byte[] quantizerBytes, Manifest.FileEntry quantizerEntry,
+                             InvertedFileIndex quantizer, boolean refine, byte[] quantizerBytes,
+                             Manifest.FileEntry quantizerEntry,
                              long inputRows, int shards, long seed) throws IOException {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     HadoopConf hc = new HadoopConf(spark.sparkContext().hadoopConfiguration());
@@ -106,7 +108,7 @@ public final class BuildPlan {
 
     JavaRDD<Encoded> encoded = vectors.mapPartitions(it -> {
       InvertedFileIndex q = ShardStore.quantizer(qkey, qb::value);
-      return new EncodeIterator(it, q, d);
+      return new EncodeIterator(it, q, d, refine);
     });
     encoded.persist(StorageLevel.MEMORY_AND_DISK_SER());
     long[] histogram = encoded.mapPartitions(it -> {
@@ -135,12 +137,16 @@ public final class BuildPlan {
 
     long t1 = System.nanoTime();
     JavaPairRDD<Encoded, Boolean> routed = encoded.mapToPair(
-        e -> new Tuple2<>(new Encoded(plan.shardOf(e.list, e.id), e.list, e.id, e.code), Boolean.TRUE));
+        e -> {
+          Encoded routedEntry = new Encoded(plan.shardOf(e.list, e.id), e.list, e.id, e.code);
+          routedEntry.raw = e.raw;
+          return new Tuple2<>(routedEntry, Boolean.TRUE);
+        });
     List<Manifest.Shard> written = routed
         .repartitionAndSortWithinPartitions(new ShardPartitioner(nshards))
         .mapPartitionsWithIndex((shard, it) -> {
           InvertedFileIndex q = ShardStore.quantizer(qkey, qb::value);
-          return Collections.singletonList(writeShard(index.toString(), shard, it, q, hc)).iterator();
+          return Collections.singletonList(writeShard(index.toString(), shard, it, q, refine, hc)).iterator();
         }, true)
         .collect();
     encoded.unpersist(false);
@@ -159,7 +165,8 @@ public final class BuildPlan {
           + " rows; nothing was committed");
     }
     Manifest m = new Manifest();
-    m.factory = quantizer.factoryString();
+    m.factory = quantizer.factoryString() + (refine ? ",RFlat" : "");
+    m.refine = refine;
     m.metric = MetricNames.name(quantizer.metric());
     m.d = d;
     m.nlist = nlist;
@@ -187,8 +194,9 @@ public final class BuildPlan {
 
   /** Writes one shard from its sorted entries, once; returns its manifest entry. */
   static Manifest.Shard writeShard(String index, int shard, Iterator<Tuple2<Encoded, Boolean>> it,
-                                   InvertedFileIndex quantizer, HadoopConf hc) throws IOException {
+                                   InvertedFileIndex quantizer, boolean refine, HadoopConf hc) throws IOException {
     InvertedFileIndex s = quantizer.emptyCopy();
+    FlatIndex raw = refine ? new FlatIndex(quantizer.d(), quantizer.metric()) : null;
     int cs = quantizer.codeSize();
     List<long[]> lists = new ArrayList<>();
     long[] ids = new long[1024];
@@ -210,6 +218,9 @@ public final class BuildPlan {
         break;
       }
       list = e.list;
+      if (raw != null) {
+        raw.addWithIds(e.raw, new long[] {e.id});
+      }
       if (n == ids.length) {
         ids = Arrays.copyOf(ids, 2 * n);
       }
@@ -228,6 +239,10 @@ public final class BuildPlan {
     m.bytes = entry.bytes;
     m.crc32c = entry.crc32c;
     m.lists = lists;
+    if (raw != null) {
+      m.refineFile = ShardStore.writeOnce(new Path(index), IndexLayout.refineFile(shard), attempt, hc.get(),
+          out -> IndexIO.write(raw, out));
+    }
     return m;
   }
 
@@ -237,13 +252,15 @@ public final class BuildPlan {
     private final transient Iterator<IdVec> in;
     private final transient InvertedFileIndex quantizer;
     private final int d;
+    private final boolean keepRaw;
     private Encoded[] batch = new Encoded[0];
     private int pos;
 
-    EncodeIterator(Iterator<IdVec> in, InvertedFileIndex quantizer, int d) {
+    EncodeIterator(Iterator<IdVec> in, InvertedFileIndex quantizer, int d, boolean keepRaw) {
       this.in = in;
       this.quantizer = quantizer;
       this.d = d;
+      this.keepRaw = keepRaw;
     }
 
     @Override
@@ -269,6 +286,9 @@ public final class BuildPlan {
       batch = new Encoded[n];
       for (int i = 0; i < n; i++) {
         batch[i] = new Encoded(-1, lists[i], ids[i], Arrays.copyOfRange(codes, i * cs, (i + 1) * cs));
+        if (keepRaw) {
+          batch[i].raw = Arrays.copyOfRange(x, i * d, (i + 1) * d);
+        }
       }
       pos = 0;
       return true;

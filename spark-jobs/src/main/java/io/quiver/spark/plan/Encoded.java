@@ -14,6 +14,8 @@ public final class Encoded implements Comparable<Encoded>, Serializable {
   public int list;
   public long id;
   public byte[] code;
+  /** The raw vector, for RFlat indexes (null otherwise); not part of the order. */
+  public float[] raw;
 
   /** For serializers. */
   public Encoded() {}

@@ -1,6 +1,7 @@
 package io.quiver.spark.plan;
 
 import io.quiver.index.InvertedFileIndex;
+import io.quiver.index.RefineIndex;
 import io.quiver.index.SearchParams;
 import io.quiver.index.SearchResult;
 import io.quiver.spark.shard.HadoopConf;
@@ -78,10 +79,13 @@ public final class SearchPlan {
   }
 
   /** Search-time options. */
-  public record Options(int k, int nprobe, Strategy strategy, long broadcastBytes, long cacheBytes) {
+  public record Options(int k, int nprobe, float kFactor, Strategy strategy, long broadcastBytes, long cacheBytes) {
     public Options {
       if (k < 1) {
         throw new IllegalArgumentException("--k must be >= 1, was " + k);
+      }
+      if (!(kFactor >= 1f) || Float.isInfinite(kFactor)) {
+        throw new IllegalArgumentException("--kfactor must be a finite number >= 1, was " + kFactor);
       }
       if (nprobe < 1) {
         throw new IllegalArgumentException("--nprobe must be >= 1, was " + nprobe);
@@ -208,6 +212,11 @@ public final class SearchPlan {
     String indexPath = index.path().toString();
     HadoopConf hc = new HadoopConf(spark.sparkContext().hadoopConfiguration());
     long cacheBytes = o.cacheBytes();
+    float kFactor = o.kFactor();
+    if (o.strategy() == Strategy.LOCAL && m.refine) {
+      throw new IllegalArgumentException("--strategy local searches IVF indexes without RFlat; " + index.path()
+          + " is " + m.factory + ": use route, broadcast or auto");
+    }
 
     JavaRDD<Query> queries = queries(input, d).persist(StorageLevel.MEMORY_AND_DISK());
     long tRead = System.nanoTime();
@@ -240,7 +249,7 @@ public final class SearchPlan {
             List<Probe> probes = new ArrayList<>();
             it.forEachRemaining(t -> probes.add(t._2()));
             return scanShard(part / splits, ProbedQueries.of(probes, d, nprobe), indexPath, shards, qkey, qb, hc,
-                cacheBytes, k);
+                cacheBytes, k, kFactor);
           }, false)
           .mapToPair(t -> t);
     } else {
@@ -275,7 +284,7 @@ public final class SearchPlan {
             while (it.hasNext()) {
               int part = it.next();
               ProbedQueries mine = pb.value().select(part / splits, part % splits, splits, listShards);
-              scanShard(part / splits, mine, indexPath, shards, qkey, qb, hc, cacheBytes, k)
+              scanShard(part / splits, mine, indexPath, shards, qkey, qb, hc, cacheBytes, k, kFactor)
                   .forEachRemaining(out::add);
             }
             return out.iterator();
@@ -364,13 +373,19 @@ public final class SearchPlan {
   /** Scans one shard for its probed queries, in batches; returns the partial top-k of each query. */
   static Iterator<Tuple2<Long, Partial>> scanShard(int shard, ProbedQueries p, String indexPath,
                                                    Manifest.Shard[] shards, String qkey, Broadcast<byte[]> qb,
-                                                   HadoopConf hc, long cacheBytes, int k) throws IOException {
+                                                   HadoopConf hc, long cacheBytes, int k, float kFactor)
+      throws IOException {
     List<Tuple2<Long, Partial>> out = new ArrayList<>(p.n);
     if (p.n == 0) {
       return out.iterator();
     }
     InvertedFileIndex q = ShardStore.quantizer(qkey, qb::value);
     InvertedFileIndex s = ShardStore.shard(new Path(indexPath), shards[shard], q, hc.get(), cacheBytes);
+    // RFlat: kFactor * k candidates from the codes, re-ranked exactly with the shard's raw vectors
+    Manifest.FileEntry rf = shards[shard].refineFile;
+    RefineIndex refine = rf == null ? null : RefineIndex.fromParts(s,
+        ShardStore.refine(new Path(indexPath), rf, hc.get(), cacheBytes), kFactor);
+    int kc = refine == null ? k : RefineIndex.candidates(k, kFactor);
     int d = p.d;
     int np = p.nprobe;
     TaskContext tc = TaskContext.get();
@@ -380,7 +395,10 @@ public final class SearchPlan {
       float[] x = Arrays.copyOfRange(p.vectors, from * d, (from + n) * d);
       long[] lists = Arrays.copyOfRange(p.lists, from * np, (from + n) * np);
       float[] coarse = Arrays.copyOfRange(p.coarse, from * np, (from + n) * np);
-      SearchResult r = s.searchPreassigned(x, k, np, lists, coarse, SearchParams.defaults().withThreads(threads));
+      SearchResult r = s.searchPreassigned(x, kc, np, lists, coarse, SearchParams.defaults().withThreads(threads));
+      if (refine != null) {
+        r = refine.rerank(x, r, k, threads);
+      }
       for (int i = 0; i < n; i++) {
         out.add(new Tuple2<>(p.qids[from + i], new Partial(p.ids[from + i], r.ids(i), r.distances(i))));
       }

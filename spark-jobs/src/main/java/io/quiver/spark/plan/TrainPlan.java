@@ -5,6 +5,7 @@ import io.quiver.index.InvertedFileIndex;
 import io.quiver.index.IvfIndex;
 import io.quiver.index.IvfPqIndex;
 import io.quiver.index.Metric;
+import io.quiver.index.RefineIndex;
 import io.quiver.index.VectorIndex;
 import io.quiver.index.util.Parallel;
 import io.quiver.index.vector.VectorUtil;
@@ -38,12 +39,20 @@ public final class TrainPlan {
   /** The index a factory string describes, refused unless the Spark jobs can shard it. */
   public static InvertedFileIndex create(int d, String factory, Metric metric) {
     VectorIndex index = IndexFactory.create(d, factory, metric);
+    if (index instanceof RefineIndex r) {
+      index = r.base();
+    }
     if (!(index instanceof InvertedFileIndex ivf)) {
       throw new IllegalArgumentException("factory '" + factory + "': the Spark jobs build inverted-file indexes, "
-          + "IVF<nlist>,Flat | IVF<nlist>,PQ<m>[x<nbits>] | IVF<nlist>,SQ8|SQ4|SQfp16 (use --metric cosine instead "
-          + "of an L2norm prefix; RFlat is not available on Spark)");
+          + "IVF<nlist>,Flat | IVF<nlist>,PQ<m>[x<nbits>] | IVF<nlist>,SQ8|SQ4|SQfp16, optionally with ,RFlat (use "
+          + "--metric cosine instead of an L2norm prefix)");
     }
     return ivf;
+  }
+
+  /** True when the factory string ends with the {@code RFlat} re-ranking suffix. */
+  public static boolean refines(String factory) {
+    return factory.trim().endsWith(",RFlat");
   }
 
   /**

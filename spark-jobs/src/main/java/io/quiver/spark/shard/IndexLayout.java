@@ -7,7 +7,7 @@ import org.apache.hadoop.fs.Path;
  * <pre>
  * &lt;index&gt;/manifest.json        parameters, counts, shards, list-to-shard map, checksums
  * &lt;index&gt;/quantizer.qvq        the trained, empty index (coarse centroids and codebooks)
- * &lt;index&gt;/shards/shard-00000.qvs ...
+ * &lt;index&gt;/shards/shard-00000.qvs ...   (and shard-00000.flat.qvi, the raw vectors, for RFlat)
  * &lt;index&gt;/idmap/              (string ids only) Parquet: the long id of each string id
  * &lt;index&gt;/_SUCCESS            written last; without it the directory is not an index
  * </pre>
@@ -43,6 +43,11 @@ public final class IndexLayout {
   /** The file name of shard {@code shard}, relative to the index directory. */
   public static String shardFile(int shard) {
     return String.format("%s/shard-%05d.qvs", SHARDS, shard);
+  }
+
+  /** The file of shard {@code shard}'s raw vectors (RFlat indexes), relative to the index directory. */
+  public static String refineFile(int shard) {
+    return String.format("%s/shard-%05d.flat.qvi", SHARDS, shard);
   }
 
   public static Path temporary(Path index) {

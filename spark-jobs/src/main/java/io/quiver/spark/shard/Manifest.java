@@ -21,7 +21,7 @@ import org.apache.hadoop.fs.Path;
  * bytes.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
-@JsonPropertyOrder({"format", "formatVersion", "factory", "metric", "d", "nlist", "codeSize", "ntotal", "idType",
+@JsonPropertyOrder({"format", "formatVersion", "factory", "metric", "d", "nlist", "codeSize", "ntotal", "refine", "idType",
     "input", "seed", "quantizer", "shards"})
 public final class Manifest implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -46,6 +46,8 @@ public final class Manifest implements Serializable {
   public int codeSize;
   /** Vectors in all shards together: the number of input rows. */
   public long ntotal;
+  /** True for {@code ,RFlat} indexes: each shard has a second file with its raw vectors. */
+  public boolean refine;
   /** "long" (the input's ids as they are) or "string" (mapped to longs; see idmap/). */
   public String idType;
   public Input input;
@@ -76,11 +78,13 @@ public final class Manifest implements Serializable {
 
   /** One shard: its file, count, and how many entries of each list it holds. */
   @JsonIgnoreProperties(ignoreUnknown = true)
-  @JsonPropertyOrder({"shard", "file", "count", "bytes", "crc32c", "lists"})
+  @JsonPropertyOrder({"shard", "file", "count", "bytes", "crc32c", "refineFile", "lists"})
   public static final class Shard extends FileEntry {
     private static final long serialVersionUID = 1L;
     public int shard;
     public long count;
+    /** RFlat indexes: the shard's raw vectors, a 'FLAT' index file; null otherwise. */
+    public FileEntry refineFile;
     /** {@code [list, entries]} pairs, by list. */
     public List<long[]> lists = new ArrayList<>();
   }

@@ -1,6 +1,8 @@
 package io.quiver.spark.shard;
 
 import io.quiver.index.InvertedFileIndex;
+import io.quiver.index.FlatIndex;
+import io.quiver.index.RefineIndex;
 import io.quiver.index.VectorIndex;
 import io.quiver.index.io.IndexIO;
 import java.io.ByteArrayInputStream;
@@ -165,7 +167,7 @@ public final class ShardStore {
         }
         QUANTIZERS.put(key, q);
       }
-      return (InvertedFileIndex) q;
+      return (InvertedFileIndex) (q instanceof RefineIndex r ? r.base() : q);
     }
   }
 
@@ -176,7 +178,7 @@ public final class ShardStore {
   public static InvertedFileIndex shard(Path index, Manifest.FileEntry entry, InvertedFileIndex quantizer,
                                         Configuration conf, long cacheBytes) throws IOException {
     String key = new Path(index, entry.file) + "#" + entry.crc32c;
-    return SHARDS.get(key, cacheBytes, () -> {
+    return (InvertedFileIndex) SHARDS.get(key, cacheBytes, () -> {
       Path path = new Path(index, entry.file);
       FileSystem fs = path.getFileSystem(conf);
       long t0 = System.nanoTime();
@@ -185,6 +187,26 @@ public final class ShardStore {
         LOG.info("loaded {} ({} vectors, {} MB) in {} ms", path, s.ntotal(), entry.bytes >> 20,
             (System.nanoTime() - t0) / 1_000_000);
         return s;
+      }
+    });
+  }
+
+  /**
+   * The raw vectors of a shard of an {@code RFlat} index (a 'FLAT' index file), loaded through
+   * the same cache as the shards.
+   */
+  public static FlatIndex refine(Path index, Manifest.FileEntry entry, Configuration conf, long cacheBytes)
+      throws IOException {
+    String key = new Path(index, entry.file) + "#" + entry.crc32c;
+    return (FlatIndex) SHARDS.get(key, cacheBytes, () -> {
+      Path path = new Path(index, entry.file);
+      FileSystem fs = path.getFileSystem(conf);
+      try (InputStream in = new java.io.BufferedInputStream(fs.open(path), 1 << 20)) {
+        VectorIndex v = IndexIO.read(in, path.toString(), entry.bytes);
+        if (!(v instanceof FlatIndex f)) {
+          throw new IOException(path + " holds " + v.factoryString() + " where the raw vectors of a shard (Flat) belong");
+        }
+        return f;
       }
     });
   }
@@ -200,24 +222,24 @@ public final class ShardStore {
   /** Loads a value that may fail with an I/O error. */
   @FunctionalInterface
   interface Loader {
-    InvertedFileIndex load() throws IOException;
+    VectorIndex load() throws IOException;
   }
 
   /** An LRU map bounded by the sum of the shards' list bytes. */
   static final class ShardCache {
-    private final LinkedHashMap<String, InvertedFileIndex> map = new LinkedHashMap<>(16, 0.75f, true);
+    private final LinkedHashMap<String, VectorIndex> map = new LinkedHashMap<>(16, 0.75f, true);
     private long bytes;
 
-    synchronized InvertedFileIndex get(String key, long limit, Loader loader) throws IOException {
-      InvertedFileIndex s = map.get(key);
+    synchronized VectorIndex get(String key, long limit, Loader loader) throws IOException {
+      VectorIndex s = map.get(key);
       if (s != null) {
         return s;
       }
       s = loader.load();
       long size = sizeOf(s);
-      Iterator<Map.Entry<String, InvertedFileIndex>> it = map.entrySet().iterator();
+      Iterator<Map.Entry<String, VectorIndex>> it = map.entrySet().iterator();
       while (bytes + size > limit && it.hasNext()) {
-        Map.Entry<String, InvertedFileIndex> e = it.next();
+        Map.Entry<String, VectorIndex> e = it.next();
         bytes -= sizeOf(e.getValue());
         it.remove();
       }
@@ -231,8 +253,9 @@ public final class ShardStore {
       bytes = 0;
     }
 
-    private static long sizeOf(InvertedFileIndex s) {
-      return s.ntotal() * (s.codeSize() + 8L);
+    private static long sizeOf(VectorIndex s) {
+      int code = s instanceof InvertedFileIndex ivf ? ivf.codeSize() : 4 * s.d();
+      return s.ntotal() * (code + 8L);
     }
   }
 }

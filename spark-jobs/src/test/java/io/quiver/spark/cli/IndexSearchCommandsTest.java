@@ -96,4 +96,44 @@ class IndexSearchCommandsTest {
     assertEquals(1, missing.status());
     assertTrue(missing.err().contains("does not exist"), missing.err());
   }
+
+  @Test
+  void refinedIndexesReRankWithExactDistances() throws Exception {
+    String index = new File(work, "idx-rflat").getPath();
+    JsonNode b = Cli.ok("index", "--input", base, "--output", index, "--factory", "IVF100,PQ16,RFlat", "--shards", "3");
+    assertEquals(10000, b.get("ntotal").asLong());
+    assertEquals("IVF100,PQ16,RFlat", Cli.ok("info", index).get("factory").asText());
+    assertTrue(new File(index, "shards/shard-00002.flat.qvi").isFile());
+
+    JsonNode e = Cli.ok("evaluate", "--index", index, "--queries", queries, "--ground-truth", gt, "--k", "10",
+        "--nprobe", "8", "--kfactor", "10");
+    // index-core's IVF100,PQ16,RFlat reaches 0.816 here in one process (kFactor 10, nprobe 8); the floor is 0.78
+    assertTrue(e.get("recall_at_k").asDouble() >= 0.78, e.toString());
+    assertEquals(10.0, e.get("kfactor").asDouble(), 0.0);
+
+    String out = new File(work, "rflat.parquet").getPath();
+    Cli.ok("search", "--index", index, "--queries", queries, "--output", out, "--k", "5", "--nprobe", "8",
+        "--kfactor", "4", "--strategy", "route");
+    io.quiver.index.io.VecsIO.FloatVectors bv =
+        io.quiver.index.io.VecsIO.readFvecs(new File(data, "bigann10k/bigann10k_base.fvecs").toPath());
+    io.quiver.index.io.VecsIO.FloatVectors qv =
+        io.quiver.index.io.VecsIO.readFvecs(new File(data, "bigann10k/siftsmall_query100.fvecs").toPath());
+    for (Row r : spark.read().parquet(out).collectAsList()) {
+      float[] q = qv.row((int) r.getLong(0));
+      List<Long> ids = r.getList(1);
+      List<Float> dist = r.getList(2);
+      for (int j = 0; j < ids.size(); j++) {
+        float[] v = bv.row(ids.get(j).intValue());
+        double exact = 0;
+        for (int t = 0; t < q.length; t++) {
+          exact += (q[t] - v[t]) * (double) (q[t] - v[t]);
+        }
+        assertEquals(exact, dist.get(j), 1e-4 * exact + 1e-3, "query " + r.getLong(0) + " rank " + j);
+      }
+    }
+    Cli local = Cli.run("search", "--index", index, "--queries", queries, "--output", out + "-local", "--strategy",
+        "local");
+    assertEquals(1, local.status());
+    assertTrue(local.err().contains("without RFlat"), local.err());
+  }
 }

@@ -75,7 +75,7 @@ class InputTypesTest {
     SearchPlan.LoadedIndex idx = SearchPlan.LoadedIndex.load(spark, out);
     assertEquals("string", idx.manifest().idType);
     VectorInput qin = new IndexJobs.Input(queries, "parquet", "qid", "features").open(spark, "queries");
-    List<Row> found = SearchPlan.search(spark, idx, qin, new SearchPlan.Options(5, 4, SearchPlan.Strategy.ROUTE,
+    List<Row> found = SearchPlan.search(spark, idx, qin, new SearchPlan.Options(5, 4, 1f, SearchPlan.Strategy.ROUTE,
         0, ShardStore.DEFAULT_CACHE_BYTES)).collectAsList();
     assertEquals(50, found.size());
 
@@ -116,7 +116,7 @@ class InputTypesTest {
     VectorInput qin = new IndexJobs.Input(all, "parquet", "id", "vector").open(spark, "queries");
     for (SearchPlan.Strategy st : new SearchPlan.Strategy[] {SearchPlan.Strategy.ROUTE, SearchPlan.Strategy.BROADCAST,
         SearchPlan.Strategy.LOCAL}) {
-      List<Row> rows = SearchPlan.search(spark, idx, qin, new SearchPlan.Options(3, 1, st, 1L << 30,
+      List<Row> rows = SearchPlan.search(spark, idx, qin, new SearchPlan.Options(3, 1, 1f, st, 1L << 30,
           ShardStore.DEFAULT_CACHE_BYTES)).collectAsList();
       assertEquals(3000, rows.size(), st.toString());
       long unanswered = rows.stream().filter(r -> r.<Long>getList(1).get(0) == -1L).count();

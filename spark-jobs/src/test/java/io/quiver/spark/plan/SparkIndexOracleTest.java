@@ -66,7 +66,7 @@ class SparkIndexOracleTest {
       ShardStore.clearCaches();
       SearchPlan.LoadedIndex idx = SearchPlan.LoadedIndex.load(spark, out);
       VectorInput qin = new IndexJobs.Input(queryPath, "parquet", "id", "vector").open(spark, "queries");
-      List<Row> rows = SearchPlan.search(spark, idx, qin, new SearchPlan.Options(K, nprobe, strategy,
+      List<Row> rows = SearchPlan.search(spark, idx, qin, new SearchPlan.Options(K, nprobe, 1f, strategy,
           SearchPlan.DEFAULT_BROADCAST_BYTES, ShardStore.DEFAULT_CACHE_BYTES)).collectAsList();
       assertEquals(queries.n(), rows.size(), strategy + ": one row per query");
       Map<Long, Row> byId = new HashMap<>();
