@@ -110,7 +110,7 @@ public final class IndexJobs {
 
   private static Map<String, Object> trainSummary(TrainPlan.Result r, TrainOptions o) {
     Map<String, Object> json = new LinkedHashMap<>();
-    json.put("factory", r.quantizer().factoryString());
+    json.put("factory", r.quantizer().factoryString() + (TrainPlan.refines(o.factory()) ? ",RFlat" : ""));
     json.put("metric", io.quiver.spark.plan.MetricNames.name(o.metric()));
     json.put("d", r.quantizer().d());
     json.put("nlist", r.quantizer().nlist());
