@@ -18,7 +18,7 @@ public final class IndexCommands {
     @Option(names = "--output", required = true, paramLabel = "DIR", description = "The index directory to write.")
     String output;
     @Option(names = "--shards", paramLabel = "N", defaultValue = "0",
-        description = "Number of shards; 0: one per core at least, and at most 256 MiB each (default: ${DEFAULT-VALUE}).")
+        description = "Number of shards; 0: one per 256 MiB of codes and ids, at least one (default: ${DEFAULT-VALUE}).")
     int shards;
     @Option(names = "--overwrite", description = "Delete the output directory first if it exists.")
     boolean overwrite;

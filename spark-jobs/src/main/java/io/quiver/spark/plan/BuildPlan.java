@@ -57,10 +57,14 @@ public final class BuildPlan {
   /** A vector with its (long) id, inside one task. */
   record IdVec(long id, float[] v) {}
 
-  /** The number of shards: enough for every core, and shards of at most {@code shardBytes}. */
-  public static int defaultShards(long rows, int codeSize, int parallelism, long shardBytes) {
+  /**
+   * The number of shards: one per {@code shardBytes} of codes and ids, at least one. Search
+   * parallelism does not need more: a shard is served by several tasks, each with a part of the
+   * queries, and fewer shards mean fewer partial results to merge per query.
+   */
+  public static int defaultShards(long rows, int codeSize, long shardBytes) {
     long bytes = rows * (codeSize + 8L);
-    return (int) Math.max(parallelism, Math.min(100_000, (bytes + shardBytes - 1) / shardBytes));
+    return (int) Math.max(1, Math.min(100_000, (bytes + shardBytes - 1) / shardBytes));
   }
 
   /**
@@ -130,7 +134,7 @@ public final class BuildPlan {
       throw new IllegalStateException("encoded " + rows + " vectors but the input has " + inputRows + " rows (did the "
           + "input change during the build?); nothing was committed");
     }
-    int nshards = shards > 0 ? shards : defaultShards(rows, codeSize, jsc.defaultParallelism(), DEFAULT_SHARD_BYTES);
+    int nshards = shards > 0 ? shards : defaultShards(rows, codeSize, DEFAULT_SHARD_BYTES);
     ShardPlan plan = ShardPlan.balance(histogram, nshards);
     LOG.info("encoded {} vectors into {} lists in {} s; writing {} shards", rows, nlist,
         String.format("%.1f", encodeSeconds), nshards);
