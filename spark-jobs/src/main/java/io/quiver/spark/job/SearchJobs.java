@@ -45,16 +45,18 @@ public final class SearchJobs {
                                            boolean overwrite) throws IOException {
     long start = System.nanoTime();
     SearchPlan.LoadedIndex idx = SearchPlan.LoadedIndex.load(spark, index);
-    Dataset<Row> result = SearchPlan.search(spark, idx, queries.open(spark, "queries"), o);
-    if (explode) {
-      result = result.select(col("id"), posexplode(arrays_zip(col("neighbors"), col("distances"))))
-          .select(col("id"), col("pos").plus(1).as("rank"), col("col.neighbors").as("neighbor"),
-              col("col.distances").as("distance"))
-          .where(col("neighbor").notEqual(-1));
-    }
-    long t1 = System.nanoTime();
-    result.write().format(outputFormat).mode(overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists).save(output);
-    LOG.info("scanned, merged and wrote the results in {} ms", (System.nanoTime() - t1) / 1_000_000);
+    SearchPlan.search(spark, idx, queries.open(spark, "queries"), o, result -> {
+      if (explode) {
+        result = result.select(col("id"), posexplode(arrays_zip(col("neighbors"), col("distances"))))
+            .select(col("id"), col("pos").plus(1).as("rank"), col("col.neighbors").as("neighbor"),
+                col("col.distances").as("distance"))
+            .where(col("neighbor").notEqual(-1));
+      }
+      long t1 = System.nanoTime();
+      result.write().format(outputFormat).mode(overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists).save(output);
+      LOG.info("scanned, merged and wrote the results in {} ms", (System.nanoTime() - t1) / 1_000_000);
+      return null;
+    });
     Map<String, Object> json = new LinkedHashMap<>();
     json.put("index", idx.path().toString());
     json.put("output", output);
@@ -153,7 +155,7 @@ public final class SearchJobs {
     VectorInput sampled = VectorInput.of(qdf, "id", "vector", "queries " + queries.path());
 
     long t0 = System.nanoTime();
-    List<Row> found = SearchPlan.search(spark, idx, sampled, options).collectAsList();
+    List<Row> found = SearchPlan.search(spark, idx, sampled, options, Dataset::collectAsList);
     double searchSeconds = (System.nanoTime() - t0) / 1e9;
     Map<Long, long[]> byId = new HashMap<>();
     for (Row r : found) {

@@ -10,7 +10,6 @@ import io.quiver.spark.shard.ShardPlan;
 import io.quiver.spark.shard.ShardStore;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -92,6 +91,7 @@ public final class BuildPlan {
     }
 
     JavaRDD<IdVec> vectors;
+    JavaPairRDD<Tuple2<String, float[]>, Long> numberedKeys = null;
     if (input.idType() == VectorInput.IdType.STRING) {
       JavaPairRDD<Tuple2<String, float[]>, Long> numbered = input.internalRows()
           .map(r -> {
@@ -102,6 +102,7 @@ public final class BuildPlan {
           })
           .zipWithIndex();
       numbered.persist(StorageLevel.MEMORY_AND_DISK());
+      numberedKeys = numbered;
       StructType schema = new StructType().add("id", DataTypes.LongType, false).add("key", DataTypes.StringType, false);
       Dataset<Row> idmap = spark.createDataFrame(numbered.map(t -> RowFactory.create(t._2(), t._1()._1())), schema);
       idmap.write().mode(SaveMode.ErrorIfExists).parquet(IndexLayout.idmap(index).toString());
@@ -154,6 +155,9 @@ public final class BuildPlan {
         }, true)
         .collect();
     encoded.unpersist(false);
+    if (numberedKeys != null) {
+      numberedKeys.unpersist(false);
+    }
 
     List<Manifest.Shard> sorted = new ArrayList<>(written);
     sorted.sort((a, b) -> Integer.compare(a.shard, b.shard));
@@ -251,10 +255,9 @@ public final class BuildPlan {
   }
 
   /** Encodes a task's vectors in batches with index-core's batched kernels. */
-  static final class EncodeIterator implements Iterator<Encoded>, Serializable {
-    private static final long serialVersionUID = 1L;
-    private final transient Iterator<IdVec> in;
-    private final transient InvertedFileIndex quantizer;
+  static final class EncodeIterator implements Iterator<Encoded> {
+    private final Iterator<IdVec> in;
+    private final InvertedFileIndex quantizer;
     private final int d;
     private final boolean keepRaw;
     private Encoded[] batch = new Encoded[0];

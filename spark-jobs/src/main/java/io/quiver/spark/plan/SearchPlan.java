@@ -193,11 +193,25 @@ public final class SearchPlan {
   }
 
   /**
-   * Searches the index for every query; returns {@code (id, neighbors, distances)} with one row
-   * per query, best first; missing neighbours (fewer than k reachable) are id -1 (long ids) or
-   * left out (string ids).
+   * Searches the index for every query and hands the result, {@code (id, neighbors, distances)}
+   * with one row per query, best first, to {@code action} (write it, collect it); the queries
+   * cached for the search are released afterwards, also when the action fails. Missing neighbours
+   * (fewer than k reachable) are id -1 (long ids) or left out (string ids).
    */
-  public static Dataset<Row> search(SparkSession spark, LoadedIndex index, VectorInput input, Options o) {
+  public static <T> T search(SparkSession spark, LoadedIndex index, VectorInput input, Options o,
+                             java.util.function.Function<Dataset<Row>, T> action) {
+    List<JavaRDD<?>> cached = new ArrayList<>();
+    try {
+      return action.apply(plan(spark, index, input, o, cached));
+    } finally {
+      for (JavaRDD<?> rdd : cached) {
+        rdd.unpersist(false);
+      }
+    }
+  }
+
+  private static Dataset<Row> plan(SparkSession spark, LoadedIndex index, VectorInput input, Options o,
+                                   List<JavaRDD<?>> cached) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Manifest m = index.manifest();
     int d = m.d;
@@ -219,6 +233,7 @@ public final class SearchPlan {
     }
 
     JavaRDD<Query> queries = queries(input, d).persist(StorageLevel.MEMORY_AND_DISK());
+    cached.add(queries);
     long tRead = System.nanoTime();
     long nq = queries.count();
     LOG.info("read {} queries in {} ms", nq, (System.nanoTime() - tRead) / 1_000_000);

@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
@@ -76,7 +77,7 @@ class InputTypesTest {
     assertEquals("string", idx.manifest().idType);
     VectorInput qin = new IndexJobs.Input(queries, "parquet", "qid", "features").open(spark, "queries");
     List<Row> found = SearchPlan.search(spark, idx, qin, new SearchPlan.Options(5, 4, 1f, SearchPlan.Strategy.ROUTE,
-        0, ShardStore.DEFAULT_CACHE_BYTES)).collectAsList();
+        0, ShardStore.DEFAULT_CACHE_BYTES), Dataset::collectAsList);
     assertEquals(50, found.size());
 
     // index-core with ids = row numbers: the names must be "doc-" + those numbers
@@ -117,7 +118,7 @@ class InputTypesTest {
     for (SearchPlan.Strategy st : new SearchPlan.Strategy[] {SearchPlan.Strategy.ROUTE, SearchPlan.Strategy.BROADCAST,
         SearchPlan.Strategy.LOCAL}) {
       List<Row> rows = SearchPlan.search(spark, idx, qin, new SearchPlan.Options(3, 1, 1f, st, 1L << 30,
-          ShardStore.DEFAULT_CACHE_BYTES)).collectAsList();
+          ShardStore.DEFAULT_CACHE_BYTES), Dataset::collectAsList);
       assertEquals(3000, rows.size(), st.toString());
       long unanswered = rows.stream().filter(r -> r.<Long>getList(1).get(0) == -1L).count();
       assertTrue(unanswered > 1000, st + ": most queries probe an empty list, " + unanswered);

@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -67,7 +68,7 @@ class SparkIndexOracleTest {
       SearchPlan.LoadedIndex idx = SearchPlan.LoadedIndex.load(spark, out);
       VectorInput qin = new IndexJobs.Input(queryPath, "parquet", "id", "vector").open(spark, "queries");
       List<Row> rows = SearchPlan.search(spark, idx, qin, new SearchPlan.Options(K, nprobe, 1f, strategy,
-          SearchPlan.DEFAULT_BROADCAST_BYTES, ShardStore.DEFAULT_CACHE_BYTES)).collectAsList();
+          SearchPlan.DEFAULT_BROADCAST_BYTES, ShardStore.DEFAULT_CACHE_BYTES), Dataset::collectAsList);
       assertEquals(queries.n(), rows.size(), strategy + ": one row per query");
       Map<Long, Row> byId = new HashMap<>();
       for (Row r : rows) {
