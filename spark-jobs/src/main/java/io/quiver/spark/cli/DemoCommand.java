@@ -87,7 +87,7 @@ public final class DemoCommand implements Callable<Integer> {
 
     IndexJobs.Input q = new IndexJobs.Input(query, "parquet", "id", "vector");
     SearchPlan.Options options = new SearchPlan.Options(k, nprobe, 1f, SearchPlan.Strategy.AUTO,
-        SearchPlan.DEFAULT_BROADCAST_BYTES, io.quiver.spark.shard.ShardStore.DEFAULT_CACHE_BYTES);
+        SearchPlan.DEFAULT_BROADCAST_BYTES, 0);
     Map<String, Object> searched = SearchJobs.search(session, index, q, options, results, "parquet", false, false);
     json.put("search_s", searched.get("search_s"));
     json.put("search_qps", Math.round(queries / (double) searched.get("search_s")));

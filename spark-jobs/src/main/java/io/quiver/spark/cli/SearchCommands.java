@@ -61,7 +61,7 @@ public final class SearchCommands {
 
     SearchPlan.Options options() {
       return new SearchPlan.Options(k, nprobe, kFactor, SearchPlan.Strategy.parse(strategy), broadcastBytes,
-          cacheBytes != null ? cacheBytes : ShardStore.DEFAULT_CACHE_BYTES);
+          cacheBytes != null ? cacheBytes : 0);
     }
   }
 

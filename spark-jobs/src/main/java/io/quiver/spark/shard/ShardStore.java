@@ -30,8 +30,13 @@ import org.slf4j.LoggerFactory;
 public final class ShardStore {
   private static final Logger LOG = LoggerFactory.getLogger(ShardStore.class);
 
-  /** Default shard cache bound: a quarter of the JVM's maximum heap. */
+  /** Default shard cache bound: a quarter of the maximum heap of the JVM (executor) that loads the shard. */
   public static final long DEFAULT_CACHE_BYTES = Runtime.getRuntime().maxMemory() / 4;
+
+  /** The cache bound for a requested one: {@code cacheBytes > 0} as given, else this JVM's default. */
+  static long cacheLimit(long cacheBytes) {
+    return cacheBytes > 0 ? cacheBytes : DEFAULT_CACHE_BYTES;
+  }
 
   private static final Map<String, VectorIndex> QUANTIZERS = new LinkedHashMap<>();
   private static final ShardCache SHARDS = new ShardCache();
@@ -173,12 +178,13 @@ public final class ShardStore {
 
   /**
    * The shard at {@code index/file}, loaded through this JVM's cache (bounded by
-   * {@code cacheBytes}); the file's checksum is verified on load.
+   * {@code cacheBytes}, or by {@link #DEFAULT_CACHE_BYTES} of this JVM when it is 0 or less); the
+   * file's checksum is verified on load.
    */
   public static InvertedFileIndex shard(Path index, Manifest.FileEntry entry, InvertedFileIndex quantizer,
                                         Configuration conf, long cacheBytes) throws IOException {
     String key = new Path(index, entry.file) + "#" + entry.crc32c;
-    return (InvertedFileIndex) SHARDS.get(key, cacheBytes, () -> {
+    return (InvertedFileIndex) SHARDS.get(key, cacheLimit(cacheBytes), () -> {
       Path path = new Path(index, entry.file);
       FileSystem fs = path.getFileSystem(conf);
       long t0 = System.nanoTime();
@@ -198,7 +204,7 @@ public final class ShardStore {
   public static FlatIndex refine(Path index, Manifest.FileEntry entry, Configuration conf, long cacheBytes)
       throws IOException {
     String key = new Path(index, entry.file) + "#" + entry.crc32c;
-    return (FlatIndex) SHARDS.get(key, cacheBytes, () -> {
+    return (FlatIndex) SHARDS.get(key, cacheLimit(cacheBytes), () -> {
       Path path = new Path(index, entry.file);
       FileSystem fs = path.getFileSystem(conf);
       try (InputStream in = new java.io.BufferedInputStream(fs.open(path), 1 << 20)) {
