@@ -74,6 +74,8 @@ public final class ProductQuantizer {
 
   /** {@code m * ksub * dsub} floats, or null before training. Never modified once published. */
   private volatile float[] centroids;
+  /** The codebook transposed per sub-quantizer (component t of centroid c of sub-quantizer j at (j*dsub + t)*ksub + c), for encoding. */
+  private volatile float[] centroidsT;
 
   /**
    * An untrained product quantizer.
@@ -129,7 +131,7 @@ public final class ProductQuantizer {
           + " * dsub " + pq.dsub + " = " + expected);
     }
     Checks.vectors("centroids", centroids, pq.dsub);
-    pq.centroids = centroids.clone();
+    pq.setCentroids(centroids.clone());
     return pq;
   }
 
@@ -270,6 +272,21 @@ public final class ProductQuantizer {
       float[] cj = km.train(sub).centroids();
       System.arraycopy(cj, 0, c, j * ksub * dsub, ksub * dsub);
     });
+    setCentroids(c);
+  }
+
+  /** Publishes a codebook with its transposed copy. */
+  private void setCentroids(float[] c) {
+    float[] t = new float[c.length];
+    for (int j = 0; j < m; j++) {
+      int base = j * ksub * dsub;
+      for (int k = 0; k < ksub; k++) {
+        for (int u = 0; u < dsub; u++) {
+          t[base + u * ksub + k] = c[base + k * dsub + u];
+        }
+      }
+    }
+    centroidsT = t;
     centroids = c;
   }
 
@@ -291,7 +308,7 @@ public final class ProductQuantizer {
             + "; every component must be a finite float");
       }
     }
-    encodeOne(c, x, xOff, codes, codeOff, new float[ksub]);
+    encodeOne(centroidsT, x, xOff, codes, codeOff, new float[ksub]);
   }
 
   /**
@@ -300,7 +317,8 @@ public final class ProductQuantizer {
    * result does not depend on the thread count.
    */
   public byte[] encode(float[] x) {
-    float[] c = requireTrained();
+    requireTrained();
+    float[] ct = centroidsT;
     int n = Checks.vectors("vectors", x, d);
     if ((long) n * codeSize > Integer.MAX_VALUE - 8) {
       throw new IllegalArgumentException(n + " codes of " + codeSize + " bytes do not fit in one array; encode in batches");
@@ -310,14 +328,17 @@ public final class ProductQuantizer {
     Parallel.forEach(chunks > 1 ? threads : 1, chunks, t -> {
       float[] buf = new float[ksub];
       for (int i = t * ENCODE_CHUNK, end = Math.min(n, i + ENCODE_CHUNK); i < end; i++) {
-        encodeOne(c, x, i * d, codes, i * codeSize, buf);
+        encodeOne(ct, x, i * d, codes, i * codeSize, buf);
       }
     });
     return codes;
   }
 
-  /** Nearest centroid per sub-space, packed; {@code buf} holds ksub floats of scratch. */
-  private void encodeOne(float[] c, float[] x, int xOff, byte[] codes, int codeOff, float[] buf) {
+  /**
+   * Nearest centroid per sub-space, packed; {@code ct} is the transposed codebook
+   * ({@link #centroidsT}) and {@code buf} holds ksub floats of scratch.
+   */
+  private void encodeOne(float[] ct, float[] x, int xOff, byte[] codes, int codeOff, float[] buf) {
     if (nbits != 8) {
       // sub-codes are OR-ed in below
       for (int b = 0; b < codeSize; b++) {
@@ -325,7 +346,7 @@ public final class ProductQuantizer {
       }
     }
     for (int j = 0; j < m; j++) {
-      VectorUtil.squareDistanceOneToMany(x, xOff + j * dsub, c, j * ksub * dsub, ksub, dsub, buf, 0);
+      VectorUtil.squareDistanceToTransposed(x, xOff + j * dsub, ct, j * ksub * dsub, ksub, dsub, buf, 0);
       int best = 0;
       float bestDist = buf[0];
       for (int k = 1; k < ksub; k++) {
@@ -416,10 +437,11 @@ public final class ProductQuantizer {
    * the squared L2 distance between the query and the decoded code (smaller is closer).
    */
   public void computeDistanceTable(float[] q, int qOff, float[] table) {
-    float[] c = requireTrained();
+    requireTrained();
+    float[] ct = centroidsT;
     checkTable(q, qOff, table);
     for (int j = 0; j < m; j++) {
-      VectorUtil.squareDistanceOneToMany(q, qOff + j * dsub, c, j * ksub * dsub, ksub, dsub, table, j * ksub);
+      VectorUtil.squareDistanceToTransposed(q, qOff + j * dsub, ct, j * ksub * dsub, ksub, dsub, table, j * ksub);
     }
   }
 

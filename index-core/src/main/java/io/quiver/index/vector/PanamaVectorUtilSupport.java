@@ -163,6 +163,28 @@ final class PanamaVectorUtilSupport implements VectorUtilSupport {
   }
 
   @Override
+  public void squareDistanceToTransposed(float[] q, int qOff, float[] xT, int xOff, int n, int d, float[] out,
+                                         int outOff) {
+    int j = 0;
+    for (int bound = n - L; j <= bound; j += L) {
+      FloatVector acc = FloatVector.zero(SPECIES);
+      for (int t = 0; t < d; t++) {
+        FloatVector diff = FloatVector.fromArray(SPECIES, xT, xOff + t * n + j).sub(q[qOff + t]);
+        acc = diff.fma(diff, acc);
+      }
+      acc.intoArray(out, outOff + j);
+    }
+    for (; j < n; j++) {
+      float s = 0;
+      for (int t = 0; t < d; t++) {
+        float diff = q[qOff + t] - xT[xOff + t * n + j];
+        s = Math.fma(diff, diff, s);
+      }
+      out[outOff + j] = s;
+    }
+  }
+
+  @Override
   public void squareDistanceOneToMany(float[] q, int qOff, float[] x, int xOff, int n, int d, float[] out, int outOff) {
     int j = 0;
     for (; j + 4 <= n; j += 4) {

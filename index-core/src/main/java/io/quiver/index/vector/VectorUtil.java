@@ -101,6 +101,12 @@ public final class VectorUtil {
     IMPL.squareDistanceOneToMany(q, qOff, x, xOff, n, d, out, outOff);
   }
 
+  /** See {@link VectorUtilSupport#squareDistanceToTransposed}. */
+  public static void squareDistanceToTransposed(float[] q, int qOff, float[] xT, int xOff, int n, int d, float[] out,
+                                                int outOff) {
+    IMPL.squareDistanceToTransposed(q, qOff, xT, xOff, n, d, out, outOff);
+  }
+
   /** See {@link VectorUtilSupport#dotProductOneToMany}. */
   public static void dotProductOneToMany(float[] q, int qOff, float[] x, int xOff, int n, int d, float[] out, int outOff) {
     IMPL.dotProductOneToMany(q, qOff, x, xOff, n, d, out, outOff);

@@ -33,6 +33,24 @@ public interface VectorUtilSupport {
   }
 
   /**
+   * One query against {@code n} vectors stored transposed (component {@code t} of vector
+   * {@code j} at {@code xT[xOff + t*n + j]}): {@code out[outOff + j] = |q - x_j|^2}, each sum
+   * taken over {@code t} in order. For short vectors (PQ sub-vectors) this computes many
+   * distances per instruction without horizontal sums. Output: size {@code n}.
+   */
+  default void squareDistanceToTransposed(float[] q, int qOff, float[] xT, int xOff, int n, int d, float[] out,
+                                          int outOff) {
+    for (int j = 0; j < n; j++) {
+      float s = 0;
+      for (int t = 0; t < d; t++) {
+        float diff = q[qOff + t] - xT[xOff + t * n + j];
+        s += diff * diff;
+      }
+      out[outOff + j] = s;
+    }
+  }
+
+  /**
    * One query against {@code n} contiguous vectors: {@code out[outOff + j] = q . x_j}. Output:
    * size {@code n}.
    */

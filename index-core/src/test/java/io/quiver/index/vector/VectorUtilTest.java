@@ -163,6 +163,26 @@ class VectorUtilTest {
         assertUntouched(out, 0, outOff, "squareDistanceOneToMany " + ctx);
         assertUntouched(out, outOff + n, out.length, "squareDistanceOneToMany " + ctx);
 
+        // the same vectors stored transposed; n 17 and 40 cross the SIMD width with a tail
+        for (int nt : new int[] {n, n + 23}) {
+          float[] xs = random(rng, nt * d, 1f);
+          float[] xT = new float[xOff + nt * d];
+          for (int j = 0; j < nt; j++) {
+            for (int t = 0; t < d; t++) {
+              xT[xOff + t * nt + j] = xs[j * d + t];
+            }
+          }
+          float[] outT = new float[outOff + nt + 4];
+          Arrays.fill(outT, SENTINEL);
+          impl.squareDistanceToTransposed(q, qOff, xT, xOff, nt, d, outT, outOff);
+          for (int j = 0; j < nt; j++) {
+            double ref = refSqDist(q, qOff, xs, j * d, d);
+            assertClose(ref, ref, outT[outOff + j], "squareDistanceToTransposed " + ctx + ", n " + nt + ", j " + j);
+          }
+          assertUntouched(outT, 0, outOff, "squareDistanceToTransposed " + ctx);
+          assertUntouched(outT, outOff + nt, outT.length, "squareDistanceToTransposed " + ctx);
+        }
+
         Arrays.fill(out, SENTINEL);
         impl.dotProductOneToMany(q, qOff, x, xOff, n, d, out, outOff);
         for (int j = 0; j < n; j++) {
