@@ -142,7 +142,7 @@ public final class IndexJobs {
     Path index = prepareOutput(spark, output, overwrite);
     Map<String, Object> json = new LinkedHashMap<>();
     json.put("factory", q.factoryString() + (refine ? ",RFlat" : ""));
-    json.putAll(build(spark, in, index, q, refine, b, -1, shards, seed));
+    json.putAll(build(spark, in.open(spark, "input"), in.describe(), index, q, refine, b, -1, shards, seed));
     json.put("total_s", seconds(start));
     return json;
   }
@@ -150,25 +150,33 @@ public final class IndexJobs {
   /** Trains, writes the quantizer into the index directory, and builds. */
   public static Map<String, Object> index(SparkSession spark, Input in, TrainOptions o, String output, int shards,
                                           boolean overwrite) throws IOException {
+    return index(spark, in.open(spark, "input"), in.describe(), o, output, shards, overwrite);
+  }
+
+  /**
+   * Trains and builds from a DataFrame's vectors ({@code described}: where they were read from,
+   * recorded in the manifest, or null for a DataFrame made in the program).
+   */
+  public static Map<String, Object> index(SparkSession spark, VectorInput in, Manifest.Input described,
+                                          TrainOptions o, String output, int shards, boolean overwrite)
+      throws IOException {
     long start = System.nanoTime();
     Path index = prepareOutput(spark, output, overwrite);
-    TrainPlan.Result r = TrainPlan.train(in.open(spark, "input"), o.factory(), o.metric(), o.seed(), o.trainSize(),
-        o.maxTrainBytes());
+    TrainPlan.Result r = TrainPlan.train(in, o.factory(), o.metric(), o.seed(), o.trainSize(), o.maxTrainBytes());
     Map<String, Object> json = trainSummary(r, o);
     boolean refine = TrainPlan.refines(o.factory());
-    json.putAll(build(spark, in, index, r.quantizer(), refine, bytes(r.quantizer(), refine), r.inputRows(), shards,
-        o.seed()));
+    json.putAll(build(spark, in, described, index, r.quantizer(), refine, bytes(r.quantizer(), refine), r.inputRows(),
+        shards, o.seed()));
     json.put("total_s", seconds(start));
     return json;
   }
 
-  private static Map<String, Object> build(SparkSession spark, Input in, Path index, InvertedFileIndex q,
-                                           boolean refine, byte[] b, long rows, int shards, long seed)
-      throws IOException {
+  private static Map<String, Object> build(SparkSession spark, VectorInput in, Manifest.Input described, Path index,
+                                           InvertedFileIndex q, boolean refine, byte[] b, long rows, int shards,
+                                           long seed) throws IOException {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     Manifest.FileEntry qe = ShardStore.writeOnce(index, IndexLayout.QUANTIZER, "driver", conf, out -> out.write(b));
-    BuildPlan.Result r = BuildPlan.build(spark, in.open(spark, "input"), in.describe(), index, q, refine, b, qe, rows,
-        shards, seed);
+    BuildPlan.Result r = BuildPlan.build(spark, in, described, index, q, refine, b, qe, rows, shards, seed);
     Map<String, Object> json = new LinkedHashMap<>();
     json.put("index", index.toString());
     json.put("ntotal", r.rows());

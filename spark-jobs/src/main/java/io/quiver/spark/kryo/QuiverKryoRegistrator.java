@@ -64,6 +64,7 @@ public class QuiverKryoRegistrator implements KryoRegistrator {
       io.quiver.spark.plan.ProbedQueries.class,
       io.quiver.spark.plan.Partial.class,
       io.quiver.spark.plan.SearchPlan.Query.class,
+      io.quiver.spark.plan.QueryFilter.Sets.class,
       io.quiver.spark.plan.DistributedKMeans.Stats.class,
       io.quiver.spark.shard.Manifest.Shard.class,
       io.quiver.spark.shard.Manifest.FileEntry.class

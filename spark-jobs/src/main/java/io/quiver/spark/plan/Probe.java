@@ -15,15 +15,21 @@ public final class Probe implements Serializable {
   public float[] vector;
   public long[] lists;
   public float[] coarse;
+  /** The query's filter set, or -1. */
+  public int set = -1;
+  /** The index id of the query's own row, or -1. */
+  public long self = -1;
 
   /** For serializers. */
   public Probe() {}
 
-  public Probe(long qid, Object id, float[] vector, long[] lists, float[] coarse) {
+  public Probe(long qid, Object id, float[] vector, long[] lists, float[] coarse, int set, long self) {
     this.qid = qid;
     this.id = id;
     this.vector = vector;
     this.lists = lists;
     this.coarse = coarse;
+    this.set = set;
+    this.self = self;
   }
 }

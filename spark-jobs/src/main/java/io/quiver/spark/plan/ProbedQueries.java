@@ -20,6 +20,10 @@ public final class ProbedQueries implements Serializable {
   public float[] vectors;
   public long[] lists;
   public float[] coarse;
+  /** Each query's filter set, or -1. */
+  public int[] sets;
+  /** Each query's own index id, or -1. */
+  public long[] selfs;
 
   /** For serializers. */
   public ProbedQueries() {}
@@ -33,6 +37,8 @@ public final class ProbedQueries implements Serializable {
     vectors = new float[n * d];
     lists = new long[n * nprobe];
     coarse = new float[n * nprobe];
+    sets = new int[n];
+    selfs = new long[n];
   }
 
   /** The queries of several parts, in order. */
@@ -49,6 +55,8 @@ public final class ProbedQueries implements Serializable {
       System.arraycopy(p.vectors, 0, out.vectors, at * d, p.n * d);
       System.arraycopy(p.lists, 0, out.lists, at * nprobe, p.n * nprobe);
       System.arraycopy(p.coarse, 0, out.coarse, at * nprobe, p.n * nprobe);
+      System.arraycopy(p.sets, 0, out.sets, at, p.n);
+      System.arraycopy(p.selfs, 0, out.selfs, at, p.n);
       at += p.n;
     }
     return out;
@@ -64,6 +72,8 @@ public final class ProbedQueries implements Serializable {
       System.arraycopy(probe.vector, 0, p.vectors, i * d, d);
       System.arraycopy(probe.lists, 0, p.lists, i * nprobe, nprobe);
       System.arraycopy(probe.coarse, 0, p.coarse, i * nprobe, nprobe);
+      p.sets[i] = probe.set;
+      p.selfs[i] = probe.self;
     }
     return p;
   }
@@ -97,6 +107,8 @@ public final class ProbedQueries implements Serializable {
       }
       out.qids[j] = qids[i];
       out.ids[j] = ids[i];
+      out.sets[j] = sets[i];
+      out.selfs[j] = selfs[i];
       System.arraycopy(vectors, i * d, out.vectors, j * d, d);
       for (int p = 0; p < nprobe; p++) {
         long l = lists[i * nprobe + p];

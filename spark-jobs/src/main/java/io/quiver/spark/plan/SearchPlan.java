@@ -2,6 +2,7 @@ package io.quiver.spark.plan;
 
 import io.quiver.index.InvertedFileIndex;
 import io.quiver.index.RefineIndex;
+import io.quiver.index.RangeSearchResult;
 import io.quiver.index.SearchParams;
 import io.quiver.index.SearchResult;
 import io.quiver.spark.shard.HadoopConf;
@@ -78,11 +79,76 @@ public final class SearchPlan {
     }
   }
 
+  /**
+   * What a search asks beyond the plain top-k.
+   *
+   * @param radius      keep only neighbours within this distance (squared L2 below it, or inner
+   *                    product / cosine above it, as the index reports distances); NaN: no bound.
+   *                    With k = 0 every neighbour within the radius is returned (a range search).
+   * @param excludeSelf drop the neighbour whose id equals the query's (self-joins)
+   * @param filter      a compiled filter, or null
+   * @param mmrLambda   maximal-marginal-relevance re-ranking of {@code fetchK} candidates to k
+   *                    ({@link io.quiver.index.topk.Mmr}); NaN: none
+   * @param fetchK      candidates fetched per query for the re-ranking (>= k)
+   */
+  public record Constraints(float radius, boolean excludeSelf, QueryFilter filter, float mmrLambda, int fetchK)
+      implements java.io.Serializable {
+    public static final Constraints NONE = new Constraints(Float.NaN, false, null, Float.NaN, 0);
+
+    public Constraints {
+      if (Float.isInfinite(radius)) {
+        throw new IllegalArgumentException("the distance threshold must be finite, was " + radius);
+      }
+      if (!Float.isNaN(mmrLambda) && !(mmrLambda >= 0f && mmrLambda <= 1f)) {
+        throw new IllegalArgumentException("--mmr-lambda must be in [0, 1], was " + mmrLambda);
+      }
+    }
+
+    public boolean ranged() {
+      return !Float.isNaN(radius);
+    }
+
+    public boolean mmr() {
+      return !Float.isNaN(mmrLambda);
+    }
+
+    public Constraints withRadius(float r) {
+      return new Constraints(r, excludeSelf, filter, mmrLambda, fetchK);
+    }
+
+    public Constraints withExcludeSelf(boolean x) {
+      return new Constraints(radius, x, filter, mmrLambda, fetchK);
+    }
+
+    public Constraints withFilter(QueryFilter f) {
+      return new Constraints(radius, excludeSelf, f, mmrLambda, fetchK);
+    }
+
+    public Constraints withMmr(float lambda, int fetch) {
+      return new Constraints(radius, excludeSelf, filter, lambda, fetch);
+    }
+  }
+
   /** Search-time options. */
-  public record Options(int k, int nprobe, float kFactor, Strategy strategy, long broadcastBytes, long cacheBytes) {
+  public record Options(int k, int nprobe, float kFactor, Strategy strategy, long broadcastBytes, long cacheBytes,
+                        Constraints constraints) {
+    public Options(int k, int nprobe, float kFactor, Strategy strategy, long broadcastBytes, long cacheBytes) {
+      this(k, nprobe, kFactor, strategy, broadcastBytes, cacheBytes, Constraints.NONE);
+    }
+
     public Options {
-      if (k < 1) {
-        throw new IllegalArgumentException("--k must be >= 1, was " + k);
+      if (constraints == null) {
+        constraints = Constraints.NONE;
+      }
+      if (k < 1 && !(k == 0 && constraints.ranged())) {
+        throw new IllegalArgumentException("--k must be >= 1 (or 0 with a distance threshold: every neighbour within "
+            + "it), was " + k);
+      }
+      if (constraints.mmr() && k == 0) {
+        throw new IllegalArgumentException("--mmr-lambda re-ranks a top-k: give --k >= 1");
+      }
+      if (constraints.mmr() && constraints.fetchK() < k) {
+        throw new IllegalArgumentException("--fetch-k (" + constraints.fetchK() + ") must be >= --k (" + k + ")");
       }
       if (!(kFactor >= 1f) || Float.isInfinite(kFactor)) {
         throw new IllegalArgumentException("--kfactor must be a finite number >= 1, was " + kFactor);
@@ -122,14 +188,19 @@ public final class SearchPlan {
     public long qid;
     public Object id;
     public float[] vector;
+    /** The query's filter set ({@link QueryFilter}), or -1. */
+    public int set = -1;
+    /** The index id of the query's own row (self-joins), or -1. */
+    public long self = -1;
 
     /** For serializers. */
     public Query() {}
 
-    Query(long qid, Object id, float[] vector) {
+    Query(long qid, Object id, float[] vector, int set) {
       this.qid = qid;
       this.id = id;
       this.vector = vector;
+      this.set = set;
     }
 
     long qid() {
@@ -176,6 +247,9 @@ public final class SearchPlan {
   /** The queries with their numbers, read once (persisted by the caller's action). */
   static JavaRDD<Query> queries(VectorInput input, int d) {
     boolean stringIds = input.idType() == VectorInput.IdType.STRING;
+    boolean sets = input.hasFilterSet();
+    int setAt = input.setOrdinal();
+    int selfAt = input.selfOrdinal();
     // query numbers: partition index in the high bits, position in the partition below (no extra job)
     return input.internalRows().mapPartitionsWithIndex((part, it) -> {
       List<Query> out = new ArrayList<>();
@@ -186,7 +260,9 @@ public final class SearchPlan {
           throw new IllegalArgumentException("the queries have a row whose id ('" + input.idCol() + "') is null");
         }
         Object id = stringIds ? r.getUTF8String(0).toString() : (Object) r.getLong(0);
-        out.add(new Query(next++, id, input.vector(r, d, "queries")));
+        Query query = new Query(next++, id, input.vector(r, d, "queries"), sets && !r.isNullAt(setAt) ? r.getInt(setAt) : -1);
+        query.self = selfAt >= 0 ? (r.isNullAt(selfAt) ? -1 : r.getLong(selfAt)) : stringIds ? -1 : (Long) id;
+        out.add(query);
       }
       return out.iterator();
     }, true);
@@ -210,6 +286,31 @@ public final class SearchPlan {
     }
   }
 
+  /**
+   * What a shard task does for its queries, and how partials merge: derived from the options
+   * once on the driver.
+   */
+  record ScanSpec(int k, int kScan, float kFactor, boolean excludeSelf, float radius, boolean higherIsCloser,
+                  QueryFilter filter, boolean carryVectors, int bound, boolean pad) implements java.io.Serializable {
+    static ScanSpec of(Options o, boolean hi) {
+      Constraints c = o.constraints();
+      int kScan = c.mmr() ? c.fetchK() : o.k();
+      // top-k partials are padded to k; range partials and thresholded ones hold their entries only
+      boolean pad = !c.ranged();
+      int bound = kScan == 0 ? Integer.MAX_VALUE : kScan;
+      return new ScanSpec(o.k(), kScan, o.kFactor(), c.excludeSelf(), c.radius(), hi, c.filter(), c.mmr(), bound, pad);
+    }
+
+    boolean ranged() {
+      return !Float.isNaN(radius);
+    }
+
+    /** Whether a distance is within the radius (strictly, as index-core's range search). */
+    boolean within(float distance) {
+      return !ranged() || (higherIsCloser ? distance > radius : distance < radius);
+    }
+  }
+
   private static Dataset<Row> plan(SparkSession spark, LoadedIndex index, VectorInput input, Options o,
                                    List<JavaRDD<?>> cached) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
@@ -218,6 +319,14 @@ public final class SearchPlan {
     int k = o.k();
     int nprobe = Math.min(o.nprobe(), m.nlist);
     boolean hi = MetricNames.parse(m.metric).higherIsCloser();
+    Constraints c = o.constraints();
+    ScanSpec spec = ScanSpec.of(o, hi);
+    QueryFilter filter = c.filter();
+    if (filter != null && !input.hasFilterSet()) {
+      throw new IllegalArgumentException("the queries carry no filter sets: pass the queries QueryFilter.compile returns");
+    }
+    // a filtered search ranks more lists than nprobe and keeps those it needs (QueryFilter.choose)
+    int width = filter == null ? nprobe : filter.probeWidth(nprobe, m.nlist);
     String qkey = index.quantizerKey();
     Broadcast<byte[]> qb = jsc.broadcast(index.quantizerBytes());
     int[][] listShards = m.listToShards();
@@ -226,10 +335,18 @@ public final class SearchPlan {
     String indexPath = index.path().toString();
     HadoopConf hc = new HadoopConf(spark.sparkContext().hadoopConfiguration());
     long cacheBytes = o.cacheBytes();
-    float kFactor = o.kFactor();
     if (o.strategy() == Strategy.LOCAL && m.refine) {
       throw new IllegalArgumentException("--strategy local searches IVF indexes without RFlat; " + index.path()
           + " is " + m.factory + ": use route, broadcast or auto");
+    }
+    if (o.strategy() == Strategy.LOCAL && !c.equals(Constraints.NONE)) {
+      throw new IllegalArgumentException("--strategy local answers plain top-k searches; thresholds, self-exclusion, "
+          + "filters and MMR need route, broadcast or auto");
+    }
+    if (input.idType() == VectorInput.IdType.STRING && c.excludeSelf() && input.selfOrdinal() < 0
+        && !"string".equals(m.idType)) {
+      throw new IllegalArgumentException("excluding each query's own row needs queries with the index's id type ("
+          + m.idType + ")");
     }
 
     JavaRDD<Query> queries = queries(input, d).persist(StorageLevel.MEMORY_AND_DISK());
@@ -244,8 +361,10 @@ public final class SearchPlan {
     int parallelism = jsc.defaultParallelism();
     // several tasks per shard when there are fewer shards than cores, each with a part of the queries
     int splits = (int) Math.max(1, Math.min(Math.max(1, nq / BATCH), (2L * parallelism + nshards - 1) / nshards));
-    LOG.info("searching {} queries (k = {}, nprobe = {}) in {} shards x {} tasks, strategy {}", nq, k, nprobe, nshards,
-        splits, strategy.name().toLowerCase(Locale.ROOT));
+    LOG.info("searching {} queries (k = {}, nprobe = {}{}) in {} shards x {} tasks, strategy {}", nq, k, nprobe,
+        filter == null ? "" : ", filtered: " + filter.description(), nshards, splits,
+        strategy.name().toLowerCase(Locale.ROOT));
+    Prober prober = new Prober(nprobe, width, m.nlist, Math.max(1, spec.kScan()), filter);
 
     JavaPairRDD<Long, Partial> partials;
     if (strategy == Strategy.LOCAL) {
@@ -257,36 +376,36 @@ public final class SearchPlan {
     } else if (strategy == Strategy.ROUTE) {
       JavaPairRDD<Integer, Probe> routed = queries.mapPartitions(it -> {
         InvertedFileIndex q = ShardStore.quantizer(qkey, qb::value);
-        return new ProbeIterator(it, q, nprobe, listShards, splits).flatten();
+        return new ProbeIterator(it, q, prober, listShards, splits).flatten();
       }).mapToPair(t -> t);
       partials = routed.partitionBy(new IdentityPartitioner(nshards * splits))
           .mapPartitionsWithIndex((part, it) -> {
             List<Probe> probes = new ArrayList<>();
             it.forEachRemaining(t -> probes.add(t._2()));
-            return scanShard(part / splits, ProbedQueries.of(probes, d, nprobe), indexPath, shards, qkey, qb, hc,
-                cacheBytes, k, kFactor);
+            return scanShard(part / splits, ProbedQueries.of(probes, d, width), indexPath, shards, qkey, qb, hc,
+                cacheBytes, spec);
           }, false)
           .mapToPair(t -> t);
     } else {
-      // probe on the driver (all its cores) and broadcast the queries and probes as flat arrays;
+      // the executors probe their queries; the driver gathers the flat arrays and broadcasts them;
       // each shard task picks the queries of its split that probe one of its lists
-      // the executors probe their queries; the driver gathers the flat arrays and broadcasts them
       List<ProbedQueries> chunks = queries.mapPartitions(it -> {
         InvertedFileIndex q = ShardStore.quantizer(qkey, qb::value);
         List<Query> part = new ArrayList<>();
         it.forEachRemaining(part::add);
-        ProbedQueries c = new ProbedQueries(part.size(), d, nprobe);
-        for (int i = 0; i < c.n; i++) {
-          c.qids[i] = part.get(i).qid();
-          c.ids[i] = part.get(i).id();
-          System.arraycopy(part.get(i).vector(), 0, c.vectors, i * d, d);
+        ProbedQueries pq = new ProbedQueries(part.size(), d, width);
+        for (int i = 0; i < pq.n; i++) {
+          Query query = part.get(i);
+          pq.qids[i] = query.qid();
+          pq.ids[i] = query.id();
+          pq.sets[i] = query.set;
+          pq.selfs[i] = query.self;
+          System.arraycopy(query.vector(), 0, pq.vectors, i * d, d);
         }
-        if (c.n > 0) {
-          q.probe(c.vectors, nprobe, 1, c.coarse, c.lists);
-        }
-        return java.util.Collections.singletonList(c).iterator();
+        prober.probe(q, pq.vectors, pq.n, pq.sets, pq.coarse, pq.lists);
+        return java.util.Collections.singletonList(pq).iterator();
       }).collect();
-      ProbedQueries pq = ProbedQueries.concat(chunks, d, nprobe);
+      ProbedQueries pq = ProbedQueries.concat(chunks, d, width);
       Broadcast<ProbedQueries> pb = jsc.broadcast(pq);
       LOG.info("probed {} queries and broadcast them in {} ms", pq.n, (System.nanoTime() - tRead) / 1_000_000);
       List<Integer> parts = new ArrayList<>();
@@ -299,7 +418,7 @@ public final class SearchPlan {
             while (it.hasNext()) {
               int part = it.next();
               ProbedQueries mine = pb.value().select(part / splits, part % splits, splits, listShards);
-              scanShard(part / splits, mine, indexPath, shards, qkey, qb, hc, cacheBytes, k, kFactor)
+              scanShard(part / splits, mine, indexPath, shards, qkey, qb, hc, cacheBytes, spec)
                   .forEachRemaining(out::add);
             }
             return out.iterator();
@@ -309,13 +428,53 @@ public final class SearchPlan {
     // every query has at least one partial (one that probes only empty lists gets an empty one
     // from shard 0), so merging gives one row per query
     HashPartitioner merge = new HashPartitioner(Math.max(1, Math.min(parallelism * 2, (int) Math.max(1, nq / 1000))));
-    JavaPairRDD<Long, Partial> merged = partials.reduceByKey(merge, (a, b) -> Partial.merge(a, b, hi));
+    JavaPairRDD<Long, Partial> merged = partials.reduceByKey(merge,
+        (a, b) -> Partial.merge(a, b, hi, spec.bound(), spec.pad()));
+    if (c.mmr()) {
+      float lambda = c.mmrLambda();
+      merged = merged.mapValues(p -> mmr(p, k, lambda, hi));
+    }
     DataType idType = input.idType() == VectorInput.IdType.STRING ? DataTypes.StringType : DataTypes.LongType;
     if (!"string".equals(m.idType)) {
       JavaRDD<Row> rows = merged.map(t -> RowFactory.create(t._2().queryId, t._2().ids, t._2().distances));
       return spark.createDataFrame(rows, outputSchema(idType, DataTypes.LongType));
     }
     return withStringIds(spark, index, merged, merge, idType);
+  }
+
+  /** Re-ranks a merged partial's candidates by maximal marginal relevance, keeping k (padded to k). */
+  static Partial mmr(Partial p, int k, float lambda, boolean hi) {
+    int n = 0;
+    while (n < p.ids.length && p.ids[n] >= 0) {
+      n++;
+    }
+    long[] ids = new long[k];
+    float[] dist = new float[k];
+    java.util.Arrays.fill(ids, -1);
+    java.util.Arrays.fill(dist, hi ? Float.NEGATIVE_INFINITY : Float.POSITIVE_INFINITY);
+    if (n > 0) {
+      int[] order = io.quiver.index.topk.Mmr.select(p.query, p.vectors, n, p.query.length, lambda, k);
+      for (int i = 0; i < order.length; i++) {
+        ids[i] = p.ids[order[i]];
+        dist[i] = p.distances[order[i]];
+      }
+    }
+    return new Partial(p.queryId, ids, dist);
+  }
+
+  /**
+   * Adds {@link VectorInput#SELF_COL} to queries whose ids are the string ids of an index's own
+   * items (a self-join over string ids): the long id each was given at build, or null.
+   */
+  public static Dataset<Row> withSelfIds(SparkSession spark, LoadedIndex index, Dataset<Row> queries, String idCol) {
+    if (!"string".equals(index.manifest().idType)) {
+      return queries.withColumn(VectorInput.SELF_COL,
+          org.apache.spark.sql.functions.col(idCol).cast(DataTypes.LongType));
+    }
+    Dataset<Row> idmap = spark.read().parquet(IndexLayout.idmap(index.path()).toString())
+        .toDF(VectorInput.SELF_COL, "__quiver_self_name");
+    return queries.join(idmap, queries.col(idCol).cast(DataTypes.StringType)
+        .equalTo(org.apache.spark.sql.functions.col("__quiver_self_name")), "left").drop("__quiver_self_name");
   }
 
   /** Maps the neighbours' long ids back to the input's string ids (the index's idmap/). */
@@ -385,10 +544,10 @@ public final class SearchPlan {
   }
 
 
-  /** Scans one shard for its probed queries, in batches; returns the partial top-k of each query. */
+  /** Scans one shard for its probed queries, in batches; returns the partial result of each query. */
   static Iterator<Tuple2<Long, Partial>> scanShard(int shard, ProbedQueries p, String indexPath,
                                                    Manifest.Shard[] shards, String qkey, Broadcast<byte[]> qb,
-                                                   HadoopConf hc, long cacheBytes, int k, float kFactor)
+                                                   HadoopConf hc, long cacheBytes, ScanSpec spec)
       throws IOException {
     List<Tuple2<Long, Partial>> out = new ArrayList<>(p.n);
     if (p.n == 0) {
@@ -399,8 +558,10 @@ public final class SearchPlan {
     // RFlat: kFactor * k candidates from the codes, re-ranked exactly with the shard's raw vectors
     Manifest.FileEntry rf = shards[shard].refineFile;
     RefineIndex refine = rf == null ? null : RefineIndex.fromParts(s,
-        ShardStore.refine(new Path(indexPath), rf, hc.get(), cacheBytes), kFactor);
-    int kc = refine == null ? k : RefineIndex.candidates(k, kFactor);
+        ShardStore.refine(new Path(indexPath), rf, hc.get(), cacheBytes), spec.kFactor());
+    // one more when the query's own row may take a place
+    int kWant = spec.kScan() == 0 ? 0 : spec.kScan() + (spec.excludeSelf() ? 1 : 0);
+    int kc = refine == null ? kWant : RefineIndex.candidates(kWant, spec.kFactor());
     int d = p.d;
     int np = p.nprobe;
     TaskContext tc = TaskContext.get();
@@ -410,15 +571,141 @@ public final class SearchPlan {
       float[] x = Arrays.copyOfRange(p.vectors, from * d, (from + n) * d);
       long[] lists = Arrays.copyOfRange(p.lists, from * np, (from + n) * np);
       float[] coarse = Arrays.copyOfRange(p.coarse, from * np, (from + n) * np);
-      SearchResult r = s.searchPreassigned(x, kc, np, lists, coarse, SearchParams.defaults().withThreads(threads));
-      if (refine != null) {
-        r = refine.rerank(x, r, k, threads);
+      SearchParams params = SearchParams.defaults().withThreads(threads);
+      QueryFilter filter = spec.filter();
+      if (filter != null) {
+        int[] sets = Arrays.copyOfRange(p.sets, from, from + n);
+        params = params.withQuerySelectors(i -> sets[i] < 0 ? null : filter.selector(sets[i]));
+      }
+      long[][] ids = new long[n][];
+      float[][] dist = new float[n][];
+      if (kWant == 0) {
+        RangeSearchResult r = s.rangeSearchPreassigned(x, spec.radius(), np, lists, coarse, params);
+        if (refine != null) {
+          r = exactRange(refine, x, r, spec, threads);
+        }
+        for (int i = 0; i < n; i++) {
+          int a = (int) r.lims()[i];
+          int b = (int) r.lims()[i + 1];
+          ids[i] = Arrays.copyOfRange(r.ids(), a, b);
+          dist[i] = Arrays.copyOfRange(r.distances(), a, b);
+        }
+      } else {
+        SearchResult r = s.searchPreassigned(x, kc, np, lists, coarse, params);
+        if (refine != null) {
+          r = refine.rerank(x, r, kWant, threads);
+        }
+        for (int i = 0; i < n; i++) {
+          ids[i] = r.ids(i);
+          dist[i] = r.distances(i);
+        }
       }
       for (int i = 0; i < n; i++) {
-        out.add(new Tuple2<>(p.qids[from + i], new Partial(p.ids[from + i], r.ids(i), r.distances(i))));
+        Partial part = finish(p.ids[from + i], ids[i], dist[i], p.selfs[from + i], spec);
+        if (spec.carryVectors()) {
+          part.query = Arrays.copyOfRange(x, i * d, i * d + d);
+          part.vectors = new float[part.ids.length * d];
+          for (int j = 0; j < part.ids.length; j++) {
+            if (part.ids[j] >= 0) {
+              float[] v = refine != null ? refine.reconstruct(part.ids[j]) : s.reconstruct(part.ids[j]);
+              System.arraycopy(v, 0, part.vectors, j * d, d);
+            }
+          }
+        }
+        out.add(new Tuple2<>(p.qids[from + i], part));
       }
     }
     return out.iterator();
+  }
+
+  /**
+   * One query's partial from a shard's result: the query's own row dropped (self-joins), entries
+   * beyond the radius dropped, at most {@code kScan} kept (padded to it for plain top-k).
+   */
+  static Partial finish(Object queryId, long[] ids, float[] dist, long self, ScanSpec spec) {
+    int bound = spec.bound();
+    long[] oi = new long[Math.min(bound, ids.length)];
+    float[] od = new float[oi.length];
+    int n = 0;
+    for (int j = 0; j < ids.length && n < oi.length; j++) {
+      if (ids[j] < 0 || (spec.excludeSelf() && ids[j] == self) || !spec.within(dist[j])) {
+        continue;
+      }
+      oi[n] = ids[j];
+      od[n++] = dist[j];
+    }
+    if (spec.pad()) {
+      oi = Arrays.copyOf(oi, bound);
+      od = Arrays.copyOf(od, bound);
+      Arrays.fill(oi, n, bound, -1);
+      Arrays.fill(od, n, bound, spec.higherIsCloser() ? Float.NEGATIVE_INFINITY : Float.POSITIVE_INFINITY);
+    } else if (n < oi.length) {
+      oi = Arrays.copyOf(oi, n);
+      od = Arrays.copyOf(od, n);
+    }
+    return new Partial(queryId, oi, od);
+  }
+
+  /** RFlat range search: the codes' candidates within the radius, kept when their exact distance is. */
+  static RangeSearchResult exactRange(RefineIndex refine, float[] x, RangeSearchResult r, ScanSpec spec, int threads) {
+    int nq = r.nq();
+    int most = 1;
+    for (int i = 0; i < nq; i++) {
+      most = (int) Math.max(most, r.lims()[i + 1] - r.lims()[i]);
+    }
+    long[] cand = new long[nq * most];
+    float[] cd = new float[nq * most];
+    Arrays.fill(cand, -1);
+    for (int i = 0; i < nq; i++) {
+      int a = (int) r.lims()[i];
+      int b = (int) r.lims()[i + 1];
+      System.arraycopy(r.ids(), a, cand, i * most, b - a);
+      System.arraycopy(r.distances(), a, cd, i * most, b - a);
+    }
+    SearchResult exact = refine.rerank(x, new SearchResult(nq, most, cand, cd), most, threads);
+    long[] lims = new long[nq + 1];
+    List<long[]> ids = new ArrayList<>();
+    List<float[]> dist = new ArrayList<>();
+    for (int i = 0; i < nq; i++) {
+      long[] ei = exact.ids(i);
+      float[] ed = exact.distances(i);
+      int n = 0;
+      while (n < ei.length && ei[n] >= 0 && spec.within(ed[n])) {
+        n++;
+      }
+      ids.add(Arrays.copyOf(ei, n));
+      dist.add(Arrays.copyOf(ed, n));
+      lims[i + 1] = lims[i] + n;
+    }
+    long[] allIds = new long[(int) lims[nq]];
+    float[] allDist = new float[(int) lims[nq]];
+    for (int i = 0; i < nq; i++) {
+      System.arraycopy(ids.get(i), 0, allIds, (int) lims[i], ids.get(i).length);
+      System.arraycopy(dist.get(i), 0, allDist, (int) lims[i], dist.get(i).length);
+    }
+    return new RangeSearchResult(nq, lims, allIds, allDist);
+  }
+
+  /**
+   * Probes a batch of queries: the {@code width} nearest lists of each, of which a filtered query
+   * keeps those {@link QueryFilter#choose} picks and a plain one its first {@code nprobe}.
+   */
+  record Prober(int nprobe, int width, int nlist, int k, QueryFilter filter) implements java.io.Serializable {
+    void probe(InvertedFileIndex q, float[] x, int n, int[] sets, float[] coarseOut, long[] listsOut) {
+      if (n == 0) {
+        return;
+      }
+      q.probe(x, width, 1, coarseOut, listsOut);
+      if (filter != null) {
+        for (int i = 0; i < n; i++) {
+          if (sets[i] >= 0) {
+            filter.choose(listsOut, i * width, width, nprobe, nlist, k, sets[i]);
+          } else {
+            Arrays.fill(listsOut, i * width + nprobe, (i + 1) * width, -1);
+          }
+        }
+      }
+    }
   }
 
   /**
@@ -428,14 +715,16 @@ public final class SearchPlan {
   static final class ProbeIterator {
     private final Iterator<Query> in;
     private final InvertedFileIndex quantizer;
+    private final Prober prober;
     private final int nprobe;
     private final int[][] listShards;
     private final int splits;
 
-    ProbeIterator(Iterator<Query> in, InvertedFileIndex quantizer, int nprobe, int[][] listShards, int splits) {
+    ProbeIterator(Iterator<Query> in, InvertedFileIndex quantizer, Prober prober, int[][] listShards, int splits) {
       this.in = in;
       this.quantizer = quantizer;
-      this.nprobe = nprobe;
+      this.prober = prober;
+      this.nprobe = prober.width();
       this.listShards = listShards;
       this.splits = splits;
     }
@@ -476,12 +765,14 @@ public final class SearchPlan {
       }
       int n = batch.size();
       float[] x = new float[n * d];
+      int[] sets = new int[n];
       for (int i = 0; i < n; i++) {
         System.arraycopy(batch.get(i).vector(), 0, x, i * d, d);
+        sets[i] = batch.get(i).set;
       }
       long[] lists = new long[n * nprobe];
       float[] coarse = new float[n * nprobe];
-      quantizer.probe(x, nprobe, 1, coarse, lists);
+      prober.probe(quantizer, x, n, sets, coarse, lists);
       for (int i = 0; i < n; i++) {
         Query query = batch.get(i);
         int split = (int) Math.floorMod(query.qid(), (long) splits);
@@ -510,7 +801,8 @@ public final class SearchPlan {
             }
           }
           float[] c = Arrays.copyOfRange(coarse, i * nprobe, (i + 1) * nprobe);
-          out.add(new Tuple2<>(s * splits + split, new Probe(query.qid(), query.id(), query.vector(), own, c)));
+          out.add(new Tuple2<>(s * splits + split, new Probe(query.qid(), query.id(), query.vector(), own, c, query.set,
+              query.self)));
         }
       }
     }

@@ -30,14 +30,21 @@ public final class VectorInput implements Serializable {
   private final String vectorCol;
   private final IdType idType;
   private final DataType idDataType;
+  /** Optional query column: the long index id of the query's own row, for self-joins over string ids. */
+  public static final String SELF_COL = "__quiver_self";
   private final transient Dataset<Row> projected;
+  private final int setOrdinal;
+  private final int selfOrdinal;
 
-  private VectorInput(String idCol, String vectorCol, IdType idType, DataType idDataType, Dataset<Row> projected) {
+  private VectorInput(String idCol, String vectorCol, IdType idType, DataType idDataType, Dataset<Row> projected,
+                      int setOrdinal, int selfOrdinal) {
     this.idCol = idCol;
     this.vectorCol = vectorCol;
     this.idType = idType;
     this.idDataType = idDataType;
     this.projected = projected;
+    this.setOrdinal = setOrdinal;
+    this.selfOrdinal = selfOrdinal;
   }
 
   /** Checks the two columns' types ({@link VectorColumns}) and projects the DataFrame. */
@@ -64,8 +71,35 @@ public final class VectorInput implements Serializable {
         vecExpr = functions.vector_to_array(vec, "float32");
     }
     DataType idDataType = df.schema().apply(cols.idCol()).dataType();
-    return new VectorInput(cols.idCol(), cols.vectorCol(), idType, idDataType,
-        df.select(idExpr.as("id"), vecExpr.as("vector")));
+    java.util.List<Column> out = new java.util.ArrayList<>(java.util.List.of(idExpr.as("id"), vecExpr.as("vector")));
+    java.util.List<String> names = java.util.Arrays.asList(df.columns());
+    int setOrdinal = -1;
+    int selfOrdinal = -1;
+    if (names.contains(QueryFilter.SET_COL)) {
+      setOrdinal = out.size();
+      out.add(col(QueryFilter.SET_COL).cast(DataTypes.IntegerType));
+    }
+    if (names.contains(SELF_COL)) {
+      selfOrdinal = out.size();
+      out.add(col(SELF_COL).cast(DataTypes.LongType));
+    }
+    return new VectorInput(cols.idCol(), cols.vectorCol(), idType, idDataType, df.select(out.toArray(new Column[0])),
+        setOrdinal, selfOrdinal);
+  }
+
+  /** The ordinal of the filter-set column in {@link #internalRows()}, or -1. */
+  public int setOrdinal() {
+    return setOrdinal;
+  }
+
+  /** Whether the rows carry a filter set ({@link QueryFilter#compile}). */
+  public boolean hasFilterSet() {
+    return setOrdinal >= 0;
+  }
+
+  /** The ordinal of the self-id column ({@link #SELF_COL}) in {@link #internalRows()}, or -1. */
+  public int selfOrdinal() {
+    return selfOrdinal;
   }
 
   public IdType idType() {

@@ -16,15 +16,15 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
 /** Vector tables for the plan tests: the shared datasets and generated data as Parquet under target/. */
-final class TestTables {
-  static final StructType SCHEMA = new StructType()
+public final class TestTables {
+  public static final StructType SCHEMA = new StructType()
       .add("id", DataTypes.LongType, false)
       .add("vector", DataTypes.createArrayType(DataTypes.FloatType, false), false);
 
   private TestTables() {}
 
   /** An .fvecs file of the shared datasets, or the test is skipped with a message when absent. */
-  static VecsIO.FloatVectors dataset(String relative) throws IOException {
+  public static VecsIO.FloatVectors dataset(String relative) throws IOException {
     File dir = SparkTestSessions.datasets();
     assumeTrue(dir != null, "skipped: the shared datasets folder (system property quiver.datasets) is absent");
     File f = new File(dir, relative);
@@ -33,7 +33,7 @@ final class TestTables {
   }
 
   /** Writes vectors with ids {@code firstId, firstId+1, ...} as a Parquet table; returns its path. */
-  static String parquet(SparkSession spark, String name, float[] data, int d, long firstId, int partitions) {
+  public static String parquet(SparkSession spark, String name, float[] data, int d, long firstId, int partitions) {
     List<Row> rows = new ArrayList<>();
     int n = data.length / d;
     for (int i = 0; i < n; i++) {
@@ -48,7 +48,7 @@ final class TestTables {
   }
 
   /** A fresh directory path under target/ (not created). */
-  static String outputDir(String name) {
+  public static String outputDir(String name) {
     File f = new File(SparkTestSessions.targetDir(), "test-out/" + name + "-" + System.nanoTime());
     return f.getAbsolutePath();
   }

@@ -1,0 +1,373 @@
+package io.quiver.spark.ml;
+
+import io.quiver.spark.plan.Neighbors;
+import io.quiver.spark.plan.QueryFilter;
+import io.quiver.spark.plan.SearchPlan;
+import io.quiver.spark.plan.VectorInput;
+import io.quiver.spark.shard.IndexLayout;
+import io.quiver.spark.shard.Manifest;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.FileUtil;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.ml.Model;
+import org.apache.spark.ml.param.DoubleParam;
+import org.apache.spark.ml.param.FloatParam;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.param.StringArrayParam;
+import org.apache.spark.ml.util.DefaultParamsReader;
+import org.apache.spark.ml.util.DefaultParamsWriter$;
+import org.apache.spark.ml.util.Identifiable$;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.ml.util.MLWritable;
+import org.apache.spark.ml.util.MLWriter;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * A built index, searchable from DataFrames: {@link #transform} adds a neighbours column,
+ * {@link #knnJoin}, {@link #similarityJoin} and {@link #selfJoin} return join rows
+ * {@code (datasetA, datasetB, distCol)} as Spark ML's LSH joins do.
+ *
+ * <p>{@code save(path)} writes the index directory (a copy of the model's index, with the
+ * Params under {@code metadata/}, committed by {@code _SUCCESS} last); {@link #load} opens any
+ * committed index directory, also one built by the {@code quiver index} job (its Params then
+ * take their defaults, with the id and vector columns recorded in the manifest).
+ *
+ * <p>Distances are the index's: squared L2, inner product, or cosine similarity. Query rows
+ * are numbered with {@code monotonically_increasing_id} to carry them through the search, so the
+ * query DataFrame must be deterministic (a table read, not a random sample).
+ */
+public final class IvfKnnModel extends Model<IvfKnnModel> implements MLWritable {
+  private static final long serialVersionUID = 1L;
+
+  private final String uid;
+  private final String indexPath;
+  private transient SearchPlan.LoadedIndex index;
+  private transient Dataset<Row> items;
+
+  private final Param<String> idCol;
+  private final Param<String> vectorCol;
+  private final IntParam k;
+  private final IntParam nprobe;
+  private final FloatParam kFactor;
+  private final Param<String> outputCol;
+  private final Param<String> distCol;
+  private final Param<String> strategy;
+  private final StringArrayParam itemCols;
+  private final Param<String> filter;
+  private final Param<String> matchCol;
+  private final FloatParam filterFactor;
+  private final DoubleParam mmrLambda;
+  private final IntParam fetchK;
+
+  private IvfKnnModel(String uid, String indexPath, SearchPlan.LoadedIndex index, Dataset<Row> items) {
+    this.uid = uid;
+    this.idCol = KnnParams.idCol(this);
+    this.vectorCol = KnnParams.vectorCol(this);
+    this.k = KnnParams.k(this);
+    this.nprobe = KnnParams.nprobe(this);
+    this.kFactor = KnnParams.kFactor(this);
+    this.outputCol = KnnParams.outputCol(this);
+    this.distCol = KnnParams.distCol(this);
+    this.strategy = KnnParams.strategy(this);
+    this.itemCols = KnnParams.itemCols(this);
+    this.filter = KnnParams.filter(this);
+    this.matchCol = KnnParams.matchCol(this);
+    this.filterFactor = KnnParams.filterFactor(this);
+    this.mmrLambda = KnnParams.mmrLambda(this);
+    this.fetchK = KnnParams.fetchK(this);
+    this.indexPath = indexPath;
+    this.index = index;
+    this.items = items;
+    KnnParams.setDefaults(this);
+  }
+
+  /** A model over the committed index at {@code path}; {@code items} may be null. */
+  static IvfKnnModel open(String uid, SparkSession spark, String path, Dataset<Row> items) {
+    try {
+      return new IvfKnnModel(uid, path, SearchPlan.LoadedIndex.load(spark, path), items);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open the index " + path + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public String uid() {
+    return uid;
+  }
+
+  /** The index directory this model searches. */
+  public String indexPath() {
+    return indexPath;
+  }
+
+  public Param<String> idCol() { return idCol; }
+  public Param<String> vectorCol() { return vectorCol; }
+  public IntParam k() { return k; }
+  public IntParam nprobe() { return nprobe; }
+  public FloatParam kFactor() { return kFactor; }
+  public Param<String> outputCol() { return outputCol; }
+  public Param<String> distCol() { return distCol; }
+  public Param<String> strategy() { return strategy; }
+  public StringArrayParam itemCols() { return itemCols; }
+  public Param<String> filter() { return filter; }
+  public Param<String> matchCol() { return matchCol; }
+  public FloatParam filterFactor() { return filterFactor; }
+  public DoubleParam mmrLambda() { return mmrLambda; }
+  public IntParam fetchK() { return fetchK; }
+
+  public IvfKnnModel setIdCol(String v) { set(idCol, v); return this; }
+  public IvfKnnModel setVectorCol(String v) { set(vectorCol, v); return this; }
+  public IvfKnnModel setK(int v) { set(k, v); return this; }
+  public IvfKnnModel setNprobe(int v) { set(nprobe, v); return this; }
+  public IvfKnnModel setKFactor(float v) { set(kFactor, v); return this; }
+  public IvfKnnModel setOutputCol(String v) { set(outputCol, v); return this; }
+  public IvfKnnModel setDistCol(String v) { set(distCol, v); return this; }
+  public IvfKnnModel setStrategy(String v) { set(strategy, v); return this; }
+  public IvfKnnModel setItemCols(String... v) { set(itemCols, v); return this; }
+  public IvfKnnModel setFilter(String v) { set(filter, v); return this; }
+  public IvfKnnModel setMatchCol(String v) { set(matchCol, v); return this; }
+  public IvfKnnModel setFilterFactor(float v) { set(filterFactor, v); return this; }
+  public IvfKnnModel setMmrLambda(double v) { set(mmrLambda, v); return this; }
+  public IvfKnnModel setFetchK(int v) { set(fetchK, v); return this; }
+
+  public int getK() { return (Integer) $(k); }
+  public int getNprobe() { return (Integer) $(nprobe); }
+  public String getOutputCol() { return $(outputCol); }
+
+  /**
+   * The item rows (payload columns and filters read them): the dataset given to {@code fit},
+   * the one set here, or else the table recorded in the index's manifest.
+   */
+  public IvfKnnModel setItems(Dataset<Row> items) {
+    this.items = items;
+    return this;
+  }
+
+  private SparkSession spark() {
+    return SparkSession.active();
+  }
+
+  private SearchPlan.LoadedIndex index() {
+    if (index == null) {
+      try {
+        index = SearchPlan.LoadedIndex.load(spark(), indexPath);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot open the index " + indexPath + ": " + e.getMessage(), e);
+      }
+    }
+    return index;
+  }
+
+  private Dataset<Row> items() {
+    if (items == null) {
+      Manifest.Input in = index().manifest().input;
+      if (in == null || in.path == null) {
+        throw new IllegalStateException("the index " + indexPath + " records no input table (it was built from a "
+            + "DataFrame); give the item rows with setItems(items)");
+      }
+      items = spark().read().format(in.format).load(in.path);
+    }
+    return items;
+  }
+
+  private List<String> itemColumns() {
+    return Arrays.asList($(itemCols));
+  }
+
+  private SearchPlan.Options options(int kk, SearchPlan.Constraints c) {
+    return new SearchPlan.Options(kk, (Integer) $(nprobe), (Float) $(kFactor), SearchPlan.Strategy.parse($(strategy)),
+        SearchPlan.DEFAULT_BROADCAST_BYTES, 0, c);
+  }
+
+  /** The constraints of the filter and MMR Params; compiles the filter against {@code queries}. */
+  private Object[] constrain(Dataset<Row> queries, SearchPlan.Constraints c, int kk) {
+    if (!$(filter).isEmpty() || !$(matchCol).isEmpty()) {
+      QueryFilter.Compiled f = QueryFilter.compile(spark(), index(), items(), $(idCol),
+          $(filter).isEmpty() ? null : $(filter), $(matchCol).isEmpty() ? null : $(matchCol), queries,
+          (Float) $(filterFactor), 0);
+      c = c.withFilter(f.filter());
+      queries = f.queries();
+    }
+    double lambda = (Double) $(mmrLambda);
+    if (lambda >= 0) {
+      int fk = (Integer) $(fetchK);
+      c = c.withMmr((float) lambda, fk == 0 ? 4 * kk : fk);
+    }
+    return new Object[] {queries, c};
+  }
+
+  private Dataset<Row> search(Dataset<Row> numbered, String key, int kk, SearchPlan.Constraints c) {
+    Object[] qc = constrain(numbered, c, kk);
+    Dataset<Row> q = (Dataset<Row>) qc[0];
+    VectorInput in = VectorInput.of(q, key, $(vectorCol), "queries");
+    return SearchPlan.search(spark(), index(), in, options(kk, (SearchPlan.Constraints) qc[1]), r -> r);
+  }
+
+  /** The queries with {@code outputCol}: their k nearest items, {@code array<struct<id, distance, itemCols...>>}. */
+  @Override
+  public Dataset<Row> transform(Dataset<?> dataset) {
+    transformSchema(dataset.schema());
+    @SuppressWarnings("unchecked")
+    Dataset<Row> numbered = Neighbors.numbered((Dataset<Row>) dataset);
+    Dataset<Row> result = search(numbered, Neighbors.ROW, getK(), SearchPlan.Constraints.NONE);
+    List<String> cols = itemColumns();
+    return Neighbors.withNeighbors(numbered, result, $(outputCol), cols.isEmpty() ? null : items(), $(idCol), cols);
+  }
+
+  /** Every query row with each of its {@code k} nearest item rows: {@code (datasetA, datasetB, distCol)}. */
+  public Dataset<Row> knnJoin(Dataset<Row> queries, int kk) {
+    Dataset<Row> numbered = Neighbors.numbered(queries);
+    Dataset<Row> result = search(numbered, Neighbors.ROW, kk, SearchPlan.Constraints.NONE);
+    return Neighbors.joinRows(numbered, Neighbors.ROW, result, items(), $(idCol), $(distCol), false);
+  }
+
+  /**
+   * Every (query row, item row) pair within {@code threshold} (squared L2 below it; inner
+   * product or cosine above it): the schema of Spark ML's {@code approxSimilarityJoin}.
+   */
+  public Dataset<Row> similarityJoin(Dataset<Row> queries, double threshold) {
+    return similarityJoin(queries, threshold, 0);
+  }
+
+  /** At most {@code k} items within {@code threshold} per query ({@code k = 0}: all of them). */
+  public Dataset<Row> similarityJoin(Dataset<Row> queries, double threshold, int kk) {
+    Dataset<Row> numbered = Neighbors.numbered(queries);
+    Dataset<Row> result = search(numbered, Neighbors.ROW, kk,
+        SearchPlan.Constraints.NONE.withRadius((float) threshold));
+    return Neighbors.joinRows(numbered, Neighbors.ROW, result, items(), $(idCol), $(distCol), false);
+  }
+
+  /**
+   * The items joined with themselves: each item with its {@code k} nearest other items (and/or
+   * those within {@code threshold}; NaN: no threshold, k = 0: no bound), never with itself;
+   * {@code pairsOnce} reports each unordered pair once, with the smaller id in {@code datasetA}.
+   */
+  public Dataset<Row> selfJoin(int kk, double threshold, boolean pairsOnce) {
+    SearchPlan.Constraints c = SearchPlan.Constraints.NONE.withExcludeSelf(true);
+    if (!Double.isNaN(threshold)) {
+      c = c.withRadius((float) threshold);
+    }
+    Dataset<Row> it = items();
+    Dataset<Row> q = SearchPlan.withSelfIds(spark(), index(), it, $(idCol));
+    Dataset<Row> result = search(q, $(idCol), kk, c);
+    return Neighbors.joinRows(it, $(idCol), result, it, $(idCol), $(distCol), pairsOnce);
+  }
+
+  @Override
+  public StructType transformSchema(StructType schema) {
+    io.quiver.spark.io.VectorColumns.of(schema, $(idCol), $(vectorCol));
+    if (Arrays.asList(schema.fieldNames()).contains($(outputCol))) {
+      throw new IllegalArgumentException("the queries already have a column '" + $(outputCol) + "'; choose another "
+          + "outputCol");
+    }
+    DataType idType = "string".equals(index().manifest().idType) ? DataTypes.StringType : DataTypes.LongType;
+    StructType neighbor = new StructType().add("id", idType).add("distance", DataTypes.FloatType);
+    for (String c : itemColumns()) {
+      neighbor = neighbor.add(c, items().schema().apply(c).dataType());
+    }
+    return schema.add($(outputCol), DataTypes.createArrayType(neighbor, false), false);
+  }
+
+  @Override
+  public IvfKnnModel copy(ParamMap extra) {
+    IvfKnnModel m = new IvfKnnModel(uid, indexPath, index, items);
+    return copyValues(m, extra).setParent(parent());
+  }
+
+  @Override
+  public MLWriter write() {
+    return new Writer(this);
+  }
+
+  public static MLReader<IvfKnnModel> read() {
+    return new Reader();
+  }
+
+  public static IvfKnnModel load(String path) {
+    return read().load(path);
+  }
+
+  /** Copies the index into the target directory, writes the Params, then commits with _SUCCESS. */
+  private static final class Writer extends MLWriter {
+    private final IvfKnnModel model;
+
+    Writer(IvfKnnModel model) {
+      this.model = model;
+    }
+
+    @Override
+    public void saveImpl(String path) {
+      Configuration conf = sparkSession().sparkContext().hadoopConfiguration();
+      try {
+        Path src = new Path(model.indexPath);
+        FileSystem sfs = src.getFileSystem(conf);
+        Path dst = new Path(path);
+        FileSystem dfs = dst.getFileSystem(conf);
+        src = sfs.makeQualified(src);
+        dst = dfs.makeQualified(dst);
+        if (src.equals(dst)) {
+          throw new IllegalArgumentException("the model's index already lives in " + dst + "; save to another path");
+        }
+        dfs.mkdirs(dst);
+        for (FileStatus f : sfs.listStatus(src)) {
+          String name = f.getPath().getName();
+          if (name.equals(IndexLayout.SUCCESS) || name.equals("metadata") || name.startsWith(".")
+              || name.equals(IndexLayout.TEMPORARY)) {
+            continue;
+          }
+          if (!FileUtil.copy(sfs, f.getPath(), dfs, new Path(dst, name), false, false, conf)) {
+            throw new IOException("cannot copy " + f.getPath() + " to " + dst);
+          }
+        }
+        DefaultParamsWriter$.MODULE$.saveMetadata(model, path, sparkSession());
+        // the commit point, as the index jobs write it
+        if (!FileUtil.copy(sfs, IndexLayout.success(src), dfs, IndexLayout.success(dst), false, false, conf)) {
+          throw new IOException("cannot write " + IndexLayout.success(dst));
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot save the model to " + path + ": " + e.getMessage(), e);
+      }
+    }
+  }
+
+  /** Opens a committed index directory, with the saved Params when it has them. */
+  private static final class Reader extends MLReader<IvfKnnModel> {
+    @Override
+    public IvfKnnModel load(String path) {
+      SparkSession spark = sparkSession();
+      Configuration conf = spark.sparkContext().hadoopConfiguration();
+      boolean hasMetadata;
+      try {
+        Path p = new Path(path);
+        hasMetadata = p.getFileSystem(conf).exists(new Path(p, "metadata"));
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
+      }
+      if (hasMetadata) {
+        DefaultParamsReader.Metadata meta = DefaultParamsReader.loadMetadata(path, spark, IvfKnnModel.class.getName());
+        IvfKnnModel m = open(meta.uid(), spark, path, null);
+        meta.getAndSetParams(m, meta.getAndSetParams$default$2());
+        return m;
+      }
+      IvfKnnModel m = open(Identifiable$.MODULE$.randomUID("ivfKnn"), spark, path, null);
+      Manifest.Input in = m.index().manifest().input;
+      if (in != null && in.idCol != null) {
+        m.setIdCol(in.idCol).setVectorCol(in.vectorCol);
+      }
+      return m;
+    }
+  }
+}
