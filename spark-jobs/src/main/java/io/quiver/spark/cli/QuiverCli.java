@@ -44,6 +44,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
         IndexCommands.Build.class,
         IndexCommands.Index.class,
         SearchCommands.Search.class,
+        SearchCommands.Join.class,
         SearchCommands.Evaluate.class,
         SearchCommands.Info.class,
         DemoCommand.class,

@@ -2,6 +2,7 @@ package io.quiver.spark.cli;
 
 import io.quiver.spark.io.VectorRows;
 import io.quiver.spark.job.IndexJobs;
+import io.quiver.spark.job.JoinJobs;
 import io.quiver.spark.job.SearchJobs;
 import io.quiver.spark.plan.SearchPlan;
 import io.quiver.spark.shard.ShardStore;
@@ -60,8 +61,111 @@ public final class SearchCommands {
     Long cacheBytes;
 
     SearchPlan.Options options() {
+      return options(null);
+    }
+
+    /** With a distance threshold (null: none), which allows k = 0. */
+    SearchPlan.Options options(Double threshold) {
+      SearchPlan.Constraints c = threshold == null ? SearchPlan.Constraints.NONE
+          : SearchPlan.Constraints.NONE.withRadius(threshold.floatValue());
       return new SearchPlan.Options(k, nprobe, kFactor, SearchPlan.Strategy.parse(strategy), broadcastBytes,
-          cacheBytes != null ? cacheBytes : 0);
+          cacheBytes != null ? cacheBytes : 0, c);
+    }
+  }
+
+  /** Item columns, filters and MMR ({@code search} and {@code join}). */
+  static final class RefineOptions {
+    @Option(names = "--items", paramLabel = "PATH",
+        description = "Item table for --item-cols, --filter and --match-col (default: the input recorded in the "
+            + "index's manifest).")
+    String items;
+    @Option(names = "--items-format", paramLabel = "FORMAT", defaultValue = "parquet",
+        description = "Item table format (default: ${DEFAULT-VALUE}).")
+    String itemsFormat;
+    @Option(names = "--items-id-col", paramLabel = "NAME", defaultValue = VectorRows.ID,
+        description = "Item id column, the ids the index was built with (default: ${DEFAULT-VALUE}).")
+    String itemsIdCol;
+    @Option(names = "--item-cols", paramLabel = "COLS", split = ",",
+        description = "Item columns carried with each neighbour, joined by id after the top-k merge.")
+    java.util.List<String> itemCols = new java.util.ArrayList<>();
+    @Option(names = "--filter", paramLabel = "EXPR",
+        description = "Only items satisfying this Spark SQL predicate on item columns, evaluated during the scan "
+            + "(e.g. \"category = 'shoes'\").")
+    String filter;
+    @Option(names = "--match-col", paramLabel = "COL",
+        description = "Only items whose COL equals the query's COL (a column of both tables).")
+    String matchCol;
+    @Option(names = "--filter-factor", paramLabel = "F", defaultValue = "2",
+        description = "Filtered queries visit lists beyond --nprobe until they hold F times the allowed items "
+            + "--nprobe lists hold on average, and at least k (default: ${DEFAULT-VALUE}).")
+    float filterFactor;
+    @Option(names = "--mmr-lambda", paramLabel = "L",
+        description = "Re-rank --fetch-k candidates by maximal marginal relevance (cosine), weight L in [0, 1].")
+    Float mmrLambda;
+    @Option(names = "--fetch-k", paramLabel = "N", defaultValue = "0",
+        description = "Candidates fetched for --mmr-lambda (default: 4 * k).")
+    int fetchK;
+
+    JoinJobs.Refinements refinements() {
+      IndexJobs.Input in = items == null ? null : new IndexJobs.Input(items, itemsFormat, itemsIdCol, VectorRows.VECTOR);
+      return new JoinJobs.Refinements(in, itemCols, filter, matchCol, filterFactor,
+          mmrLambda == null ? Float.NaN : mmrLambda, fetchK);
+    }
+  }
+
+  @Command(name = "join", mixinStandardHelpOptions = true,
+      description = {"Similarity join: each query row with its k nearest items (--k), or every item within",
+          "--threshold (with --k 0), or both; --self joins the index's items with themselves, never pairing a row",
+          "with itself. Writes one row per pair: (id, neighbor, distance, item columns)."})
+  public static final class Join implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+    @Mixin
+    SparkOptions spark;
+    @Option(names = "--index", required = true, paramLabel = "DIR", description = "The index directory.")
+    String index;
+    @Option(names = "--queries", paramLabel = "PATH", description = "Query table (any Hadoop path); or --self.")
+    String queries;
+    @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "parquet",
+        description = "Query table format (default: ${DEFAULT-VALUE}).")
+    String format;
+    @Option(names = "--id-col", paramLabel = "NAME", defaultValue = VectorRows.ID,
+        description = "Query id column (default: ${DEFAULT-VALUE}).")
+    String idCol;
+    @Option(names = "--vector-col", paramLabel = "NAME", defaultValue = VectorRows.VECTOR,
+        description = "Query vector column (default: ${DEFAULT-VALUE}).")
+    String vectorCol;
+    @Option(names = "--self", description = "Join the index's items with themselves (the item table: --items, or "
+        + "the index's input).")
+    boolean self;
+    @Option(names = "--pairs-once", description = "With --self: each unordered pair once, smaller id first.")
+    boolean pairsOnce;
+    @Option(names = "--threshold", paramLabel = "T",
+        description = "Keep pairs within T: squared L2 below T, inner product or cosine above T.")
+    Double threshold;
+    @Mixin
+    SearchOptions search;
+    @Mixin
+    RefineOptions refine;
+    @Option(names = "--output", required = true, paramLabel = "PATH", description = "Where to write the pairs.")
+    String output;
+    @Option(names = "--output-format", paramLabel = "FORMAT", defaultValue = "parquet",
+        description = "Output format (default: ${DEFAULT-VALUE}).")
+    String outputFormat;
+    @Option(names = "--overwrite", description = "Replace the output if it exists.")
+    boolean overwrite;
+
+    @Override
+    public Integer call() throws Exception {
+      if (self == (queries != null)) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "give either --queries or --self");
+      }
+      SearchPlan.Options o = search.options(threshold);
+      IndexJobs.Input q = self ? null : new IndexJobs.Input(queries, format, idCol, vectorCol);
+      Json.print(spec.commandLine().getOut(), JoinJobs.join(spark.session("quiver join"), index, q, o,
+          threshold == null ? Double.NaN : threshold, pairsOnce, refine.refinements(), output, outputFormat,
+          overwrite));
+      return 0;
     }
   }
 
@@ -88,9 +192,21 @@ public final class SearchCommands {
     boolean explode;
     @Option(names = "--overwrite", description = "Replace the output if it exists.")
     boolean overwrite;
+    @Mixin
+    RefineOptions refine;
 
     @Override
     public Integer call() throws Exception {
+      JoinJobs.Refinements r = refine.refinements();
+      if (r.any()) {
+        if (explode) {
+          throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--explode is for plain searches; "
+              + "with item columns, filters or MMR use 'quiver join', which writes one row per pair");
+        }
+        Json.print(spec.commandLine().getOut(), JoinJobs.search(spark.session("quiver search"), index,
+            queries.input(), search.options(), r, output, outputFormat, overwrite));
+        return 0;
+      }
       Json.print(spec.commandLine().getOut(), SearchJobs.search(spark.session("quiver search"), index,
           queries.input(), search.options(), output, outputFormat, explode, overwrite));
       return 0;

@@ -268,7 +268,9 @@ public final class IvfKnnModel extends Model<IvfKnnModel> implements MLWritable 
 
   @Override
   public StructType transformSchema(StructType schema) {
-    io.quiver.spark.io.VectorColumns.of(schema, $(idCol), $(vectorCol));
+    // queries need a vector column only (they are numbered for the search)
+    io.quiver.spark.io.VectorColumns.of(schema.add("__quiver_check_id", DataTypes.LongType), "__quiver_check_id",
+        $(vectorCol));
     if (Arrays.asList(schema.fieldNames()).contains($(outputCol))) {
       throw new IllegalArgumentException("the queries already have a column '" + $(outputCol) + "'; choose another "
           + "outputCol");

@@ -1,0 +1,131 @@
+package io.quiver.spark.job;
+
+import static org.apache.spark.sql.functions.col;
+
+import io.quiver.spark.ml.IvfKnnModel;
+import io.quiver.spark.plan.SearchPlan;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The join job and searches with item columns, filters or MMR: both run through
+ * {@link IvfKnnModel}, the same code as the Spark ML API.
+ */
+public final class JoinJobs {
+  private JoinJobs() {}
+
+  /** Filters, item columns and MMR, as the CLI takes them. */
+  public record Refinements(IndexJobs.Input items, List<String> itemCols, String filter, String matchCol,
+                            float filterFactor, float mmrLambda, int fetchK) {
+    /** Whether a search needs the model's path (anything beyond a plain top-k). */
+    public boolean any() {
+      return !itemCols.isEmpty() || filter != null || matchCol != null || !Float.isNaN(mmrLambda);
+    }
+  }
+
+  /** A model over the index with the search options and refinements set. */
+  static IvfKnnModel model(SparkSession spark, String index, SearchPlan.Options o, Refinements r) {
+    IvfKnnModel m = IvfKnnModel.load(index);
+    m.setNprobe(o.nprobe()).setKFactor(o.kFactor()).setStrategy(o.strategy() == SearchPlan.Strategy.LOCAL ? "auto"
+        : o.strategy().name().toLowerCase(java.util.Locale.ROOT));
+    if (r.items() != null) {
+      m.setItems(spark.read().format(r.items().format()).load(r.items().path()));
+      m.setIdCol(r.items().idCol());
+    }
+    m.setItemCols(r.itemCols().toArray(new String[0]))
+        .setFilter(r.filter() == null ? "" : r.filter())
+        .setMatchCol(r.matchCol() == null ? "" : r.matchCol())
+        .setFilterFactor(r.filterFactor())
+        .setMmrLambda(Float.isNaN(r.mmrLambda()) ? -1 : r.mmrLambda());
+    if (r.fetchK() > 0) {
+      m.setFetchK(r.fetchK());
+    }
+    return m;
+  }
+
+  /**
+   * A search with refinements: writes {@code (id, neighbors, distances)} as the plain search
+   * does, or with item columns {@code (id, neighbors array<struct<id, distance, cols...>>)}.
+   */
+  public static Map<String, Object> search(SparkSession spark, String index, IndexJobs.Input queries,
+                                           SearchPlan.Options o, Refinements r, String output, String outputFormat,
+                                           boolean overwrite) {
+    long start = System.nanoTime();
+    IvfKnnModel m = model(spark, index, o, r).setK(o.k());
+    List<Column> qcols = new ArrayList<>(List.of(col(queries.idCol()).as("__quiver_query_id"),
+        col(queries.vectorCol()).as(m.getOrDefault(m.vectorCol()))));
+    if (r.matchCol() != null) {
+      qcols.add(col(r.matchCol()));
+    }
+    Dataset<Row> q = spark.read().format(queries.format()).load(queries.path()).select(qcols.toArray(new Column[0]));
+    Dataset<Row> out = m.transform(q);
+    Dataset<Row> result;
+    if (r.itemCols().isEmpty()) {
+      result = out.select(col("__quiver_query_id").as("id"),
+          org.apache.spark.sql.functions.transform(col("neighbors"), x -> x.getField("id")).as("neighbors"),
+          org.apache.spark.sql.functions.transform(col("neighbors"), x -> x.getField("distance")).as("distances"));
+    } else {
+      result = out.select(col("__quiver_query_id").as("id"), col("neighbors"));
+    }
+    result.write().format(outputFormat).mode(overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists).save(output);
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("index", index);
+    json.put("output", output);
+    json.put("k", o.k());
+    json.put("nprobe", o.nprobe());
+    json.put("search_s", IndexJobs.seconds(start));
+    return json;
+  }
+
+  /**
+   * The join: each query (or, with {@code queries == null}, each item) with its k nearest items
+   * and/or the items within {@code threshold}; writes one row per pair:
+   * {@code (id, neighbor, distance, itemCols...)}.
+   */
+  public static Map<String, Object> join(SparkSession spark, String index, IndexJobs.Input queries,
+                                         SearchPlan.Options o, double threshold, boolean pairsOnce, Refinements r,
+                                         String output, String outputFormat, boolean overwrite) {
+    long start = System.nanoTime();
+    IvfKnnModel m = model(spark, index, o, r);
+    Dataset<Row> pairs;
+    String queryId;
+    if (queries == null) {
+      pairs = m.selfJoin(o.k(), threshold, pairsOnce);
+      queryId = m.getOrDefault(m.idCol());
+    } else {
+      if (pairsOnce) {
+        throw new IllegalArgumentException("--pairs-once applies to self-joins (--self)");
+      }
+      Dataset<Row> q = spark.read().format(queries.format()).load(queries.path());
+      m.setVectorCol(queries.vectorCol());
+      pairs = Double.isNaN(threshold) ? m.knnJoin(q, o.k()) : m.similarityJoin(q, threshold, o.k());
+      queryId = queries.idCol();
+    }
+    List<Column> cols = new ArrayList<>(List.of(col("datasetA." + queryId).as("id"),
+        col("datasetB." + m.getOrDefault(m.idCol())).as("neighbor"), col("distCol").cast("float").as("distance")));
+    for (String c : r.itemCols()) {
+      cols.add(col("datasetB." + c).as(c));
+    }
+    Dataset<Row> result = pairs.select(cols.toArray(new Column[0]));
+    result.write().format(outputFormat).mode(overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists).save(output);
+    Dataset<Row> written = spark.read().format(outputFormat).load(output);
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("index", index);
+    json.put("queries", queries == null ? "the index's items (self-join)" : queries.path());
+    json.put("output", output);
+    json.put("k", o.k());
+    if (!Double.isNaN(threshold)) {
+      json.put("threshold", threshold);
+    }
+    json.put("pairs", written.count());
+    json.put("join_s", IndexJobs.seconds(start));
+    return json;
+  }
+}
