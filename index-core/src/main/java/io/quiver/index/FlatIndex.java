@@ -162,12 +162,13 @@ public final class FlatIndex implements VectorIndex {
     float[] q = prepare("queries", queries);
     Checks.k(k);
     int nq = q.length / d;
+    IdSelector[] selectors = params.selectors(nq);
     long[] outIds = new long[nq * k];
     float[] outDist = new float[nq * k];
     lock.readLock().lock();
     try {
       ExhaustiveSearch.search(q, nq, data, ntotal, metric == Metric.L2 ? norms : null,
-          sequentialIds ? null : ids, d, metric.higherIsCloser(), k, params.threads(), outDist, outIds);
+          sequentialIds ? null : ids, d, metric.higherIsCloser(), k, params.threads(), selectors, outDist, outIds);
     } finally {
       lock.readLock().unlock();
     }
@@ -181,11 +182,12 @@ public final class FlatIndex implements VectorIndex {
     int nq = q.length / d;
     boolean ip = metric.higherIsCloser();
     float keyBound = ip ? -radius : radius;
+    IdSelector[] selectors = params.selectors(nq);
     RangeCollector[] results = new RangeCollector[nq];
     lock.readLock().lock();
     try {
       Parallel.forEach(params.threads(), nq, qi -> {
-        RangeCollector c = new RangeCollector();
+        RangeCollector c = new RangeCollector(selectors == null ? null : selectors[qi]);
         ListScanner.range(q, qi * d, data, ids, ntotal, d, ip, keyBound, c, new float[1024]);
         c.sort();
         results[qi] = c;

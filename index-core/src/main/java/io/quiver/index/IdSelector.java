@@ -2,7 +2,13 @@ package io.quiver.index;
 
 import java.util.Arrays;
 
-/** Chooses ids, for {@link VectorIndex#removeIds}. Implementations must be thread-safe. */
+/**
+ * Chooses ids: which to remove ({@link VectorIndex#removeIds}) or which a search may return
+ * ({@link SearchParams#withSelector}, {@link SearchParams#withQuerySelectors}; FAISS's
+ * {@code IDSelector}). A search calls {@link #isMember} from its worker threads, once for each
+ * scanned entry that is close enough to be a result, so implementations must be thread-safe and
+ * should be cheap (a range test, a bitmap or hash lookup).
+ */
 @FunctionalInterface
 public interface IdSelector {
 

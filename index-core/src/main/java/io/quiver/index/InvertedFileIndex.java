@@ -85,8 +85,26 @@ public interface InvertedFileIndex extends VectorIndex {
    * {@code lists}/{@code coarseValues} hold {@code nq * nprobe} entries as {@link #probe} returns
    * them; a list number of -1 is skipped, and lists this index holds no vectors of add nothing.
    * Each block of queries visits each of its lists once, for all the queries that probe it.
-   * Results are as {@link #search} gives them.
+   * Results are as {@link #search} gives them. {@code params}' selectors apply (query {@code i}
+   * is row {@code i} of {@code queries}); {@code params.nprobe()} is ignored, {@code nprobe} rules.
+   *
+   * @throws IllegalArgumentException when {@code lists} or {@code coarseValues} do not hold
+   *     {@code nq * nprobe} entries, or a list number is outside {@code [-1, nlist)}
    */
   SearchResult searchPreassigned(float[] queries, int k, int nprobe, long[] lists, float[] coarseValues,
                                  SearchParams params);
+
+  /**
+   * Range search over the given lists (as {@link #searchPreassigned} takes them): every entry of
+   * those lists within {@code radius} (squared L2 strictly below, or inner product strictly
+   * above, as {@link #rangeSearch}), best first; honours {@code params}' selectors. A list number
+   * of -1 is skipped. Given the lists and coarse values of {@link #probe}, the result equals
+   * {@link #rangeSearch} with that nprobe; over parts of an index that hold disjoint lists, the
+   * union of the parts' results is the whole index's.
+   *
+   * @throws IllegalArgumentException when {@code lists} or {@code coarseValues} do not hold
+   *     {@code nq * nprobe} entries, or a list number is outside {@code [-1, nlist)}
+   */
+  RangeSearchResult rangeSearchPreassigned(float[] queries, float radius, int nprobe, long[] lists, float[] coarseValues,
+                                           SearchParams params);
 }

@@ -80,11 +80,11 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
     /**
      * Offers every entry of a list to the heap with keys "smaller is better" (squared L2, or
      * negated inner product). {@code coarseValue} is the query's distance (L2) or inner product
-     * (IP) to the list's centroid.
+     * (IP) to the list's centroid. The heap applies the query's id selector, if any.
      */
     void scan(int list, float coarseValue, TopKHeap heap);
 
-    /** Adds every entry of the list whose key is strictly below {@code keyBound}. */
+    /** Adds every entry of the list whose key is strictly below {@code keyBound} (the collector applies the selector). */
     void range(int list, float coarseValue, float keyBound, RangeCollector out);
   }
 
@@ -273,6 +273,7 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
     int nq = q.length / d;
     int np = effectiveNprobe(params);
     boolean ip = metric.higherIsCloser();
+    IdSelector[] selectors = params.selectors(nq);
     long[] outIds = new long[nq * k];
     float[] outDist = new float[nq * k];
     lock.readLock().lock();
@@ -282,8 +283,9 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
       coarse.search(q, nq, np, params.threads(), coarseValues, probes);
       int batches = (nq + QUERY_BATCH - 1) / QUERY_BATCH;
       Parallel.forEach(params.threads(), batches, batch -> {
-        TopKHeap heap = new TopKHeap(k);
+        TopKHeap shared = selectors == null ? new TopKHeap(k) : null;
         for (int qi = batch * QUERY_BATCH, end = Math.min(nq, qi + QUERY_BATCH); qi < end; qi++) {
+          TopKHeap heap = selectors == null ? shared : new TopKHeap(k, selectors[qi]);
           ListScan scan = newScan(q, qi * d);
           for (int p = 0; p < np; p++) {
             int list = (int) probes[qi * np + p];
@@ -312,29 +314,58 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
     Checks.radius(radius);
     int nq = q.length / d;
     int np = effectiveNprobe(params);
-    boolean ip = metric.higherIsCloser();
-    float keyBound = ip ? -radius : radius;
-    RangeCollector[] results = new RangeCollector[nq];
+    IdSelector[] selectors = params.selectors(nq);
     lock.readLock().lock();
     try {
       long[] probes = new long[nq * np];
       float[] coarseValues = new float[nq * np];
       coarse.search(q, nq, np, params.threads(), coarseValues, probes);
-      Parallel.forEach(params.threads(), nq, qi -> {
-        RangeCollector c = new RangeCollector();
-        ListScan scan = newScan(q, qi * d);
-        for (int p = 0; p < np; p++) {
-          int list = (int) probes[qi * np + p];
-          if (list >= 0) {
-            scan.range(list, coarseValues[qi * np + p], keyBound, c);
-          }
-        }
-        c.sort();
-        results[qi] = c;
-      });
+      return rangeScan(q, nq, radius, np, probes, coarseValues, selectors, params.threads());
     } finally {
       lock.readLock().unlock();
     }
+  }
+
+  @Override
+  public RangeSearchResult rangeSearchPreassigned(float[] queries, float radius, int nprobe, long[] probes,
+                                                  float[] coarseValues, SearchParams params) {
+    requireTrained();
+    float[] q = prepare("queries", queries);
+    Checks.radius(radius);
+    Checks.atLeast("nprobe", nprobe, 1);
+    int nq = q.length / d;
+    PreassignedSearch.checkLists(nq, nprobe, probes, coarseValues, nlist);
+    IdSelector[] selectors = params.selectors(nq);
+    lock.readLock().lock();
+    try {
+      return rangeScan(q, nq, radius, nprobe, probes, coarseValues, selectors, params.threads());
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /**
+   * The range scan of {@link #rangeSearch} and {@link #rangeSearchPreassigned}, under the read
+   * lock: query {@code qi} scans lists {@code probes[qi * np .. qi * np + np)} (skipping -1) with
+   * their coarse values.
+   */
+  private RangeSearchResult rangeScan(float[] q, int nq, float radius, int np, long[] probes, float[] coarseValues,
+                                      IdSelector[] selectors, int threads) {
+    boolean ip = metric.higherIsCloser();
+    float keyBound = ip ? -radius : radius;
+    RangeCollector[] results = new RangeCollector[nq];
+    Parallel.forEach(threads, nq, qi -> {
+      RangeCollector c = new RangeCollector(selectors == null ? null : selectors[qi]);
+      ListScan scan = newScan(q, qi * d);
+      for (int p = 0; p < np; p++) {
+        int list = (int) probes[qi * np + p];
+        if (list >= 0) {
+          scan.range(list, coarseValues[qi * np + p], keyBound, c);
+        }
+      }
+      c.sort();
+      results[qi] = c;
+    });
     return RangeCollector.toResult(results, ip);
   }
 
@@ -509,10 +540,12 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
     float[] q = prepare("queries", queries);
     Checks.k(k);
     Checks.atLeast("nprobe", nprobe, 1);
+    int nq = q.length / d;
+    IdSelector[] selectors = params.selectors(nq);
     lock.readLock().lock();
     try {
-      return PreassignedSearch.run(q.length / d, k, nprobe, probes, coarseValues, nlist, params.threads(),
-          metric.higherIsCloser(), qi -> newScan(q, qi * d)::scan);
+      return PreassignedSearch.run(nq, k, nprobe, probes, coarseValues, nlist, params.threads(),
+          metric.higherIsCloser(), selectors, qi -> newScan(q, qi * d)::scan);
     } finally {
       lock.readLock().unlock();
     }

@@ -280,6 +280,7 @@ public final class IvfIndex implements InvertedFileIndex {
     int nq = q.length / d;
     int np = effectiveNprobe(params);
     boolean ip = metric.higherIsCloser();
+    IdSelector[] selectors = params.selectors(nq);
     long[] outIds = new long[nq * k];
     float[] outDist = new float[nq * k];
     lock.readLock().lock();
@@ -288,9 +289,10 @@ public final class IvfIndex implements InvertedFileIndex {
       // queries in small batches, so that a heap and a scan buffer serve a whole batch
       int batches = (nq + QUERY_BATCH - 1) / QUERY_BATCH;
       Parallel.forEach(params.threads(), batches, batch -> {
-        TopKHeap heap = new TopKHeap(k);
+        TopKHeap shared = selectors == null ? new TopKHeap(k) : null;
         float[] buf = new float[SCAN_BLOCK];
         for (int qi = batch * QUERY_BATCH, end = Math.min(nq, qi + QUERY_BATCH); qi < end; qi++) {
+          TopKHeap heap = selectors == null ? shared : new TopKHeap(k, selectors[qi]);
           int qOff = qi * d;
           for (int p = 0; p < np; p++) {
             int list = (int) probes[qi * np + p];
@@ -312,8 +314,6 @@ public final class IvfIndex implements InvertedFileIndex {
     return new SearchResult(nq, k, outIds, outDist);
   }
 
-
-
   @Override
   public RangeSearchResult rangeSearch(float[] queries, float radius, SearchParams params) {
     requireTrained();
@@ -321,28 +321,56 @@ public final class IvfIndex implements InvertedFileIndex {
     Checks.radius(radius);
     int nq = q.length / d;
     int np = effectiveNprobe(params);
-    boolean ip = metric.higherIsCloser();
-    float keyBound = ip ? -radius : radius;
-    RangeCollector[] results = new RangeCollector[nq];
+    IdSelector[] selectors = params.selectors(nq);
     lock.readLock().lock();
     try {
-      long[] probes = probe(q, nq, np, params.threads());
-      Parallel.forEach(params.threads(), nq, qi -> {
-        RangeCollector c = new RangeCollector();
-        float[] buf = new float[SCAN_BLOCK];
-        for (int p = 0; p < np; p++) {
-          int list = (int) probes[qi * np + p];
-          if (list < 0) {
-            continue;
-          }
-          ListScanner.range(q, qi * d, lists.vectors(list), lists.ids(list), lists.size(list), d, ip, keyBound, c, buf);
-        }
-        c.sort();
-        results[qi] = c;
-      });
+      return rangeScan(q, nq, radius, np, probe(q, nq, np, params.threads()), selectors, params.threads());
     } finally {
       lock.readLock().unlock();
     }
+  }
+
+  /** The coarse values are not needed by flat lists; they are checked for shape only. */
+  @Override
+  public RangeSearchResult rangeSearchPreassigned(float[] queries, float radius, int nprobe, long[] probes,
+                                                  float[] coarseValues, SearchParams params) {
+    requireTrained();
+    float[] q = prepare("queries", queries);
+    Checks.radius(radius);
+    Checks.atLeast("nprobe", nprobe, 1);
+    int nq = q.length / d;
+    PreassignedSearch.checkLists(nq, nprobe, probes, coarseValues, nlist);
+    IdSelector[] selectors = params.selectors(nq);
+    lock.readLock().lock();
+    try {
+      return rangeScan(q, nq, radius, nprobe, probes, selectors, params.threads());
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /**
+   * The range scan of {@link #rangeSearch} and {@link #rangeSearchPreassigned}, under the read
+   * lock: query {@code qi} scans lists {@code probes[qi * np .. qi * np + np)}, skipping -1.
+   */
+  private RangeSearchResult rangeScan(float[] q, int nq, float radius, int np, long[] probes, IdSelector[] selectors,
+                                      int threads) {
+    boolean ip = metric.higherIsCloser();
+    float keyBound = ip ? -radius : radius;
+    RangeCollector[] results = new RangeCollector[nq];
+    Parallel.forEach(threads, nq, qi -> {
+      RangeCollector c = new RangeCollector(selectors == null ? null : selectors[qi]);
+      float[] buf = new float[SCAN_BLOCK];
+      for (int p = 0; p < np; p++) {
+        int list = (int) probes[qi * np + p];
+        if (list < 0) {
+          continue;
+        }
+        ListScanner.range(q, qi * d, lists.vectors(list), lists.ids(list), lists.size(list), d, ip, keyBound, c, buf);
+      }
+      c.sort();
+      results[qi] = c;
+    });
     return RangeCollector.toResult(results, ip);
   }
 
@@ -503,9 +531,11 @@ public final class IvfIndex implements InvertedFileIndex {
     Checks.k(k);
     Checks.atLeast("nprobe", nprobe, 1);
     boolean ip = metric.higherIsCloser();
+    int nq = q.length / d;
+    IdSelector[] selectors = params.selectors(nq);
     lock.readLock().lock();
     try {
-      return PreassignedSearch.run(q.length / d, k, nprobe, probes, coarseValues, nlist, params.threads(), ip, qi -> {
+      return PreassignedSearch.run(nq, k, nprobe, probes, coarseValues, nlist, params.threads(), ip, selectors, qi -> {
         float[] buf = new float[SCAN_BLOCK];
         return (list, coarseValue, heap) ->
             ListScanner.topK(q, qi * d, lists.vectors(list), lists.ids(list), lists.size(list), d, ip, heap, buf);

@@ -306,6 +306,7 @@ public final class PqIndex implements VectorIndex {
     Checks.k(k);
     int nq = q.length / d;
     boolean ip = metric.higherIsCloser();
+    IdSelector[] selectors = params.selectors(nq);
     long[] outIds = new long[nq * k];
     float[] outDist = new float[nq * k];
     int tableSize = pq.m() * pq.ksub();
@@ -318,9 +319,10 @@ public final class PqIndex implements VectorIndex {
         int batches = (nq + QUERY_BATCH - 1) / QUERY_BATCH;
         Parallel.forEach(params.threads(), batches, batch -> {
           float[] table = new float[tableSize];
-          TopKHeap heap = new TopKHeap(k);
+          TopKHeap shared = selectors == null ? new TopKHeap(k) : null;
           float[] buf = new float[SCAN_BLOCK];
           for (int qi = batch * QUERY_BATCH, end = Math.min(nq, qi + QUERY_BATCH); qi < end; qi++) {
+            TopKHeap heap = selectors == null ? shared : new TopKHeap(k, selectors[qi]);
             keyTable(q, qi, table);
             scanTopK(table, 0, ntotal, heap, buf);
             heap.drainSorted(outDist, outIds, null, qi * k, Float.POSITIVE_INFINITY);
@@ -335,7 +337,7 @@ public final class PqIndex implements VectorIndex {
           int from = (task % parts) * partSize;
           float[] table = new float[tableSize];
           keyTable(q, qi, table);
-          TopKHeap heap = new TopKHeap(k);
+          TopKHeap heap = new TopKHeap(k, selectors == null ? null : selectors[qi]);
           scanTopK(table, from, Math.min(ntotal, from + partSize), heap, new float[SCAN_BLOCK]);
           heaps[task] = heap;
         });
@@ -374,6 +376,7 @@ public final class PqIndex implements VectorIndex {
     boolean ip = metric.higherIsCloser();
     float keyBound = ip ? -radius : radius;
     int tableSize = pq.m() * pq.ksub();
+    IdSelector[] selectors = params.selectors(nq);
     RangeCollector[] results = new RangeCollector[nq];
     lock.readLock().lock();
     try {
@@ -381,7 +384,7 @@ public final class PqIndex implements VectorIndex {
         float[] table = new float[tableSize];
         keyTable(q, qi, table);
         float[] buf = new float[SCAN_BLOCK];
-        RangeCollector c = new RangeCollector();
+        RangeCollector c = new RangeCollector(selectors == null ? null : selectors[qi]);
         for (int b = 0; b < ntotal; b += SCAN_BLOCK) {
           int n = Math.min(SCAN_BLOCK, ntotal - b);
           pq.adcScan(table, codes, b * codeSize, n, buf, 0);

@@ -12,6 +12,9 @@ import io.quiver.index.util.Parallel;
  * {@code kFactor * k} candidates from the base index and returns the {@code k} best by exact
  * distance, so returned distances are exact.
  *
+ * <p>Id selectors in {@link SearchParams} go to the base index, so the candidates it proposes
+ * are already selected ones and the re-ranking keeps only selected ids.
+ *
  * <p>Memory: the raw vectors (4 * d bytes each) come on top of the codes. Thread-safe like its
  * two parts; a search that runs during an add may see a vector in one part and not yet in the
  * other, and then skips it.

@@ -304,6 +304,7 @@ public final class SqIndex implements VectorIndex {
     Checks.k(k);
     int nq = qs.length / d;
     boolean ip = metric.higherIsCloser();
+    IdSelector[] selectors = params.selectors(nq);
     long[] outIds = new long[nq * k];
     float[] outDist = new float[nq * k];
     int threads = Parallel.resolveThreads(params.threads());
@@ -320,7 +321,7 @@ public final class SqIndex implements VectorIndex {
         int q1 = Math.min(nq, q0 + batch);
         TopKHeap[] heaps = new TopKHeap[q1 - q0];
         for (int i = 0; i < heaps.length; i++) {
-          heaps[i] = new TopKHeap(k);
+          heaps[i] = new TopKHeap(k, selectors == null ? null : selectors[q0 + i]);
         }
         float[] buf = new float[SCAN_BLOCK];
         for (int from = 0; from < n; from += SCAN_BLOCK) {
@@ -364,6 +365,7 @@ public final class SqIndex implements VectorIndex {
     int nq = qs.length / d;
     boolean ip = metric.higherIsCloser();
     float keyBound = ip ? -radius : radius;
+    IdSelector[] selectors = params.selectors(nq);
     RangeCollector[] results = new RangeCollector[nq];
     lock.readLock().lock();
     try {
@@ -372,7 +374,7 @@ public final class SqIndex implements VectorIndex {
       long[] idArr = ids;
       int n = ntotal;
       Parallel.forEach(params.threads(), nq, qi -> {
-        RangeCollector out = new RangeCollector();
+        RangeCollector out = new RangeCollector(selectors == null ? null : selectors[qi]);
         float[] buf = new float[SCAN_BLOCK];
         for (int from = 0; from < n; from += SCAN_BLOCK) {
           int count = Math.min(SCAN_BLOCK, n - from);

@@ -2,6 +2,7 @@ package io.quiver.index;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,6 +14,8 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
@@ -220,6 +223,94 @@ class InvertedFileIndexTest {
     // -1 list numbers are skipped: no probes at all gives padding
     SearchResult r = copy.searchPreassigned(q, 3, 1, new long[] {-1, -1}, new float[2], SearchParams.defaults());
     assertArrayEquals(new long[] {-1, -1, -1}, r.ids(1));
+
+    // range search on preassigned lists checks them the same way
+    e = assertThrows(IllegalArgumentException.class,
+        () -> copy.rangeSearchPreassigned(q, 1f, 2, new long[] {0, 1, 2, 8}, new float[4], SearchParams.defaults()));
+    assertTrue(e.getMessage().contains("lists[3] = 8 (query 1)"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class,
+        () -> copy.rangeSearchPreassigned(q, 1f, 2, new long[] {0, -2, 1, 1}, new float[4], SearchParams.defaults()));
+    assertTrue(e.getMessage().contains("lists[1] = -2 (query 0)"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class,
+        () -> copy.rangeSearchPreassigned(q, 1f, 2, new long[4], new float[3], SearchParams.defaults()));
+    assertTrue(e.getMessage().contains("nq * nprobe"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class,
+        () -> copy.rangeSearchPreassigned(q, Float.NaN, 1, new long[2], new float[2], SearchParams.defaults()));
+    assertTrue(e.getMessage().contains("radius"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class,
+        () -> copy.rangeSearchPreassigned(q, 1f, 0, new long[0], new float[0], SearchParams.defaults()));
+    assertTrue(e.getMessage().contains("nprobe"), e.getMessage());
+    InvertedFileIndex full = quantizer.emptyCopy();
+    full.add(x);
+    RangeSearchResult none = full.rangeSearchPreassigned(q, Float.MAX_VALUE, 1, new long[] {-1, -1}, new float[2],
+        SearchParams.defaults());
+    assertArrayEquals(new long[] {0, 0, 0}, none.lims(), "-1 lists are skipped");
+  }
+
+  /**
+   * rangeSearchPreassigned with the probes of probe() is rangeSearch (the same scan, so the same
+   * bits), with and without a selector; two parts holding the lower and upper halves of the lists
+   * give disjoint results whose union is the whole index's.
+   */
+  @ParameterizedTest
+  @CsvSource({"'IVF40,Flat', L2", "'IVF40,Flat', INNER_PRODUCT", "'IVF40,PQ8', L2", "'IVF40,PQ8', COSINE",
+      "'IVF20,SQ8', L2", "'IVF20,SQ8', INNER_PRODUCT"})
+  void rangeSearchPreassignedIsRangeSearchAndSplitsByList(String factory, Metric metric) {
+    long seed = 81;
+    float[] x = TestData.clustered(seed, N, D, 40, 0.3);
+    float[] q = TestData.clustered(seed + 1, NQ, D, 40, 0.3);
+    long[] ids = new long[N];
+    for (int i = 0; i < N; i++) {
+      ids[i] = 1000L + 7L * i;
+    }
+    InvertedFileIndex quantizer = trained(factory, metric, x);
+    InvertedFileIndex whole = quantizer.emptyCopy();
+    whole.addWithIds(x, ids);
+    int nlist = whole.nlist();
+    InvertedFileIndex lower = quantizer.emptyCopy();
+    InvertedFileIndex upper = quantizer.emptyCopy();
+    for (int l = 0; l < nlist; l++) {
+      (l < nlist / 2 ? lower : upper).addPreassigned(l, whole.listIds(l), 0, whole.listCodes(l), 0, whole.listSize(l));
+    }
+    SearchParams params = SearchParams.defaults().withNprobe(NPROBE).withThreads(1);
+    // about 30 results per query: the 30th neighbour of query 0
+    float radius = whole.search(q, 30, params).distance(0, 29);
+    long[] probes = new long[NQ * NPROBE];
+    float[] coarse = new float[NQ * NPROBE];
+    whole.probe(q, NPROBE, 1, coarse, probes);
+    for (IdSelector sel : new IdSelector[] {null, id -> id % 10 == 3}) {
+      String ctx = "seed " + seed + ", " + factory + " " + metric + ", radius " + radius + (sel == null ? "" : ", ids ending in 3");
+      SearchParams p = params.withSelector(sel);
+      RangeSearchResult expected = whole.rangeSearch(q, radius, p);
+      assertTrue(expected.ids().length >= (sel == null ? 10 : 1) * NQ, ctx + ": only " + expected.ids().length + " results");
+      RangeSearchResult got = whole.rangeSearchPreassigned(q, radius, NPROBE, probes, coarse, p);
+      assertArrayEquals(expected.lims(), got.lims(), ctx + ": lims");
+      assertArrayEquals(expected.ids(), got.ids(), ctx + ": ids");
+      assertArrayEquals(expected.distances(), got.distances(), ctx + ": distances");
+
+      RangeSearchResult a = lower.rangeSearchPreassigned(q, radius, NPROBE, probes, coarse, p);
+      RangeSearchResult b = upper.rangeSearchPreassigned(q, radius, NPROBE, probes, coarse, p);
+      for (int qi = 0; qi < NQ; qi++) {
+        Map<Long, Float> union = new HashMap<>(rangeOf(a, qi));
+        for (Map.Entry<Long, Float> e : rangeOf(b, qi).entrySet()) {
+          assertNull(union.put(e.getKey(), e.getValue()), ctx + ", query " + qi + ": id " + e.getKey() + " found by both parts");
+        }
+        assertEquals(rangeOf(expected, qi), union, ctx + ", query " + qi + ": the parts' union");
+        if (sel != null) {
+          for (long id : union.keySet()) {
+            assertTrue(sel.isMember(id), ctx + ", query " + qi + ": id " + id + " is not selected");
+          }
+        }
+      }
+    }
+  }
+
+  private static Map<Long, Float> rangeOf(RangeSearchResult r, int qi) {
+    Map<Long, Float> out = new HashMap<>();
+    for (long i = r.lims()[qi]; i < r.lims()[qi + 1]; i++) {
+      out.put(r.ids()[(int) i], r.distances()[(int) i]);
+    }
+    return out;
   }
 
   @Test

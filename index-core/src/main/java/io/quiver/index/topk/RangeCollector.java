@@ -1,17 +1,35 @@
 package io.quiver.index.topk;
 
+import io.quiver.index.IdSelector;
 import java.util.Arrays;
 
 /**
  * Collects the results of one range-search query: (key, id) pairs with "smaller key is better",
- * sorted on {@link #sort()} by key then id. Not thread-safe: one per query.
+ * sorted on {@link #sort()} by key then id. An optional {@link IdSelector} drops the ids it does
+ * not choose; callers add only entries inside the radius, so it is asked about those alone.
+ * Not thread-safe: one per query.
  */
 public final class RangeCollector {
+  private final IdSelector selector;
   private float[] keys = new float[16];
   private long[] ids = new long[16];
   private int size;
 
+  /** A collector that keeps every id. */
+  public RangeCollector() {
+    this(null);
+  }
+
+  /** A collector that keeps the ids {@code selector} chooses; null keeps every id. */
+  public RangeCollector(IdSelector selector) {
+    this.selector = selector;
+  }
+
+  /** Adds an entry (already known to be inside the radius) unless the selector rejects its id. */
   public void add(float key, long id) {
+    if (selector != null && !selector.isMember(id)) {
+      return;
+    }
     if (size == keys.length) {
       keys = Arrays.copyOf(keys, size * 2);
       ids = Arrays.copyOf(ids, size * 2);

@@ -1,5 +1,6 @@
 package io.quiver.index.topk;
 
+import io.quiver.index.IdSelector;
 import java.util.Arrays;
 
 /**
@@ -10,6 +11,14 @@ import java.util.Arrays;
  * <p>Keys are "smaller is better". Callers searching by a similarity (inner product, cosine)
  * offer the negated similarity, which is exact in floating point, and negate back on output.
  *
+ * <p>An optional {@link IdSelector} restricts the heap to selected ids (FAISS's
+ * {@code SearchParameters.sel}): {@link #offer} rejects an id the selector does not choose. The
+ * selector is asked only about entries that would otherwise be kept (after the key passes the
+ * threshold), so a scan that filters on {@link #threshold()} first pays for it only on entries
+ * that compete for the top k; without a selector the cost is one null check per kept entry.
+ * Because the selection happens during the scan, a search returns k results whenever at least k
+ * selected entries are scanned.
+ *
  * <p>Not thread-safe: one heap per query per thread. {@link #reset()} makes it reusable.
  */
 public final class TopKHeap {
@@ -17,10 +26,20 @@ public final class TopKHeap {
   private final float[] keys;
   private final long[] ids;
   private final int[] payloads;
+  /** Only ids it selects are kept; null keeps every id. */
+  private final IdSelector selector;
   private int size;
 
   /** A heap keeping at most {@code k >= 1} entries. */
   public TopKHeap(int k) {
+    this(k, null);
+  }
+
+  /**
+   * A heap keeping at most {@code k >= 1} entries whose ids {@code selector} chooses; a null
+   * selector keeps every id.
+   */
+  public TopKHeap(int k, IdSelector selector) {
     if (k < 1) {
       throw new IllegalArgumentException("k must be >= 1, was " + k);
     }
@@ -28,6 +47,7 @@ public final class TopKHeap {
     this.keys = new float[k];
     this.ids = new long[k];
     this.payloads = new int[k];
+    this.selector = selector;
   }
 
   public int capacity() {
@@ -47,9 +67,13 @@ public final class TopKHeap {
     return size == k ? keys[0] : Float.POSITIVE_INFINITY;
   }
 
-  /** True when an entry with this key and id would be kept. */
+  /** True when an entry with this key and id would be kept (asks the selector, if any). */
   public boolean accepts(float key, long id) {
-    return size < k || worse(keys[0], ids[0], key, id);
+    return (size < k || worse(keys[0], ids[0], key, id)) && selected(id);
+  }
+
+  private boolean selected(long id) {
+    return selector == null || selector.isMember(id);
   }
 
   /** Offers an entry; returns true when it was kept. */
@@ -57,9 +81,15 @@ public final class TopKHeap {
     return offer(key, id, 0);
   }
 
-  /** Offers an entry with a payload; returns true when it was kept. */
+  /**
+   * Offers an entry with a payload; returns true when it was kept. An entry whose id the selector
+   * does not choose is never kept.
+   */
   public boolean offer(float key, long id, int payload) {
     if (size < k) {
+      if (!selected(id)) {
+        return false;
+      }
       // sift up: the worst entry stays on top
       int i = size++;
       while (i > 0) {
@@ -78,7 +108,8 @@ public final class TopKHeap {
       payloads[i] = payload;
       return true;
     }
-    if (!worse(keys[0], ids[0], key, id)) {
+    // the selector last: it is only asked about entries that would enter the top k
+    if (!worse(keys[0], ids[0], key, id) || !selected(id)) {
       return false;
     }
     siftDownFromTop(key, id, payload);

@@ -1,5 +1,6 @@
 package io.quiver.index.vector;
 
+import io.quiver.index.IdSelector;
 import io.quiver.index.topk.TopKHeap;
 import io.quiver.index.util.Parallel;
 import java.util.Arrays;
@@ -18,6 +19,10 @@ import java.util.Arrays;
  *
  * <p>Results: distances and ids of size {@code nq * k}, row-major, best first; ties broken by the
  * smaller id; missing results padded with id -1 and +inf (L2) or -inf (inner product).
+ *
+ * <p>Optional per-query {@link IdSelector}s restrict each query to the ids they select; they are
+ * asked inside the scan (by the query's {@link TopKHeap}), so k results come back whenever k
+ * selected rows exist.
  */
 public final class ExhaustiveSearch {
 
@@ -48,6 +53,21 @@ public final class ExhaustiveSearch {
   public static void search(float[] queries, int nq, float[] base, int nb, float[] baseNorms, long[] labels,
                             int d, boolean innerProduct, int k, int threads,
                             float[] outDistances, long[] outIds) {
+    search(queries, nq, base, nb, baseNorms, labels, d, innerProduct, k, threads, null, outDistances, outIds);
+  }
+
+  /**
+   * {@link #search} restricted by selectors: query {@code qi} sees only the rows whose id (the
+   * label, or the row number when {@code labels} is null) {@code selectors[qi]} chooses.
+   *
+   * @param selectors {@code nq} selectors (an entry may be null: every id), or null for none
+   */
+  public static void search(float[] queries, int nq, float[] base, int nb, float[] baseNorms, long[] labels,
+                            int d, boolean innerProduct, int k, int threads, IdSelector[] selectors,
+                            float[] outDistances, long[] outIds) {
+    if (selectors != null && selectors.length < nq) {
+      throw new IllegalArgumentException("selectors must hold one entry per query (" + nq + "), has " + selectors.length);
+    }
     if (nq == 0) {
       return;
     }
@@ -58,15 +78,15 @@ public final class ExhaustiveSearch {
       return;
     }
     if (nq < BLOCKED_THRESHOLD) {
-      scanEach(queries, nq, base, nb, labels, d, innerProduct, k, threads, outDistances, outIds);
+      scanEach(queries, nq, base, nb, labels, d, innerProduct, k, threads, selectors, outDistances, outIds);
     } else {
       float[] norms = innerProduct ? null : (baseNorms != null ? baseNorms : VectorUtil.squareNorms(base, nb, d));
-      blocked(queries, nq, base, nb, norms, labels, d, innerProduct, k, threads, outDistances, outIds);
+      blocked(queries, nq, base, nb, norms, labels, d, innerProduct, k, threads, selectors, outDistances, outIds);
     }
   }
 
   private static void scanEach(float[] queries, int nq, float[] base, int nb, long[] labels, int d,
-                               boolean innerProduct, int k, int threads,
+                               boolean innerProduct, int k, int threads, IdSelector[] selectors,
                                float[] outDistances, long[] outIds) {
     int nt = Parallel.resolveThreads(threads);
     int chunks = (int) Math.max(1, Math.min(4L * nt, nb / MIN_ROWS_PER_SCAN_TASK));
@@ -77,7 +97,7 @@ public final class ExhaustiveSearch {
       int c = task % chunks;
       int from = c * chunkSize;
       int to = Math.min(nb, from + chunkSize);
-      TopKHeap heap = new TopKHeap(k);
+      TopKHeap heap = new TopKHeap(k, selectors == null ? null : selectors[qi]);
       float[] buf = new float[SCAN_BLOCK];
       int qOff = qi * d;
       for (int b = from; b < to; b += SCAN_BLOCK) {
@@ -123,7 +143,7 @@ public final class ExhaustiveSearch {
   }
 
   private static void blocked(float[] queries, int nq, float[] base, int nb, float[] norms, long[] labels, int d,
-                              boolean innerProduct, int k, int threads,
+                              boolean innerProduct, int k, int threads, IdSelector[] selectors,
                               float[] outDistances, long[] outIds) {
     int nt = Parallel.resolveThreads(threads);
     int qb = Math.min(QUERY_BLOCK, Math.max(4, ((nq + nt - 1) / nt + 3) / 4 * 4));
@@ -133,7 +153,7 @@ public final class ExhaustiveSearch {
       int nqb = Math.min(qb, nq - q0);
       TopKHeap[] heaps = new TopKHeap[nqb];
       for (int i = 0; i < nqb; i++) {
-        heaps[i] = new TopKHeap(k);
+        heaps[i] = new TopKHeap(k, selectors == null ? null : selectors[q0 + i]);
       }
       // Keys in the tile rank base rows per query: |x|^2 - 2 x.q for L2 (the query's own norm
       // is the same for every row), -x.q for inner product. Exact distances come at the end.

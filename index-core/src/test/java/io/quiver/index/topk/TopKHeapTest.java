@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.quiver.index.IdSelector;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -13,6 +14,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /** {@link TopKHeap} against a full sort by (key, id); every random case prints its seed. */
@@ -24,14 +26,27 @@ class TopKHeapTest {
 
   /** Offers all entries, drains, and compares with the first k of the sorted list. */
   static void check(String ctx, List<Entry> entries, int k) {
-    TopKHeap heap = new TopKHeap(k);
+    check(ctx, entries, k, null);
+  }
+
+  /**
+   * Offers all entries to a heap with {@code selector}, drains, and compares with the first k of
+   * the sorted list of selected entries.
+   */
+  static void check(String ctx, List<Entry> entries, int k, IdSelector selector) {
+    TopKHeap heap = new TopKHeap(k, selector);
     for (Entry e : entries) {
       boolean wouldAccept = heap.accepts(e.key, e.id);
       boolean kept = heap.offer(e.key, e.id, e.payload);
       assertEquals(wouldAccept, kept, ctx + ": accepts() and offer() disagree for " + e);
       assertTrue(heap.size() <= k, ctx + ": size above k");
     }
-    List<Entry> sorted = new ArrayList<>(entries);
+    List<Entry> sorted = new ArrayList<>();
+    for (Entry e : entries) {
+      if (selector == null || selector.isMember(e.id)) {
+        sorted.add(e);
+      }
+    }
     sorted.sort(ORDER);
     int n = Math.min(k, sorted.size());
     assertEquals(n, heap.size(), ctx + ": size");
@@ -185,6 +200,79 @@ class TopKHeapTest {
     for (int i = 0; i < 100; i++) {
       assertEquals(entries.get(i).key, c.key(i), "seed " + seed + ", position " + i);
       assertEquals(entries.get(i).id, c.id(i), "seed " + seed + ", position " + i);
+    }
+  }
+
+  @Test
+  void selectorKeepsOnlySelectedIds() {
+    long seed = 77_005L;
+    SplittableRandom rng = new SplittableRandom(seed);
+    for (int round = 0; round < 300; round++) {
+      int k = 1 + rng.nextInt(40);
+      int n = rng.nextInt(300);
+      int modulus = 2 + rng.nextInt(9);
+      List<Entry> entries = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        float key = rng.nextBoolean() ? rng.nextInt(15) : (float) rng.nextGaussian();
+        entries.add(new Entry(key, rng.nextLong(10_000) - 5_000, i));
+      }
+      check("seed " + seed + ", round " + round + ", k " + k + ", n " + n + ", ids % " + modulus + " == 1",
+          entries, k, id -> Math.floorMod(id, modulus) == 1);
+    }
+  }
+
+  @Test
+  void selectorIsAskedOnlyAboutEntriesThatWouldEnter() {
+    AtomicInteger asked = new AtomicInteger();
+    TopKHeap heap = new TopKHeap(5, id -> {
+      asked.incrementAndGet();
+      return true;
+    });
+    for (int i = 0; i < 1000; i++) {
+      heap.offer(i, i); // increasing keys: only the first 5 (keys 0..4) ever enter
+    }
+    assertEquals(5, asked.get(), "the selector must not be asked about entries the full heap refuses");
+    assertFalse(heap.offer(4f, 100), "an equal key with a larger id is refused before the selector");
+    assertEquals(5, asked.get());
+    assertTrue(heap.offer(-1f, 7));
+    assertEquals(6, asked.get());
+  }
+
+  @Test
+  void rejectedIdsLeaveTheHeapAsItWas() {
+    TopKHeap heap = new TopKHeap(2, id -> id != 4);
+    assertTrue(heap.offer(5f, 1));
+    assertFalse(heap.offer(0f, 4), "an unselected id is refused even while the heap has room");
+    assertFalse(heap.accepts(0f, 4));
+    assertEquals(1, heap.size());
+    assertTrue(heap.offer(3f, 2));
+    assertFalse(heap.offer(-9f, 4), "an unselected id is refused by a full heap too");
+    assertEquals(5f, heap.threshold());
+    float[] keys = new float[2];
+    long[] ids = new long[2];
+    heap.drainSorted(keys, ids, null, 0, Float.POSITIVE_INFINITY);
+    assertArrayEquals(new long[] {2, 1}, ids);
+  }
+
+  @Test
+  void rangeCollectorDropsUnselectedIds() {
+    long seed = 77_006L;
+    SplittableRandom rng = new SplittableRandom(seed);
+    RangeCollector c = new RangeCollector(id -> id % 3 == 0);
+    List<Entry> kept = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      Entry e = new Entry(rng.nextInt(10), rng.nextLong(90), 0);
+      c.add(e.key, e.id);
+      if (e.id % 3 == 0) {
+        kept.add(e);
+      }
+    }
+    c.sort();
+    kept.sort(ORDER);
+    assertEquals(kept.size(), c.size(), "seed " + seed);
+    for (int i = 0; i < kept.size(); i++) {
+      assertEquals(kept.get(i).key, c.key(i), "seed " + seed + ", position " + i);
+      assertEquals(kept.get(i).id, c.id(i), "seed " + seed + ", position " + i);
     }
   }
 }
