@@ -48,6 +48,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
         SearchCommands.Evaluate.class,
         SearchCommands.Info.class,
         DemoCommand.class,
+        JoinBenchCommand.class,
         CommandLine.HelpCommand.class,
     },
     footer = {

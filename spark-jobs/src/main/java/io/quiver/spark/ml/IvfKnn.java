@@ -146,6 +146,16 @@ public final class IvfKnn extends Estimator<IvfKnnModel> implements DefaultParam
     return copyValues(model.setParent(this), extractParamMap());
   }
 
+  /**
+   * MLlib LSH's {@code approxSimilarityJoin(datasetA, datasetB, threshold)}: indexes
+   * {@code right} with this estimator's Params and returns every (left row, right row) pair within
+   * {@code threshold} (squared L2 below it; inner product or cosine above it) as
+   * {@code (datasetA, datasetB, distCol)}; with {@code k > 0} at most k per left row.
+   */
+  public Dataset<Row> similarityJoin(Dataset<Row> left, Dataset<Row> right, double threshold, int k, int nprobe) {
+    return fit(right).setNprobe(nprobe).similarityJoin(left, threshold, k);
+  }
+
   /** A new directory under the file system's home for an index fit builds without {@code indexDir}. */
   private String defaultDir(SparkSession spark) {
     Configuration conf = spark.sparkContext().hadoopConfiguration();

@@ -50,7 +50,9 @@ public final class Neighbors {
     Dataset<Row> e = result.select(col("id"), posexplode_outer(org.apache.spark.sql.functions.arrays_zip(
         col("neighbors"), col("distances"))).as(new String[] {POS, "__quiver_pair"}))
         .select(col("id"), col(POS), col("__quiver_pair.neighbors").as(NID), col("__quiver_pair.distances").as(DIST));
-    Column pad = col(NID).isNull().or(col(NID).cast(DataTypes.StringType).equalTo("-1"));
+    // long ids pad with -1; string ids carry only real neighbours
+    boolean longIds = e.schema().apply(NID).dataType().equals(DataTypes.LongType);
+    Column pad = longIds ? col(NID).isNull().or(col(NID).equalTo(-1L)) : col(NID).isNull();
     Dataset<Row> real = e.where(pad.unary_$bang());
     if (!outer) {
       return real;

@@ -219,6 +219,11 @@ class IvfKnnTest {
     }
     assertTrue(want > 100 && Math.abs(got.size() - want) <= 2, got.size() + " pairs returned, " + want + " within");
 
+    // MLlib's signature: the right side indexed by the estimator
+    long viaEstimator = new IvfKnn().setFactory("IVF16,Flat").setSeed(7)
+        .setIndexDir(TestTables.outputDir("ml-right")).similarityJoin(q, items, threshold, 0, 16).count();
+    assertEquals(got.size(), viaEstimator);
+
     // k and threshold together: at most k per query, all within
     Map<Long, List<Long>> capped = byQuery(model.similarityJoin(q, threshold, 5));
     capped.values().forEach(v -> assertTrue(v.size() <= 5));
