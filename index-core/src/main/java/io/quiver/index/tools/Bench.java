@@ -22,6 +22,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Locale;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -35,7 +36,7 @@ final class Bench {
 
   static final String USAGE = String.join("\n",
       "usage: quiver bench --factory F --base B [--query Q] [--gt G.ivecs] [--metric l2|ip|cosine]",
-      "                    [--k 10] [--nprobe N] [--threads T] [--seed S] [--repeat R]",
+      "                    [--k 10] [--nprobe N[,N...]] [--kfactor F[,F...]] [--threads T] [--seed S] [--repeat R]",
       "",
       "  --factory F   index factory string: " + IndexFactory.GRAMMAR,
       "  --base B      base vectors: a .fvecs or .bvecs file, or generated:N:D[:clusters]",
@@ -46,8 +47,10 @@ final class Bench {
       "                first); without it the ground truth is computed exactly with a Flat index",
       "  --metric M    l2 (default), ip or cosine",
       "  --k K         neighbours per query (default 10)",
-      "  --nprobe N    lists visited per query for IVF indexes (default 1, as FAISS)",
-      "  --kfactor F   candidates per result re-ranked exactly by ,RFlat indexes (default 1, as FAISS)",
+      "  --nprobe N    lists visited per query for IVF indexes (default 1, as FAISS); a comma-separated",
+      "                list sweeps them on one trained index, one JSON line per value",
+      "  --kfactor F   candidates per result re-ranked exactly by ,RFlat indexes (default 1, as FAISS);",
+      "                a list sweeps them (with every nprobe)",
       "  --threads T   threads for training, adding and searching (default: all cores)",
       "  --seed S      seed for generated data and k-means (default 1234)",
       "  --repeat R    timed searches; the median is reported (default 5). Untimed warm-up",
@@ -76,8 +79,8 @@ final class Bench {
     int threads = a.getInt("threads", 0, 0);
     long seed = a.getLong("seed", 1234);
     int repeat = a.getInt("repeat", 5, 1);
-    Integer nprobe = a.has("nprobe") ? a.getInt("nprobe", 1, 1) : null;
-    Float kFactor = a.has("kfactor") ? a.getFloat("kfactor", 1f, 1f) : null;
+    List<Integer> nprobes = a.has("nprobe") ? intList(a.get("nprobe", null), "--nprobe") : null;
+    List<Float> kFactors = a.has("kfactor") ? floatList(a.get("kfactor", null), "--kfactor") : null;
     Parallel.setDefaultThreads(threads);
 
     Data base = loadBase(baseSpec, seed, err);
@@ -100,18 +103,11 @@ final class Bench {
       ((IvfCodesIndex) core).coarseQuantizer().setSeed(seed);
       nlist = ((IvfCodesIndex) core).nlist();
     }
-    if (nprobe != null && nlist == null) {
+    if (nprobes != null && nlist == null) {
       err.println("[quiver] note: --nprobe has no effect on " + factory);
     }
-    if (kFactor != null && !refines(index)) {
+    if (kFactors != null && !refines(index)) {
       err.println("[quiver] note: --kfactor has no effect on " + factory + " (only on ...,RFlat)");
-    }
-    SearchParams params = SearchParams.defaults().withThreads(threads);
-    if (nprobe != null) {
-      params = params.withNprobe(nprobe);
-    }
-    if (kFactor != null) {
-      params = params.withKFactor(kFactor);
     }
 
     err.printf(Locale.ROOT, "[quiver] %s %s: n=%d d=%d nq=%d k=%d threads=%d kernels=%s%n",
@@ -125,24 +121,6 @@ final class Bench {
     index.add(base.data);
     double addS = seconds(t0);
     err.printf(Locale.ROOT, "[quiver] added %d vectors in %.3f s%n", index.ntotal(), addS);
-
-    SearchResult result = null;
-    int warmups = 0;
-    long warmStart = System.nanoTime();
-    do {
-      result = index.search(queries.data, k, params);
-      warmups++;
-    } while (System.nanoTime() - warmStart < 1_000_000_000L && warmups < 100_000);
-    double[] times = new double[repeat];
-    for (int r = 0; r < repeat; r++) {
-      t0 = System.nanoTime();
-      result = index.search(queries.data, k, params);
-      times[r] = seconds(t0);
-    }
-    Arrays.sort(times);
-    double searchS = times[repeat / 2];
-    err.printf(Locale.ROOT, "[quiver] searched %d queries: median %.4f s of %d runs after %d warm-up runs%n",
-        queries.n, searchS, repeat, warmups);
 
     int[] gt;
     int gtK;
@@ -168,39 +146,116 @@ final class Bench {
       }
       gtK = k;
     }
-    double[] recall = recall(result, gt, gtK, k);
+    Integer lists = nlist;
+    for (Integer nprobe : nprobes != null ? nprobes : java.util.Collections.<Integer>singletonList(null)) {
+      for (Float kFactor : kFactors != null ? kFactors : java.util.Collections.<Float>singletonList(null)) {
+        SearchParams params = SearchParams.defaults().withThreads(threads);
+        if (nprobe != null) {
+          params = params.withNprobe(nprobe);
+        }
+        if (kFactor != null) {
+          params = params.withKFactor(kFactor);
+        }
+        out.println(searchPoint(index, queries, k, params, repeat, gt, gtK, err, json -> {
+          json.put("factory", factory);
+          json.put("metric", metric.name().toLowerCase(Locale.ROOT));
+          json.put("n", base.n);
+          json.put("d", base.d);
+          json.put("nq", queries.n);
+          json.put("k", k);
+          json.put("nprobe", lists == null ? null : (Object) Math.min(nprobe != null ? nprobe : 1, lists));
+          json.put("train_s", round(trainS));
+          json.put("add_s", round(addS));
+        }, json -> {
+          if (kFactor != null) {
+            json.put("kfactor", (double) kFactor);
+          }
+          long bytes = index.memoryBytes();
+          if (bytes >= 0) {
+            json.put("index_bytes", bytes);
+            json.put("bytes_per_vector", round((double) bytes / Math.max(1, index.ntotal())));
+          }
+          if (core instanceof IvfCodesIndex) {
+            json.put("list_bytes_per_vector",
+                round((double) ((IvfCodesIndex) core).listMemoryBytes() / Math.max(1, core.ntotal())));
+          }
+          json.put("threads", Parallel.resolveThreads(threads));
+          json.put("kernels", VectorUtil.implementationName());
+          json.put("base", baseSpec);
+          json.put("query", querySpec);
+        }));
+      }
+    }
+    return 0;
+  }
 
+  /**
+   * Times one search setting (untimed warm-up searches for about a second, then {@code repeat}
+   * timed ones, median) and measures its recall; returns the point's JSON.
+   */
+  private static String searchPoint(VectorIndex index, Data queries, int k, SearchParams params, int repeat, int[] gt,
+                                    int gtK, PrintStream err, java.util.function.Consumer<Map<String, Object>> head,
+                                    java.util.function.Consumer<Map<String, Object>> tail) {
+    long t0;
+    SearchResult result = null;
+    int warmups = 0;
+    long warmStart = System.nanoTime();
+    do {
+      result = index.search(queries.data, k, params);
+      warmups++;
+    } while (System.nanoTime() - warmStart < 1_000_000_000L && warmups < 100_000);
+    double[] times = new double[repeat];
+    for (int r = 0; r < repeat; r++) {
+      t0 = System.nanoTime();
+      result = index.search(queries.data, k, params);
+      times[r] = seconds(t0);
+    }
+    Arrays.sort(times);
+    double searchS = times[repeat / 2];
+    err.printf(Locale.ROOT, "[quiver] searched %d queries: median %.4f s of %d runs after %d warm-up runs%n",
+        queries.n, searchS, repeat, warmups);
+
+    double[] recall = recall(result, gt, gtK, k);
     Map<String, Object> json = new LinkedHashMap<>();
-    json.put("factory", factory);
-    json.put("metric", metric.name().toLowerCase(Locale.ROOT));
-    json.put("n", base.n);
-    json.put("d", base.d);
-    json.put("nq", queries.n);
-    json.put("k", k);
-    json.put("nprobe", nlist == null ? null : (Object) Math.min(nprobe != null ? nprobe : 1, nlist));
-    json.put("train_s", round(trainS));
-    json.put("add_s", round(addS));
+    head.accept(json);
     json.put("search_s", round(searchS));
     json.put("qps", round(queries.n / searchS));
     json.put("recall_at_1", round(recall[0]));
     json.put("recall_at_k", round(recall[1]));
-    if (kFactor != null) {
-      json.put("kfactor", (double) kFactor);
+    tail.accept(json);
+    return Json.object(json);
+  }
+
+  private static List<Integer> intList(String v, String option) {
+    List<Integer> out = new java.util.ArrayList<>();
+    for (String p : v.split(",")) {
+      try {
+        int x = Integer.parseInt(p.trim());
+        if (x < 1) {
+          throw new NumberFormatException();
+        }
+        out.add(x);
+      } catch (NumberFormatException e) {
+        throw new Args.UsageException("bench: " + option + " takes integers >= 1, comma-separated; got '" + v + "'");
+      }
     }
-    long bytes = index.memoryBytes();
-    if (bytes >= 0) {
-      json.put("index_bytes", bytes);
-      json.put("bytes_per_vector", round((double) bytes / Math.max(1, index.ntotal())));
+    return out;
+  }
+
+  private static List<Float> floatList(String v, String option) {
+    List<Float> out = new java.util.ArrayList<>();
+    for (String p : v.split(",")) {
+      try {
+        float x = Float.parseFloat(p.trim());
+        if (!(x >= 1f) || Float.isInfinite(x)) {
+          throw new NumberFormatException();
+        }
+        out.add(x);
+      } catch (NumberFormatException e) {
+        throw new Args.UsageException("bench: " + option + " takes finite numbers >= 1, comma-separated; got '" + v + "'");
+      }
     }
-    if (core instanceof IvfCodesIndex) {
-      json.put("list_bytes_per_vector", round((double) ((IvfCodesIndex) core).listMemoryBytes() / Math.max(1, core.ntotal())));
-    }
-    json.put("threads", Parallel.resolveThreads(threads));
-    json.put("kernels", VectorUtil.implementationName());
-    json.put("base", baseSpec);
-    json.put("query", querySpec);
-    out.println(Json.object(json));
-    return 0;
+    return out;
   }
 
   /** The index that does the work, inside {@code L2norm,} and {@code ,RFlat} wrappers. */

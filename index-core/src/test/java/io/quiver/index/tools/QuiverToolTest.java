@@ -12,6 +12,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -69,6 +70,25 @@ class QuiverToolTest {
     assertEquals(1.0, number(json, "recall_at_k"), 1e-9, json);
     assertEquals(1.0, number(json, "recall_at_1"), 1e-9, json);
     assertTrue(stderr().contains("[quiver]"), "progress goes to stderr: " + stderr());
+  }
+
+  @Test
+  void benchSweepsNprobeAndKFactorListsOnOneTrainedIndex() {
+    int rc = run("bench", "--factory", "IVF16,PQ4,RFlat", "--base", "generated:3000:16:20", "--query", "generated:50",
+        "--nprobe", "1,4,16", "--kfactor", "1,4", "--threads", "1", "--repeat", "1");
+    assertEquals(0, rc, stderr());
+    List<String> lines = stdout().trim().lines().toList();
+    assertEquals(6, lines.size(), "one line per (nprobe, kfactor): " + lines);
+    assertEquals(1, number(lines.get(0), "nprobe"));
+    assertEquals(1, number(lines.get(0), "kfactor"));
+    assertEquals(4, number(lines.get(1), "kfactor"));
+    assertEquals(16, number(lines.get(5), "nprobe"));
+    // one training for the whole sweep
+    assertEquals(1, lines.stream().map(l -> number(l, "train_s")).distinct().count());
+    // more lists and more re-ranked candidates find more true neighbours
+    assertTrue(number(lines.get(5), "recall_at_k") >= number(lines.get(0), "recall_at_k"), lines.toString());
+    assertEquals(2, run("bench", "--factory", "IVF16,Flat", "--base", "generated:300:16:20", "--nprobe", "4,x"));
+    assertTrue(stderr().contains("--nprobe takes integers"), stderr());
   }
 
   @Test
