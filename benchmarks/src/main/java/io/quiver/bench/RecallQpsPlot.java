@@ -74,10 +74,10 @@ public final class RecallQpsPlot {
   /** The columns the plot needs. */
   static final List<String> REQUIRED = List.of("dataset", "system", "family", "recall_at_k", "qps");
   /** Integer columns, checked when present and non-empty. */
-  private static final List<String> INT_COLUMNS = List.of("nprobe", "kfactor", "threads");
+  private static final List<String> INT_COLUMNS = List.of("nprobe", "threads");
   /** Number columns, checked when present and non-empty. */
   private static final List<String> NUMBER_COLUMNS =
-      List.of("recall_at_1", "recall_at_k", "qps", "train_s", "add_s", "bytes_per_vector");
+      List.of("kfactor", "recall_at_1", "recall_at_k", "qps", "train_s", "add_s", "bytes_per_vector");
 
   static final int WIDTH = 1000;
   static final int HEIGHT = 700;
