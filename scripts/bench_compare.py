@@ -216,16 +216,18 @@ def jmh(work, quick):
     return out
 
 
-def profile(ds, family, factory, nprobe, work):
+def profile(ds, family, factory, nprobe, kfactor, work):
     """JFR execution samples of one `quiver bench` run: the methods on top of the stack, by share."""
     jfr = os.path.join(work, "profile.jfr")
     args = [QUIVER, "bench", "--factory", factory, "--metric", ds["metric"], "--base", ds["base"], "--query",
             ds["query"], "--threads", "1", "--repeat", "20"]
     if nprobe:
         args += ["--nprobe", str(nprobe)]
+    if kfactor:
+        args += ["--kfactor", str(kfactor)]
     if ds["gt"]:
         args += ["--gt", ds["gt"]]
-    log(f"JFR profile of {ds['name']} {factory} nprobe {nprobe}")
+    log(f"JFR profile of {ds['name']} {factory} nprobe {nprobe} kfactor {kfactor}")
     run_json(args, env={"QUIVER_JAVA_OPTS": f"-XX:StartFlightRecording=filename={jfr},settings=profile"},
              logfile=os.path.join(work, "profile.log"))
     p = subprocess.run(["jfr", "print", "--events", "jdk.ExecutionSample", "--json", jfr], stdout=subprocess.PIPE,
@@ -234,12 +236,34 @@ def profile(ds, family, factory, nprobe, work):
     top = Counter()
     for e in events:
         frames = e["values"]["stackTrace"]["frames"]
-        # the search only: samples under Bench.searchPoint (the timed and warm-up searches)
-        if frames and any(f["method"]["name"] == "searchPoint" for f in frames):
+        # the searches only: samples inside an index's search (on whichever thread runs it)
+        if frames and any(f["method"]["name"] in ("search", "searchPreassigned")
+                          or f["method"]["name"].startswith("lambda$search") for f in frames):
             m = frames[0]["method"]
-            top[m["type"]["name"].rsplit(".", 1)[-1] + "." + m["name"]] += 1
+            top[m["type"]["name"].replace("/", ".").rsplit(".", 1)[-1] + "." + m["name"]] += 1
     total = sum(top.values()) or 1
     return total, [(name, n / total) for name, n in top.most_common(8)]
+
+
+def worst_profile(sets, rows, rat, quick, work):
+    """Profiles the family with the lowest median QPS ratio when it is below 1, at its point nearest recall 0.9."""
+    worst = None
+    for (dsn, fam), (pts, _, _) in rat.items():
+        if pts:
+            med = statistics.median(p[3] for p in pts)
+            if worst is None or med < worst[2]:
+                worst = (dsn, fam, med, pts)
+    if worst is None or worst[2] >= 1.0:
+        return None
+    dsn, fam, med, pts = worst
+    ds = next(d for d in sets if d["name"] == dsn)
+    factory = next(f[1] for f in families(ds, quick) if f[0] == fam)
+    rec = min(pts, key=lambda p: abs(p[0] - 0.9))[0]
+    r = next(r for r in rows if r["dataset"] == dsn and r["family"] == fam and r["system"] == "quiver"
+             and float(r["recall_at_k"]) == rec)
+    npb = int(r["nprobe"]) if r["nprobe"] != "" else None
+    kf = float(r["kfactor"]) if r["kfactor"] != "" else None
+    return (dsn, factory, npb, kf, med) + profile(ds, fam, factory, npb, kf, work)
 
 
 def write_csv(path, rows):
@@ -279,22 +303,8 @@ def main():
                     os.path.join(docs, "bench"), "--title-suffix", suffix], check=True, cwd=ROOT)
     kernels = jmh(work, a.quick)
     rat = ratios(rows)
-    # the family where Quiver is furthest behind FAISS (median ratio) on the largest dataset measured
-    largest = sets[-1]["name"]
-    worst = None
-    for (dsn, fam), (pts, _, _) in rat.items():
-        if dsn == largest and pts:
-            med = statistics.median(p[3] for p in pts)
-            if worst is None or med < worst[1]:
-                worst = (fam, med, pts)
-    prof = None
-    if worst and worst[1] < 1.0:
-        ds = next(d for d in sets if d["name"] == largest)
-        fam = next(f for f in families(ds, a.quick) if f[0] == worst[0])
-        rec, _, _, _ = min(worst[2], key=lambda p: abs(p[0] - 0.9))
-        npb = next((int(r["nprobe"]) for r in rows if r["dataset"] == largest and r["family"] == worst[0]
-                    and r["system"] == "quiver" and float(r["recall_at_k"]) == rec and r["nprobe"] != ""), None)
-        prof = (largest, fam[1], npb, worst[1]) + profile(ds, worst[0], fam[1], npb, work)
+    # the family where Quiver is furthest behind FAISS (median ratio), over every dataset
+    prof = worst_profile(sets, rows, rat, a.quick, work)
     elapsed = time.time() - start
     md = summary(a, sets, rows, rat, kernels, prof, elapsed, docs)
     with open(os.path.join(docs, "benchmarks.md"), "a") as f:
@@ -338,7 +348,7 @@ def summary(a, sets, rows, rat, kernels, prof, elapsed, docs):
                 rs = [p[3] for p in pts]
                 ratio = f"{statistics.median(rs):.2f} ({min(rs):.2f}..{max(rs):.2f})"
             elif fam == "Flat" and q and f:
-                ratio = f"{q[0][1] / f[0][1]:.2f} (exact search, one point)"
+                ratio = f"{q[0][1] / f[0][1]:.2f} (exact search, one point each)"
             else:
                 ratio = "no overlap of the recall ranges"
             lines.append(f"| {fam} | {ratio} | {len(pts)} | {best} | {byt('quiver')} / {byt('faiss')} |")
@@ -356,8 +366,9 @@ def summary(a, sets, rows, rat, kernels, prof, elapsed, docs):
         lines.append(f"| {name} | {params} | {score:.3f} | {unit} |")
     lines.append("")
     if prof:
-        dsn, factory, npb, med, total, top = prof
-        lines.append(f"### Where the time goes where Quiver is behind: {dsn}, {factory}, nprobe {npb}\n")
+        dsn, factory, npb, kf, med, total, top = prof
+        lines.append(f"### Where the time goes where Quiver is furthest behind: {dsn}, {factory}, nprobe {npb}"
+                     f"{'' if kf is None else f', kFactor {kf:g}'}\n")
         lines.append(f"Median ratio {med:.2f}. JFR (`settings=profile`) during `quiver bench` of this index, "
                      f"{total} execution samples taken during its searches; methods on top of the stack:\n")
         lines.append("| method | share of samples |")
