@@ -332,7 +332,7 @@ def summary(a, sets, rows, rat, kernels, prof, elapsed, docs):
     for ds in sets:
         lines.append(f"### {ds['name']} ({ds['metric']})\n")
         lines.append(f"![{ds['name']}](bench/{ds['name']}-recall-qps.png)\n")
-        lines.append("| family | Quiver / FAISS QPS at equal recall@10 (median, min..max) | points | best recall@10 "
+        lines.append("| family | Quiver / FAISS QPS at equal recall@10 (median, min..max) | Quiver points inside FAISS's recall range | best recall@10 "
                      "Quiver / FAISS | bytes per vector Quiver / FAISS |")
         lines.append("|---|---|---|---|---|")
         for fam in ["Flat", "IVF-Flat", "IVF-PQ", "IVF-SQ8", "IVF-PQ-RFlat"]:
