@@ -159,6 +159,26 @@ def spark_points(ds, quick, work, rows):
             rows.append(point_row(ds, "quiver-spark", family, e, 2))
 
 
+def lsh_points(ds, quick, work, rows):
+    """Spark MLlib's BucketedRandomProjectionLSH as a batch k-NN search (L2 only), on local[2]."""
+    if ds["metric"] != "l2":
+        return
+    base_pq = os.path.join(work, f"{ds['name']}-base.parquet")
+    q_pq = os.path.join(work, f"{ds['name']}-q.parquet")
+    cfgs = "0.25,4;1.0,4;1.0,16" if quick else "0.25,4;0.5,8;1.0,8;1.0,16;2.0,16"
+    args = [QUIVER, "bench-join", "--master", "local[2]", "--base", base_pq, "--queries", q_pq, "--k", "10",
+            "--lsh", cfgs, "--budget-s", "300", "--work", os.path.join(work, "lsh")]
+    if ds["gt"]:
+        args += ["--ground-truth", ds["gt"]]
+    log(f"{ds['name']}: MLlib BucketedRandomProjectionLSH on local[2]")
+    for j in run_json(args, logfile=os.path.join(work, "spark.log")):
+        if "recall_at_k" in j:
+            j["factory"] = j["params"]
+            rows.append(point_row(ds, "mllib-brp", "LSH", j, 2))
+        else:
+            log(f"  {j['params']}: {j.get('result')}")
+
+
 def faiss_qps_at(curve, recall):
     """FAISS's QPS at a recall@10, log-linear between the two measured points around it."""
     pts = sorted(curve)
@@ -293,6 +313,7 @@ def main():
         sweep(ds, a.quick, work, rows)
         if ds["spark"] and not a.no_spark:
             spark_points(ds, a.quick, work, rows)
+            lsh_points(ds, a.quick, work, rows)
         write_csv(os.path.join(work, "points.csv"), rows)
     for ds in sets:
         write_csv(os.path.join(docs, "bench", f"{ds['name']}.csv"), [r for r in rows if r["dataset"] == ds["name"]])
@@ -352,12 +373,13 @@ def summary(a, sets, rows, rat, kernels, prof, elapsed, docs):
             else:
                 ratio = "no overlap of the recall ranges"
             lines.append(f"| {fam} | {ratio} | {len(pts)} | {best} | {byt('quiver')} / {byt('faiss')} |")
-        sp = [r for r in rows if r["dataset"] == ds["name"] and r["system"] == "quiver-spark"]
+        sp = [r for r in rows if r["dataset"] == ds["name"] and r["system"] in ("quiver-spark", "mllib-brp")]
         if sp:
             lines.append("")
-            lines.append("Spark jobs (local[2]): " + "; ".join(
-                f"{r['family']} nprobe {r['nprobe']}: recall@10 {float(r['recall_at_k']):.3f} at "
-                f"{float(r['qps']):.0f} q/s" for r in sp))
+            lines.append("On Spark, local[2]: " + "; ".join(
+                (f"Quiver {r['family']} nprobe {r['nprobe']}" if r["system"] == "quiver-spark"
+                 else f"MLlib BRP LSH ({r['factory'].replace(';', ',')})")
+                + f": recall@10 {float(r['recall_at_k']):.3f} at {float(r['qps']):.0f} q/s" for r in sp))
         lines.append("")
     lines.append("### Kernels (JMH)\n")
     lines.append("| benchmark | params | score | unit |")

@@ -73,10 +73,26 @@ public final class JoinBenchCommand implements Callable<Integer> {
   int sample;
   @Option(names = "--work", defaultValue = "target/bench-join", description = "Work directory (default: ${DEFAULT-VALUE}).")
   String work;
+  @Option(names = "--base", paramLabel = "PATH",
+      description = "Query mode: MLlib's LSH only, queries (--queries) against this (id, vector) table, one JSON line "
+          + "per --lsh setting with its recall and QPS.")
+  String base;
+  @Option(names = "--queries", paramLabel = "PATH", description = "Query mode: the query table.")
+  String queries;
+  @Option(names = "--ground-truth", paramLabel = "FILE",
+      description = "Query mode: .ivecs ground truth (row i: the neighbours of the query with id i); default: exact "
+          + "search over the base in the driver.")
+  String groundTruth;
 
   @Override
   public Integer call() throws Exception {
     SparkSession s = spark.session("quiver bench-join");
+    if (base != null || queries != null) {
+      if (base == null || queries == null) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "query mode needs --base and --queries");
+      }
+      return queryMode(s);
+    }
     File w = new File(work).getAbsoluteFile();
     String items = new File(w, "items").getPath();
     SyntheticVectors gen = new SyntheticVectors(dim, clusters, 1234);
@@ -189,6 +205,117 @@ public final class JoinBenchCommand implements Callable<Integer> {
     summary.put("runs", results);
     Json.print(spec.commandLine().getOut(), summary);
     return 0;
+  }
+
+  /**
+   * MLlib's BucketedRandomProjectionLSH as a batch k-NN search: {@code approxSimilarityJoin} of the
+   * queries with the base within the 95th percentile of the exact k-th neighbour distance, then the
+   * k nearest per query; recall against the ground truth and queries per second (fit included).
+   */
+  private int queryMode(SparkSession s) throws java.io.IOException {
+    Dataset<Row> b = s.read().parquet(base).select(col("id").cast("long").as("id"), col("vector"));
+    Dataset<Row> q = s.read().parquet(queries).select(col("id").cast("long").as("id"), col("vector"));
+    List<Row> qrows = q.orderBy("id").collectAsList();
+    int nq = qrows.size();
+    int d = qrows.get(0).<Float>getList(1).size();
+    float[] qv = new float[nq * d];
+    long[] qids = new long[nq];
+    for (int i = 0; i < nq; i++) {
+      qids[i] = qrows.get(i).getLong(0);
+      List<Float> v = qrows.get(i).getList(1);
+      for (int j = 0; j < d; j++) {
+        qv[i * d + j] = v.get(j);
+      }
+    }
+    // exact k nearest of each query (ids and the k-th distance), from the file or by exact search
+    List<Row> brows = b.orderBy("id").collectAsList();
+    float[] bv = new float[brows.size() * d];
+    long[] bids = new long[brows.size()];
+    for (int i = 0; i < brows.size(); i++) {
+      bids[i] = brows.get(i).getLong(0);
+      List<Float> v = brows.get(i).getList(1);
+      for (int j = 0; j < d; j++) {
+        bv[i * d + j] = v.get(j);
+      }
+    }
+    Map<Long, Set<Long>> truth = new HashMap<>();
+    Map<Long, Long> first = new HashMap<>();
+    double[] kth = new double[nq];
+    FlatIndex flat = new FlatIndex(d, Metric.L2);
+    flat.addWithIds(bv, bids);
+    SearchResult exact = flat.search(qv, k, SearchParams.defaults());
+    int[][] gt = groundTruth == null ? null : io.quiver.spark.job.SearchJobs.readIvecs(s, groundTruth, qids);
+    for (int i = 0; i < nq; i++) {
+      Set<Long> t = new HashSet<>();
+      for (int j = 0; j < k; j++) {
+        t.add(gt != null ? (long) gt[i][j] : exact.ids(i)[j]);
+      }
+      truth.put(qids[i], t);
+      first.put(qids[i], gt != null ? (long) gt[i][0] : exact.ids(i)[0]);
+      kth[i] = Math.sqrt(exact.distances(i)[k - 1]);
+    }
+    double[] sorted = kth.clone();
+    Arrays.sort(sorted);
+    double threshold = sorted[(int) (0.95 * (sorted.length - 1))];
+    Dataset<Row> bvec = b.select(col("id"), org.apache.spark.ml.functions.array_to_vector(col("vector")).as("features"));
+    Dataset<Row> qvec = q.select(col("id"), org.apache.spark.ml.functions.array_to_vector(col("vector")).as("features"));
+    int budget = budgetSeconds > 0 ? budgetSeconds : 600;
+    for (String cfg : lsh) {
+      if (cfg.isBlank() || cfg.equals("none")) {
+        continue;
+      }
+      String[] p = cfg.split(",");
+      double bucket = Double.parseDouble(p[0].trim()) * threshold;
+      int tables = Integer.parseInt(p[1].trim());
+      String out = new File(new File(work).getAbsoluteFile(), "mllib-knn").getPath();
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("system", "mllib-brp-lsh");
+      m.put("params", String.format("bucketLength %.3f numHashTables %d threshold %.3f", bucket, tables, threshold));
+      String group = "quiver-bench-lsh-" + System.nanoTime();
+      s.sparkContext().setJobGroup(group, "MLlib LSH run", true);
+      java.util.Timer timer = new java.util.Timer(true);
+      timer.schedule(new java.util.TimerTask() {
+        @Override
+        public void run() {
+          s.sparkContext().cancelJobGroup(group);
+        }
+      }, budget * 1000L);
+      long t0 = System.nanoTime();
+      try {
+        BucketedRandomProjectionLSHModel lm = new BucketedRandomProjectionLSH().setInputCol("features")
+            .setOutputCol("hashes").setBucketLength(bucket).setNumHashTables(tables).setSeed(42).fit(bvec);
+        lm.approxSimilarityJoin(qvec, bvec, threshold, "d")
+            .select(col("datasetA.id").as("a"), col("datasetB.id").as("b"), col("d"))
+            .withColumn("rank", functions.row_number().over(Window.partitionBy("a").orderBy(col("d"), col("b"))))
+            .where(col("rank").leq(k)).drop("rank").write().mode("overwrite").parquet(out);
+        double sec = (System.nanoTime() - t0) / 1e9;
+        m.put("total_s", round(sec));
+        m.put("qps", round(nq / sec));
+        m.put("recall_at_k", recall(s, out, truth));
+        m.put("recall_at_1", recallAt1(s, out, first));
+      } catch (Exception e) {
+        m.put("total_s", round((System.nanoTime() - t0) / 1e9));
+        m.put("result", "cancelled after the " + budget + " s budget: " + e.getClass().getSimpleName());
+      } finally {
+        timer.cancel();
+        s.sparkContext().clearJobGroup();
+      }
+      Json.print(spec.commandLine().getOut(), m);
+    }
+    return 0;
+  }
+
+  /** Share of queries whose first result is the true nearest neighbour. */
+  private double recallAt1(SparkSession s, String path, Map<Long, Long> first) {
+    Map<Long, Long> got = new HashMap<>();
+    for (Row row : s.read().parquet(path).orderBy("a", "d").collectAsList()) {
+      got.putIfAbsent(row.getLong(0), row.getLong(1));
+    }
+    double hit = 0;
+    for (Map.Entry<Long, Long> e : first.entrySet()) {
+      hit += e.getValue().equals(got.get(e.getKey())) ? 1 : 0;
+    }
+    return round(hit / first.size());
   }
 
   /** recall@k of the pairs (a, b, d) in {@code path} over the sample rows. */

@@ -218,7 +218,7 @@ public final class SearchJobs {
   }
 
   /** Row {@code qids[i]} of an .ivecs ground-truth file for each query. */
-  static int[][] readIvecs(SparkSession spark, String file, long[] qids) throws IOException {
+  public static int[][] readIvecs(SparkSession spark, String file, long[] qids) throws IOException {
     byte[] b = ShardStore.readAll(new Path(file), spark.sparkContext().hadoopConfiguration());
     ByteBuffer buf = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
     List<int[]> rows = new ArrayList<>();

@@ -87,6 +87,37 @@ class JoinCommandTest {
   }
 
   @Test
+  void benchJoinMeasuresBothSystemsAndMllibAsABatchSearch() {
+    Cli self = Cli.run("bench-join", "--rows", "3000", "--dim", "16", "--clusters", "10", "--k", "5", "--factory",
+        "IVF16,Flat", "--nprobe", "16", "--lsh", "1.0,2", "--budget-s", "120", "--sample", "50", "--work",
+        new File(work, "bench-self").getPath());
+    assertEquals(0, self.status(), self.err());
+    String[] lines = self.out().strip().split("\n");
+    JsonNode quiver = parse(lines[0]);
+    assertEquals("quiver", quiver.get("system").asText());
+    // IVF16 at nprobe 16 is exact
+    assertEquals(1.0, quiver.get("recall_at_k").asDouble(), 1e-9);
+    assertTrue(self.json().get("runs").size() == 2, self.out());
+
+    Cli q = Cli.run("bench-join", "--base", items, "--queries", queries, "--k", "10", "--lsh", "1.0,4", "--budget-s",
+        "120", "--work", new File(work, "bench-q").getPath());
+    assertEquals(0, q.status(), q.err());
+    JsonNode lsh = q.json();
+    assertEquals("mllib-brp-lsh", lsh.get("system").asText());
+    double r = lsh.get("recall_at_k").asDouble();
+    assertTrue(r > 0 && r <= 1, lsh.toString());
+    assertTrue(lsh.get("qps").asDouble() > 0, lsh.toString());
+  }
+
+  static JsonNode parse(String line) {
+    try {
+      return new com.fasterxml.jackson.databind.ObjectMapper().readTree(line);
+    } catch (Exception e) {
+      throw new AssertionError("not JSON: " + line, e);
+    }
+  }
+
+  @Test
   void searchWithAFilterAndItemColumns() {
     String out = new File(work, "filtered.parquet").getPath();
     Cli.ok("search", "--index", index, "--queries", queries, "--k", "10", "--nprobe", "2", "--filter",
