@@ -154,47 +154,8 @@ public final class JoinBenchCommand implements Callable<Integer> {
     int budget = budgetSeconds > 0 ? budgetSeconds : (int) Math.ceil(10 * totalS);
     Dataset<Row> vectors = table.select(col("id"), org.apache.spark.ml.functions.array_to_vector(col("vector"))
         .as("features"));
-    for (String cfg : lsh) {
-      if (cfg.isBlank() || cfg.equals("none")) {
-        continue;
-      }
-      String[] p = cfg.split(",");
-      double bucket = Double.parseDouble(p[0].trim()) * threshold;
-      int tables = Integer.parseInt(p[1].trim());
-      String out = new File(w, "mllib-pairs").getPath();
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("system", "mllib-brp-lsh");
-      m.put("params", String.format("bucketLength %.3f numHashTables %d threshold %.3f", bucket, tables, threshold));
-      String group = "quiver-bench-lsh-" + System.nanoTime();
-      s.sparkContext().setJobGroup(group, "MLlib LSH run", true);
-      java.util.Timer timer = new java.util.Timer(true);
-      timer.schedule(new java.util.TimerTask() {
-        @Override
-        public void run() {
-          s.sparkContext().cancelJobGroup(group);
-        }
-      }, budget * 1000L);
-      long l0 = System.nanoTime();
-      try {
-        BucketedRandomProjectionLSHModel lm = new BucketedRandomProjectionLSH().setInputCol("features")
-            .setOutputCol("hashes").setBucketLength(bucket).setNumHashTables(tables).setSeed(42).fit(vectors);
-        Dataset<Row> pairs = lm.approxSimilarityJoin(vectors, vectors, threshold, "d")
-            .select(col("datasetA.id").as("a"), col("datasetB.id").as("b"), col("d"))
-            .where(col("a").notEqual(col("b")));
-        pairs.withColumn("rank", functions.row_number().over(Window.partitionBy("a").orderBy(col("d"), col("b"))))
-            .where(col("rank").leq(k)).drop("rank").write().mode("overwrite").parquet(out);
-        m.put("total_s", round((System.nanoTime() - l0) / 1e9));
-        m.put("recall_at_k", recall(s, out, truth));
-      } catch (Exception e) {
-        m.put("total_s", round((System.nanoTime() - l0) / 1e9));
-        m.put("result", "cancelled after the " + budget + " s budget: " + e.getClass().getSimpleName());
-      } finally {
-        timer.cancel();
-        s.sparkContext().clearJobGroup();
-      }
-      results.add(m);
-      Json.print(spec.commandLine().getOut(), m);
-    }
+    results.addAll(runLsh(s, vectors, vectors, true, threshold, budget, new File(w, "mllib-pairs").getPath(),
+        (m, out, seconds) -> m.put("recall_at_k", recall(s, out, truth))));
     Map<String, Object> summary = new LinkedHashMap<>();
     summary.put("rows", rows);
     summary.put("dim", dim);
@@ -260,6 +221,30 @@ public final class JoinBenchCommand implements Callable<Integer> {
     Dataset<Row> bvec = b.select(col("id"), org.apache.spark.ml.functions.array_to_vector(col("vector")).as("features"));
     Dataset<Row> qvec = q.select(col("id"), org.apache.spark.ml.functions.array_to_vector(col("vector")).as("features"));
     int budget = budgetSeconds > 0 ? budgetSeconds : 600;
+    runLsh(s, qvec, bvec, false, threshold, budget, new File(new File(work).getAbsoluteFile(), "mllib-knn").getPath(),
+        (m, out, seconds) -> {
+          m.put("qps", round(nq / seconds));
+          m.put("recall_at_k", recall(s, out, truth));
+          m.put("recall_at_1", recallAt1(s, out, first));
+        });
+    return 0;
+  }
+
+  /** Adds a finished MLlib run's measurements to its JSON. */
+  @FunctionalInterface
+  interface RunReport {
+    void fill(Map<String, Object> json, String out, double seconds);
+  }
+
+  /**
+   * Runs MLlib's BucketedRandomProjectionLSH for every --lsh setting: {@code approxSimilarityJoin}
+   * of {@code left} with {@code right} within {@code threshold}, then the k nearest per left row
+   * (without the row itself when {@code dropSelf}), written to {@code out} as (a, b, d). A run still
+   * going after {@code budget} seconds is cancelled. Prints and returns each run's JSON.
+   */
+  private List<Map<String, Object>> runLsh(SparkSession s, Dataset<Row> left, Dataset<Row> right, boolean dropSelf,
+                                           double threshold, int budget, String out, RunReport report) {
+    List<Map<String, Object>> runs = new ArrayList<>();
     for (String cfg : lsh) {
       if (cfg.isBlank() || cfg.equals("none")) {
         continue;
@@ -267,7 +252,6 @@ public final class JoinBenchCommand implements Callable<Integer> {
       String[] p = cfg.split(",");
       double bucket = Double.parseDouble(p[0].trim()) * threshold;
       int tables = Integer.parseInt(p[1].trim());
-      String out = new File(new File(work).getAbsoluteFile(), "mllib-knn").getPath();
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("system", "mllib-brp-lsh");
       m.put("params", String.format("bucketLength %.3f numHashTables %d threshold %.3f", bucket, tables, threshold));
@@ -283,26 +267,30 @@ public final class JoinBenchCommand implements Callable<Integer> {
       long t0 = System.nanoTime();
       try {
         BucketedRandomProjectionLSHModel lm = new BucketedRandomProjectionLSH().setInputCol("features")
-            .setOutputCol("hashes").setBucketLength(bucket).setNumHashTables(tables).setSeed(42).fit(bvec);
-        lm.approxSimilarityJoin(qvec, bvec, threshold, "d")
-            .select(col("datasetA.id").as("a"), col("datasetB.id").as("b"), col("d"))
-            .withColumn("rank", functions.row_number().over(Window.partitionBy("a").orderBy(col("d"), col("b"))))
+            .setOutputCol("hashes").setBucketLength(bucket).setNumHashTables(tables).setSeed(42).fit(right);
+        Dataset<Row> pairs = lm.approxSimilarityJoin(left, right, threshold, "d")
+            .select(col("datasetA.id").as("a"), col("datasetB.id").as("b"), col("d"));
+        if (dropSelf) {
+          pairs = pairs.where(col("a").notEqual(col("b")));
+        }
+        pairs.withColumn("rank", functions.row_number().over(Window.partitionBy("a").orderBy(col("d"), col("b"))))
             .where(col("rank").leq(k)).drop("rank").write().mode("overwrite").parquet(out);
-        double sec = (System.nanoTime() - t0) / 1e9;
-        m.put("total_s", round(sec));
-        m.put("qps", round(nq / sec));
-        m.put("recall_at_k", recall(s, out, truth));
-        m.put("recall_at_1", recallAt1(s, out, first));
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        m.put("total_s", round(seconds));
+        report.fill(m, out, seconds);
       } catch (Exception e) {
-        m.put("total_s", round((System.nanoTime() - t0) / 1e9));
-        m.put("result", "cancelled after the " + budget + " s budget: " + e.getClass().getSimpleName());
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        m.put("total_s", round(seconds));
+        m.put("result", seconds >= budget ? "cancelled after the " + budget + " s budget"
+            : "failed: " + e.getClass().getSimpleName() + ": " + e.getMessage());
       } finally {
         timer.cancel();
         s.sparkContext().clearJobGroup();
       }
+      runs.add(m);
       Json.print(spec.commandLine().getOut(), m);
     }
-    return 0;
+    return runs;
   }
 
   /** Share of queries whose first result is the true nearest neighbour. */
