@@ -73,6 +73,17 @@ public final class SearchCommands {
     }
   }
 
+  /** {@code --output --output-format --overwrite} of {@code search} and {@code join}. */
+  static final class ResultOutput {
+    @Option(names = "--output", required = true, paramLabel = "PATH", description = "Where to write the results.")
+    String output;
+    @Option(names = "--output-format", paramLabel = "FORMAT", defaultValue = "parquet",
+        description = "Output format (default: ${DEFAULT-VALUE}).")
+    String format;
+    @Option(names = "--overwrite", description = "Replace the output if it exists.")
+    boolean overwrite;
+  }
+
   /** Item columns, filters and MMR ({@code search} and {@code join}). */
   static final class RefineOptions {
     @Option(names = "--items", paramLabel = "PATH",
@@ -147,13 +158,8 @@ public final class SearchCommands {
     SearchOptions search;
     @Mixin
     RefineOptions refine;
-    @Option(names = "--output", required = true, paramLabel = "PATH", description = "Where to write the pairs.")
-    String output;
-    @Option(names = "--output-format", paramLabel = "FORMAT", defaultValue = "parquet",
-        description = "Output format (default: ${DEFAULT-VALUE}).")
-    String outputFormat;
-    @Option(names = "--overwrite", description = "Replace the output if it exists.")
-    boolean overwrite;
+    @Mixin
+    ResultOutput out;
 
     @Override
     public Integer call() throws Exception {
@@ -163,8 +169,8 @@ public final class SearchCommands {
       SearchPlan.Options o = search.options(threshold);
       IndexJobs.Input q = self ? null : new IndexJobs.Input(queries, format, idCol, vectorCol);
       Json.print(spec.commandLine().getOut(), JoinJobs.join(spark.session("quiver join"), index, q, o,
-          threshold == null ? Double.NaN : threshold, pairsOnce, refine.refinements(), output, outputFormat,
-          overwrite));
+          threshold == null ? Double.NaN : threshold, pairsOnce, refine.refinements(), out.output, out.format,
+          out.overwrite));
       return 0;
     }
   }
@@ -183,15 +189,10 @@ public final class SearchCommands {
     QueryOptions queries;
     @Mixin
     SearchOptions search;
-    @Option(names = "--output", required = true, paramLabel = "PATH", description = "Where to write the results.")
-    String output;
-    @Option(names = "--output-format", paramLabel = "FORMAT", defaultValue = "parquet",
-        description = "Output format (default: ${DEFAULT-VALUE}).")
-    String outputFormat;
+    @Mixin
+    ResultOutput out;
     @Option(names = "--explode", description = "One row per (query, rank) instead of arrays.")
     boolean explode;
-    @Option(names = "--overwrite", description = "Replace the output if it exists.")
-    boolean overwrite;
     @Mixin
     RefineOptions refine;
 
@@ -204,11 +205,11 @@ public final class SearchCommands {
               + "with item columns, filters or MMR use 'quiver join', which writes one row per pair");
         }
         Json.print(spec.commandLine().getOut(), JoinJobs.search(spark.session("quiver search"), index,
-            queries.input(), search.options(), r, output, outputFormat, overwrite));
+            queries.input(), search.options(), r, out.output, out.format, out.overwrite));
         return 0;
       }
       Json.print(spec.commandLine().getOut(), SearchJobs.search(spark.session("quiver search"), index,
-          queries.input(), search.options(), output, outputFormat, explode, overwrite));
+          queries.input(), search.options(), out.output, out.format, explode, out.overwrite));
       return 0;
     }
   }

@@ -192,8 +192,11 @@ public final class IvfKnnModel extends Model<IvfKnnModel> implements MLWritable 
         SearchPlan.DEFAULT_BROADCAST_BYTES, 0, c);
   }
 
+  /** Queries as the search reads them, with the constraints that go with them. */
+  private record Constrained(Dataset<Row> queries, SearchPlan.Constraints constraints) {}
+
   /** The constraints of the filter and MMR Params; compiles the filter against {@code queries}. */
-  private Object[] constrain(Dataset<Row> queries, SearchPlan.Constraints c, int kk) {
+  private Constrained constrain(Dataset<Row> queries, SearchPlan.Constraints c, int kk) {
     if (!$(filter).isEmpty() || !$(matchCol).isEmpty()) {
       QueryFilter.Compiled f = QueryFilter.compile(spark(), index(), items(), $(idCol),
           $(filter).isEmpty() ? null : $(filter), $(matchCol).isEmpty() ? null : $(matchCol), queries,
@@ -206,14 +209,13 @@ public final class IvfKnnModel extends Model<IvfKnnModel> implements MLWritable 
       int fk = (Integer) $(fetchK);
       c = c.withMmr((float) lambda, fk == 0 ? 4 * kk : fk);
     }
-    return new Object[] {queries, c};
+    return new Constrained(queries, c);
   }
 
   private Dataset<Row> search(Dataset<Row> numbered, String key, int kk, SearchPlan.Constraints c) {
-    Object[] qc = constrain(numbered, c, kk);
-    Dataset<Row> q = (Dataset<Row>) qc[0];
-    VectorInput in = VectorInput.of(q, key, $(vectorCol), "queries");
-    return SearchPlan.search(spark(), index(), in, options(kk, (SearchPlan.Constraints) qc[1]), r -> r);
+    Constrained qc = constrain(numbered, c, kk);
+    VectorInput in = VectorInput.of(qc.queries(), key, $(vectorCol), "queries");
+    return SearchPlan.search(spark(), index(), in, options(kk, qc.constraints()), r -> r);
   }
 
   /** The queries with {@code outputCol}: their k nearest items, {@code array<struct<id, distance, itemCols...>>}. */

@@ -32,11 +32,6 @@ public final class Partial implements Serializable {
     this.distances = distances;
   }
 
-  /** The better k of two top-k partials (a bounded merge, linear in k), padded to k. */
-  public static Partial merge(Partial a, Partial b, boolean higherIsCloser) {
-    return merge(a, b, higherIsCloser, a.ids.length, true);
-  }
-
   /**
    * Merges two partials of one query: at most {@code bound} entries, padded with id -1 to
    * {@code bound} when {@code pad}, else only the real entries; carried vectors follow their ids.
