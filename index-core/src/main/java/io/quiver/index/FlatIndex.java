@@ -1,6 +1,7 @@
 package io.quiver.index;
 
 import io.quiver.index.ivf.ListScanner;
+import io.quiver.index.spi.ComputeBackends;
 import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.util.Checks;
 import io.quiver.index.util.Locks;
@@ -167,7 +168,7 @@ public final class FlatIndex implements VectorIndex {
     float[] outDist = new float[nq * k];
     lock.readLock().lock();
     try {
-      ExhaustiveSearch.search(q, nq, data, ntotal, metric == Metric.L2 ? norms : null,
+      ComputeBackends.current().knn(q, nq, data, ntotal, metric == Metric.L2 ? norms : null,
           sequentialIds ? null : ids, d, metric.higherIsCloser(), k, params.threads(), selectors, outDist, outIds);
     } finally {
       lock.readLock().unlock();

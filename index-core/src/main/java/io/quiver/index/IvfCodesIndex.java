@@ -1,9 +1,12 @@
 package io.quiver.index;
 
+import io.quiver.index.ivf.CoarseQuantizer;
 import io.quiver.index.ivf.CodeInvertedLists;
 import io.quiver.index.ivf.ListDirectMap;
 import io.quiver.index.ivf.PreassignedSearch;
-import io.quiver.index.ivf.CoarseQuantizer;
+import io.quiver.index.spi.ComputeBackends;
+import io.quiver.index.spi.IvfLists;
+import io.quiver.index.spi.IvfSearchJob;
 import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.topk.TopKHeap;
 import io.quiver.index.util.Checks;
@@ -31,6 +34,8 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
   protected final int nlist;
   protected final CoarseQuantizer coarse;
   protected final CodeInvertedLists lists;
+  /** The live lists, for a compute backend ({@link IvfSearchJob}); one instance per index. */
+  private final IvfLists listsView;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
 
   private volatile int nprobe = 1;
@@ -50,6 +55,7 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
     this.metric = metric;
     this.coarse = new CoarseQuantizer(d, nlist, metric.higherIsCloser());
     this.lists = new CodeInvertedLists(nlist, codeSize);
+    this.listsView = lists.view(coarse, d, this::listsCodec);
   }
 
   // ---- what subclasses provide -----------------------------------------------------------
@@ -90,6 +96,9 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
 
   /** The scanning state for query {@code q[qOff .. qOff+d)} (already normalized for cosine). */
   protected abstract ListScan newScan(float[] q, int qOff);
+
+  /** How the lists' codes read, for a compute backend ({@link IvfLists#codec()}). */
+  protected abstract IvfLists.Codec listsCodec();
 
   // ---- VectorIndex -------------------------------------------------------------------------
 
@@ -272,38 +281,45 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
     Checks.k(k);
     int nq = q.length / d;
     int np = effectiveNprobe(params);
-    boolean ip = metric.higherIsCloser();
     IdSelector[] selectors = params.selectors(nq);
-    long[] outIds = new long[nq * k];
-    float[] outDist = new float[nq * k];
     lock.readLock().lock();
     try {
       long[] probes = new long[nq * np];
       float[] coarseValues = new float[nq * np];
       coarse.search(q, nq, np, params.threads(), coarseValues, probes);
-      int batches = (nq + QUERY_BATCH - 1) / QUERY_BATCH;
-      Parallel.forEach(params.threads(), batches, batch -> {
-        TopKHeap shared = selectors == null ? new TopKHeap(k) : null;
-        for (int qi = batch * QUERY_BATCH, end = Math.min(nq, qi + QUERY_BATCH); qi < end; qi++) {
-          TopKHeap heap = selectors == null ? shared : new TopKHeap(k, selectors[qi]);
-          ListScan scan = newScan(q, qi * d);
-          for (int p = 0; p < np; p++) {
-            int list = (int) probes[qi * np + p];
-            if (list >= 0) {
-              scan.scan(list, coarseValues[qi * np + p], heap);
-            }
-          }
-          heap.drainSorted(outDist, outIds, null, qi * k, Float.POSITIVE_INFINITY);
-          if (ip) {
-            for (int j = qi * k; j < qi * k + k; j++) {
-              outDist[j] = -outDist[j];
-            }
-          }
-        }
-      });
+      return ComputeBackends.current().ivfSearch(new IvfSearchJob(listsView, q, nq, k, np, probes, coarseValues,
+          selectors, params.threads(), () -> scan(q, nq, k, np, probes, coarseValues, selectors, params.threads())));
     } finally {
       lock.readLock().unlock();
     }
+  }
+
+  /** The reference scan of {@link #search}: queries in parallel, each over its probed lists. */
+  private SearchResult scan(float[] q, int nq, int k, int np, long[] probes, float[] coarseValues,
+                            IdSelector[] selectors, int threads) {
+    boolean ip = metric.higherIsCloser();
+    long[] outIds = new long[nq * k];
+    float[] outDist = new float[nq * k];
+    int batches = (nq + QUERY_BATCH - 1) / QUERY_BATCH;
+    Parallel.forEach(threads, batches, batch -> {
+      TopKHeap shared = selectors == null ? new TopKHeap(k) : null;
+      for (int qi = batch * QUERY_BATCH, end = Math.min(nq, qi + QUERY_BATCH); qi < end; qi++) {
+        TopKHeap heap = selectors == null ? shared : new TopKHeap(k, selectors[qi]);
+        ListScan scan = newScan(q, qi * d);
+        for (int p = 0; p < np; p++) {
+          int list = (int) probes[qi * np + p];
+          if (list >= 0) {
+            scan.scan(list, coarseValues[qi * np + p], heap);
+          }
+        }
+        heap.drainSorted(outDist, outIds, null, qi * k, Float.POSITIVE_INFINITY);
+        if (ip) {
+          for (int j = qi * k; j < qi * k + k; j++) {
+            outDist[j] = -outDist[j];
+          }
+        }
+      }
+    });
     return new SearchResult(nq, k, outIds, outDist);
   }
 
@@ -542,10 +558,12 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
     Checks.atLeast("nprobe", nprobe, 1);
     int nq = q.length / d;
     IdSelector[] selectors = params.selectors(nq);
+    PreassignedSearch.checkLists(nq, nprobe, probes, coarseValues, nlist);
     lock.readLock().lock();
     try {
-      return PreassignedSearch.run(nq, k, nprobe, probes, coarseValues, nlist, params.threads(),
-          metric.higherIsCloser(), selectors, qi -> newScan(q, qi * d)::scan);
+      return ComputeBackends.current().ivfSearch(new IvfSearchJob(listsView, q, nq, k, nprobe, probes, coarseValues,
+          selectors, params.threads(), () -> PreassignedSearch.run(nq, k, nprobe, probes, coarseValues, nlist,
+          params.threads(), metric.higherIsCloser(), selectors, qi -> newScan(q, qi * d)::scan)));
     } finally {
       lock.readLock().unlock();
     }

@@ -5,6 +5,9 @@ import io.quiver.index.ivf.FlatInvertedLists;
 import io.quiver.index.ivf.ListDirectMap;
 import io.quiver.index.ivf.ListScanner;
 import io.quiver.index.ivf.PreassignedSearch;
+import io.quiver.index.spi.ComputeBackends;
+import io.quiver.index.spi.IvfLists;
+import io.quiver.index.spi.IvfSearchJob;
 import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.topk.TopKHeap;
 import io.quiver.index.util.Checks;
@@ -48,6 +51,8 @@ public final class IvfIndex implements InvertedFileIndex {
   private volatile int nprobe = 1;
   private final CoarseQuantizer coarse;
   private final FlatInvertedLists lists;
+  /** The live lists, for a compute backend ({@link IvfSearchJob}); one instance per index. */
+  private final IvfLists listsView;
   private long ntotal;
   private final ListDirectMap directMap = new ListDirectMap();
   /** Set on {@link #emptyCopy} results: the centroids are shared and must not be retrained. */
@@ -64,6 +69,7 @@ public final class IvfIndex implements InvertedFileIndex {
     this.metric = metric;
     this.lists = new FlatInvertedLists(nlist, d);
     this.coarse = new CoarseQuantizer(d, nlist, metric.higherIsCloser());
+    this.listsView = lists.view(coarse);
   }
 
   /**
@@ -279,38 +285,46 @@ public final class IvfIndex implements InvertedFileIndex {
     Checks.k(k);
     int nq = q.length / d;
     int np = effectiveNprobe(params);
-    boolean ip = metric.higherIsCloser();
     IdSelector[] selectors = params.selectors(nq);
-    long[] outIds = new long[nq * k];
-    float[] outDist = new float[nq * k];
     lock.readLock().lock();
     try {
-      long[] probes = probe(q, nq, np, params.threads());
-      // queries in small batches, so that a heap and a scan buffer serve a whole batch
-      int batches = (nq + QUERY_BATCH - 1) / QUERY_BATCH;
-      Parallel.forEach(params.threads(), batches, batch -> {
-        TopKHeap shared = selectors == null ? new TopKHeap(k) : null;
-        float[] buf = new float[SCAN_BLOCK];
-        for (int qi = batch * QUERY_BATCH, end = Math.min(nq, qi + QUERY_BATCH); qi < end; qi++) {
-          TopKHeap heap = selectors == null ? shared : new TopKHeap(k, selectors[qi]);
-          int qOff = qi * d;
-          for (int p = 0; p < np; p++) {
-            int list = (int) probes[qi * np + p];
-            if (list >= 0) {
-              ListScanner.topK(q, qOff, lists.vectors(list), lists.ids(list), lists.size(list), d, ip, heap, buf);
-            }
-          }
-          heap.drainSorted(outDist, outIds, null, qi * k, Float.POSITIVE_INFINITY);
-          if (ip) {
-            for (int j = qi * k; j < qi * k + k; j++) {
-              outDist[j] = -outDist[j];
-            }
-          }
-        }
-      });
+      long[] probes = new long[nq * np];
+      float[] coarseValues = new float[nq * np];
+      coarse.search(q, nq, np, params.threads(), coarseValues, probes);
+      return ComputeBackends.current().ivfSearch(new IvfSearchJob(listsView, q, nq, k, np, probes, coarseValues,
+          selectors, params.threads(), () -> scan(q, nq, k, np, probes, selectors, params.threads())));
     } finally {
       lock.readLock().unlock();
     }
+  }
+
+  /** The reference scan of {@link #search}: queries in parallel, each over its probed lists. */
+  private SearchResult scan(float[] q, int nq, int k, int np, long[] probes, IdSelector[] selectors, int threads) {
+    boolean ip = metric.higherIsCloser();
+    long[] outIds = new long[nq * k];
+    float[] outDist = new float[nq * k];
+    // queries in small batches, so that a heap and a scan buffer serve a whole batch
+    int batches = (nq + QUERY_BATCH - 1) / QUERY_BATCH;
+    Parallel.forEach(threads, batches, batch -> {
+      TopKHeap shared = selectors == null ? new TopKHeap(k) : null;
+      float[] buf = new float[SCAN_BLOCK];
+      for (int qi = batch * QUERY_BATCH, end = Math.min(nq, qi + QUERY_BATCH); qi < end; qi++) {
+        TopKHeap heap = selectors == null ? shared : new TopKHeap(k, selectors[qi]);
+        int qOff = qi * d;
+        for (int p = 0; p < np; p++) {
+          int list = (int) probes[qi * np + p];
+          if (list >= 0) {
+            ListScanner.topK(q, qOff, lists.vectors(list), lists.ids(list), lists.size(list), d, ip, heap, buf);
+          }
+        }
+        heap.drainSorted(outDist, outIds, null, qi * k, Float.POSITIVE_INFINITY);
+        if (ip) {
+          for (int j = qi * k; j < qi * k + k; j++) {
+            outDist[j] = -outDist[j];
+          }
+        }
+      }
+    });
     return new SearchResult(nq, k, outIds, outDist);
   }
 
@@ -533,13 +547,16 @@ public final class IvfIndex implements InvertedFileIndex {
     boolean ip = metric.higherIsCloser();
     int nq = q.length / d;
     IdSelector[] selectors = params.selectors(nq);
+    PreassignedSearch.checkLists(nq, nprobe, probes, coarseValues, nlist);
     lock.readLock().lock();
     try {
-      return PreassignedSearch.run(nq, k, nprobe, probes, coarseValues, nlist, params.threads(), ip, selectors, qi -> {
-        float[] buf = new float[SCAN_BLOCK];
-        return (list, coarseValue, heap) ->
-            ListScanner.topK(q, qi * d, lists.vectors(list), lists.ids(list), lists.size(list), d, ip, heap, buf);
-      });
+      return ComputeBackends.current().ivfSearch(new IvfSearchJob(listsView, q, nq, k, nprobe, probes, coarseValues,
+          selectors, params.threads(), () ->
+          PreassignedSearch.run(nq, k, nprobe, probes, coarseValues, nlist, params.threads(), ip, selectors, qi -> {
+            float[] buf = new float[SCAN_BLOCK];
+            return (list, coarseValue, heap) ->
+                ListScanner.topK(q, qi * d, lists.vectors(list), lists.ids(list), lists.size(list), d, ip, heap, buf);
+          })));
     } finally {
       lock.readLock().unlock();
     }
@@ -591,6 +608,7 @@ public final class IvfIndex implements InvertedFileIndex {
       lock.readLock().unlock();
     }
   }
+
 
   private int checkList(int list) {
     if (list < 0 || list >= nlist) {

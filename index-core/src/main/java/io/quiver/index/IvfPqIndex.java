@@ -1,6 +1,7 @@
 package io.quiver.index;
 
 import io.quiver.index.quantize.ProductQuantizer;
+import io.quiver.index.spi.IvfLists;
 import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.topk.TopKHeap;
 import java.util.Arrays;
@@ -147,6 +148,12 @@ public final class IvfPqIndex extends IvfCodesIndex {
   protected boolean sameCodec(IvfCodesIndex other) {
     ProductQuantizer o = ((IvfPqIndex) other).pq;
     return o.m() == pq.m() && o.nbits() == pq.nbits() && Arrays.equals(o.centroids(), pq.centroids());
+  }
+
+  @Override
+  protected IvfLists.Codec listsCodec() {
+    float[] codebooks = pq.centroids();
+    return codebooks == null ? new IvfLists.Other("untrained PQ") : new IvfLists.Pq(pq.m(), pq.nbits(), codebooks);
   }
 
   @Override

@@ -1,6 +1,7 @@
 package io.quiver.index;
 
 import io.quiver.index.quantize.ScalarQuantizer;
+import io.quiver.index.spi.IvfLists;
 import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.topk.TopKHeap;
 import java.util.Arrays;
@@ -79,6 +80,14 @@ public final class IvfSqIndex extends IvfCodesIndex {
   protected boolean sameCodec(IvfCodesIndex other) {
     ScalarQuantizer o = ((IvfSqIndex) other).sq;
     return o.type() == sq.type() && Arrays.equals(o.vmin(), sq.vmin()) && Arrays.equals(o.vdiff(), sq.vdiff());
+  }
+
+  @Override
+  protected IvfLists.Codec listsCodec() {
+    if (sq.type() != ScalarQuantizer.Type.SQ8 || !sq.isTrained()) {
+      return new IvfLists.Other(sq.type().factoryName());
+    }
+    return new IvfLists.Sq8(sq.decodeScale(), sq.decodeOffset());
   }
 
   @Override

@@ -1,8 +1,8 @@
 package io.quiver.index.ivf;
 
 import io.quiver.index.quantize.KMeans;
+import io.quiver.index.spi.ComputeBackends;
 import io.quiver.index.util.Checks;
-import io.quiver.index.vector.ExhaustiveSearch;
 import io.quiver.index.vector.VectorUtil;
 
 /**
@@ -112,7 +112,7 @@ public final class CoarseQuantizer {
    */
   public void search(float[] q, int nq, int np, int threads, float[] distances, long[] lists) {
     float[][] s = trained();
-    ExhaustiveSearch.search(q, nq, s[0], nlist, s[1], null, d, innerProduct, np, threads, distances, lists);
+    ComputeBackends.current().knn(q, nq, s[0], nlist, s[1], null, d, innerProduct, np, threads, null, distances, lists);
   }
 
   /**

@@ -1,7 +1,9 @@
 package io.quiver.index.ivf;
 
 import io.quiver.index.IdSelector;
+import io.quiver.index.spi.IvfLists;
 import java.util.Arrays;
+import java.util.function.Supplier;
 
 /**
  * Inverted lists of fixed-size codes (PQ or SQ): for each of {@code nlist} lists, its ids and
@@ -19,6 +21,8 @@ public final class CodeInvertedLists implements ListDirectMap.Source {
   private final long[][] ids;
   private final byte[][] codes;
   private final int[] sizes;
+  /** Bumped by every change of the contents (see {@link #version()}). */
+  private volatile long version;
 
   public CodeInvertedLists(int nlist, int codeSize) {
     this.nlist = nlist;
@@ -39,6 +43,11 @@ public final class CodeInvertedLists implements ListDirectMap.Source {
 
   public int codeSize() {
     return codeSize;
+  }
+
+  /** A number that changes whenever the contents of any list change (an accelerator's copy goes stale). */
+  public long version() {
+    return version;
   }
 
   @Override
@@ -82,6 +91,7 @@ public final class CodeInvertedLists implements ListDirectMap.Source {
 
   /** Appends one entry: the code {@code src[srcOff .. srcOff+codeSize)} with its id. */
   public void append(int list, long id, byte[] src, int srcOff) {
+    version++;
     reserve(list, 1);
     int s = sizes[list];
     ids[list][s] = id;
@@ -91,6 +101,7 @@ public final class CodeInvertedLists implements ListDirectMap.Source {
 
   /** Replaces a list's content (index files); the arrays are taken as they are. */
   public void setList(int list, long[] listIds, byte[] listCodes) {
+    version++;
     if (listCodes.length != (long) listIds.length * codeSize) {
       throw new IllegalArgumentException("list " + list + ": " + listCodes.length + " code bytes for " + listIds.length
           + " ids of " + codeSize + " bytes");
@@ -102,6 +113,7 @@ public final class CodeInvertedLists implements ListDirectMap.Source {
 
   /** Removes the selected entries from every list, keeping order; returns how many went. */
   public long remove(IdSelector selector) {
+    version++;
     long removed = 0;
     for (int l = 0; l < nlist; l++) {
       long[] li = ids[l];
@@ -126,6 +138,8 @@ public final class CodeInvertedLists implements ListDirectMap.Source {
 
   /** Moves every entry of {@code other} to the end of the same list here, and empties {@code other}. */
   public void moveFrom(CodeInvertedLists other) {
+    version++;
+    other.version++;
     if (other.nlist != nlist || other.codeSize != codeSize) {
       throw new IllegalArgumentException("cannot merge lists of nlist=" + other.nlist + ", codeSize=" + other.codeSize
           + " into nlist=" + nlist + ", codeSize=" + codeSize);
@@ -151,5 +165,48 @@ public final class CodeInvertedLists implements ListDirectMap.Source {
       other.codes[l] = new byte[0];
       other.sizes[l] = 0;
     }
+  }
+
+  /**
+   * A live {@link IvfLists} view of these lists and {@code coarse}'s centroids, for a compute
+   * backend, with the codec {@code codec} describes; make one per index and keep it.
+   */
+  public IvfLists view(CoarseQuantizer coarse, int d, Supplier<IvfLists.Codec> codec) {
+    return new ListsView(d, nlist, coarse) {
+      @Override
+      public Codec codec() {
+        return codec.get();
+      }
+
+      @Override
+      public int codeSize() {
+        return codeSize;
+      }
+
+      @Override
+      public long version() {
+        return version;
+      }
+
+      @Override
+      public int listSize(int list) {
+        return sizes[list];
+      }
+
+      @Override
+      public long[] listIds(int list) {
+        return ids[list];
+      }
+
+      @Override
+      public float[] listVectors(int list) {
+        throw new UnsupportedOperationException("these lists hold codes: use listCodes");
+      }
+
+      @Override
+      public byte[] listCodes(int list) {
+        return codes[list];
+      }
+    };
   }
 }

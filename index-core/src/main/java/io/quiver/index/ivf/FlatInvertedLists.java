@@ -1,6 +1,7 @@
 package io.quiver.index.ivf;
 
 import io.quiver.index.IdSelector;
+import io.quiver.index.spi.IvfLists;
 import java.util.Arrays;
 
 /**
@@ -18,6 +19,8 @@ public final class FlatInvertedLists implements ListDirectMap.Source {
   private final long[][] ids;
   private final float[][] vectors;
   private final int[] sizes;
+  /** Bumped by every change of the contents (see {@link #version()}). */
+  private volatile long version;
 
   public FlatInvertedLists(int nlist, int d) {
     this.nlist = nlist;
@@ -38,6 +41,11 @@ public final class FlatInvertedLists implements ListDirectMap.Source {
 
   public int d() {
     return d;
+  }
+
+  /** A number that changes whenever the contents of any list change (an accelerator's copy goes stale). */
+  public long version() {
+    return version;
   }
 
   @Override
@@ -99,6 +107,7 @@ public final class FlatInvertedLists implements ListDirectMap.Source {
 
   /** Appends one entry: the vector {@code src[srcOff .. srcOff+d)} with its id. */
   public void append(int list, long id, float[] src, int srcOff) {
+    version++;
     reserve(list, 1);
     int s = sizes[list];
     ids[list][s] = id;
@@ -108,6 +117,7 @@ public final class FlatInvertedLists implements ListDirectMap.Source {
 
   /** Replaces a list's content (used when reading index files); the arrays are taken as they are. */
   public void setList(int list, long[] listIds, float[] listVectors) {
+    version++;
     if (listVectors.length != (long) listIds.length * d) {
       throw new IllegalArgumentException("list " + list + ": " + listVectors.length + " floats for " + listIds.length + " ids of d=" + d);
     }
@@ -118,6 +128,7 @@ public final class FlatInvertedLists implements ListDirectMap.Source {
 
   /** Removes the selected entries from every list, keeping order; returns how many went. */
   public long remove(IdSelector selector) {
+    version++;
     long removed = 0;
     for (int l = 0; l < nlist; l++) {
       long[] li = ids[l];
@@ -142,6 +153,8 @@ public final class FlatInvertedLists implements ListDirectMap.Source {
 
   /** Moves every entry of {@code other} to the end of the same list here, and empties {@code other}. */
   public void moveFrom(FlatInvertedLists other) {
+    version++;
+    other.version++;
     for (int l = 0; l < nlist; l++) {
       if (((long) sizes[l] + other.sizes[l]) * d > Integer.MAX_VALUE - 8) {
         throw new IllegalArgumentException("merging would make inverted list " + l + " hold "
@@ -162,5 +175,50 @@ public final class FlatInvertedLists implements ListDirectMap.Source {
       other.vectors[l] = new float[0];
       other.sizes[l] = 0;
     }
+  }
+
+  /**
+   * A live {@link IvfLists} view of these lists and {@code coarse}'s centroids, for a compute
+   * backend; make one per index and keep it (backends cache device copies by view).
+   */
+  public IvfLists view(CoarseQuantizer coarse) {
+    return new ListsView(d, nlist, coarse) {
+      private final Codec codec = new IvfLists.Flat();
+
+      @Override
+      public Codec codec() {
+        return codec;
+      }
+
+      @Override
+      public int codeSize() {
+        return 4 * d;
+      }
+
+      @Override
+      public long version() {
+        return version;
+      }
+
+      @Override
+      public int listSize(int list) {
+        return sizes[list];
+      }
+
+      @Override
+      public long[] listIds(int list) {
+        return ids[list];
+      }
+
+      @Override
+      public float[] listVectors(int list) {
+        return vectors[list];
+      }
+
+      @Override
+      public byte[] listCodes(int list) {
+        throw new UnsupportedOperationException("IVF-Flat lists hold vectors: use listVectors");
+      }
+    };
   }
 }

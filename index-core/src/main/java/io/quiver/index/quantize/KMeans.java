@@ -1,11 +1,11 @@
 package io.quiver.index.quantize;
 
+import io.quiver.index.spi.ComputeBackends;
 import io.quiver.index.util.Checks;
 import io.quiver.index.util.Parallel;
-import io.quiver.index.vector.ExhaustiveSearch;
 import io.quiver.index.vector.VectorUtil;
-import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.lang.System.Logger;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -250,7 +250,7 @@ public final class KMeans {
     List<IterationStats> stats = new ArrayList<>(niter);
     SplittableRandom splitRng = new SplittableRandom(runSeed ^ 0x5DEECE66DL);
     for (int it = 0; it < niter; it++) {
-      ExhaustiveSearch.search(x, n, centroids, k, null, null, d, innerProduct, 1, threads, dist, assign);
+      ComputeBackends.current().knn(x, n, centroids, k, null, null, d, innerProduct, 1, threads, null, dist, assign);
       double objective = 0;
       for (int i = 0; i < n; i++) {
         objective += dist[i];
@@ -444,7 +444,7 @@ public final class KMeans {
     int kc = centroids.length / d;
     long[] out = new long[n];
     float[] dist = new float[n];
-    ExhaustiveSearch.search(x, n, centroids, kc, null, null, d, innerProduct, 1, threads, dist, out);
+    ComputeBackends.current().knn(x, n, centroids, kc, null, null, d, innerProduct, 1, threads, null, dist, out);
     return out;
   }
 }

@@ -1,10 +1,11 @@
 package io.quiver.index.quantize;
 
+import io.quiver.index.spi.ComputeBackends;
 import io.quiver.index.util.Checks;
 import io.quiver.index.util.Parallel;
 import io.quiver.index.vector.VectorUtil;
-import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.lang.System.Logger;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
@@ -313,10 +314,20 @@ public final class ProductQuantizer {
 
   /**
    * Encodes {@code n} vectors ({@code x}: {@code n * d} finite floats) into {@code n * codeSize}
-   * bytes, code {@code i} at {@code i * codeSize}. Large batches are split across threads; the
-   * result does not depend on the thread count.
+   * bytes, code {@code i} at {@code i * codeSize}, on the {@link ComputeBackends#current() compute
+   * backend} (a GPU when one is in use, else {@link #encodeOnCpu}).
    */
   public byte[] encode(float[] x) {
+    requireTrained();
+    Checks.vectors("vectors", x, d);
+    return ComputeBackends.current().encode(this, x);
+  }
+
+  /**
+   * {@link #encode(float[])} in Java, the reference every backend matches. Large batches are split
+   * across threads; the result does not depend on the thread count.
+   */
+  public byte[] encodeOnCpu(float[] x) {
     requireTrained();
     float[] ct = centroidsT;
     int n = Checks.vectors("vectors", x, d);
@@ -355,18 +366,45 @@ public final class ProductQuantizer {
           best = k;
         }
       }
-      if (nbits == 8) {
-        codes[codeOff + j] = (byte) best;
-      } else {
-        int bit = j * nbits;
-        int p = codeOff + (bit >>> 3);
-        int shift = bit & 7;
-        codes[p] |= (byte) (best << shift);
-        if (shift + nbits > 8) {
-          codes[p + 1] |= (byte) (best >>> (8 - shift));
-        }
+      putSubCode(codes, codeOff, j, best);
+    }
+  }
+
+  /** ORs sub-code {@code j} into the code at {@code codeOff} (whose bytes start at 0 for nbits < 8). */
+  private void putSubCode(byte[] codes, int codeOff, int j, int subCode) {
+    if (nbits == 8) {
+      codes[codeOff + j] = (byte) subCode;
+    } else {
+      int bit = j * nbits;
+      int p = codeOff + (bit >>> 3);
+      int shift = bit & 7;
+      codes[p] |= (byte) (subCode << shift);
+      if (shift + nbits > 8) {
+        codes[p + 1] |= (byte) (subCode >>> (8 - shift));
       }
     }
+  }
+
+  /**
+   * Packs {@code n} codes given as one sub-code per byte ({@code subCodes[i * m + j]}, 0..ksub-1)
+   * into {@code n * codeSize} bytes, as {@link #encode} packs them; for a backend that finds the
+   * nearest sub-centroids itself.
+   */
+  public byte[] packSubCodes(byte[] subCodes, int n) {
+    if (subCodes == null || (long) n * m > subCodes.length) {
+      throw new IllegalArgumentException("subCodes must hold n * m = " + n + " * " + m + " bytes, has "
+          + (subCodes == null ? "null" : subCodes.length));
+    }
+    if (nbits == 8) {
+      return java.util.Arrays.copyOf(subCodes, n * m);
+    }
+    byte[] codes = new byte[n * codeSize];
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < m; j++) {
+        putSubCode(codes, i * codeSize, j, subCodes[i * m + j] & 0xff);
+      }
+    }
+    return codes;
   }
 
   /** Sub-code {@code j} (0..ksub-1) of the code at {@code codes[codeOff]}. */
@@ -451,10 +489,12 @@ public final class ProductQuantizer {
    * inner product between the query and the decoded code (larger is closer).
    */
   public void computeInnerProductTable(float[] q, int qOff, float[] table) {
-    float[] c = requireTrained();
+    requireTrained();
+    float[] ct = centroidsT;
     checkTable(q, qOff, table);
+    // the transposed codebook puts ksub centroids in the SIMD lanes: no horizontal sums for short sub-vectors
     for (int j = 0; j < m; j++) {
-      VectorUtil.dotProductOneToMany(q, qOff + j * dsub, c, j * ksub * dsub, ksub, dsub, table, j * ksub);
+      VectorUtil.dotProductToTransposed(q, qOff + j * dsub, ct, j * ksub * dsub, ksub, dsub, table, j * ksub);
     }
   }
 
@@ -478,7 +518,7 @@ public final class ProductQuantizer {
    * {@code out[outOff + i] = sum_j table[j * ksub + code_j(i)]}, code {@code i} starting at
    * {@code codeOff + i * codeSize}. The hot loop of PQ search: arguments are checked once per
    * call, nothing is allocated. Codes with {@code nbits = 8} or {@code 4} and the common {@code m}
-   * (4, 8, 16, 32, 64 and 8, 16, 32) go through unrolled kernels; {@code m = 16, nbits = 8}
+   * (4, 5, 8, 16, 32, 64 and 8, 16, 32) go through unrolled kernels; {@code m = 16, nbits = 8}
    * runs at about 300 M codes/s on one core of the development machine (AMD EPYC, Zen 5).
    *
    * <p>Each code's entries are added in four independent partial sums (sub-quantizers
@@ -514,6 +554,9 @@ public final class ProductQuantizer {
     switch (m) {
       case 4:
         scan8m4(t, codes, codeOff, n, out, outOff);
+        break;
+      case 5:
+        scan8m5(t, codes, codeOff, n, out, outOff);
         break;
       case 8:
         scan8m8(t, codes, codeOff, n, out, outOff);
@@ -562,6 +605,18 @@ public final class ProductQuantizer {
       float s1 = t[256 + (codes[p + 1] & 0xff)];
       float s2 = t[512 + (codes[p + 2] & 0xff)];
       float s3 = t[768 + (codes[p + 3] & 0xff)];
+      out[outOff + i] = (s0 + s1) + (s2 + s3);
+    }
+  }
+
+  /** nbits = 8, m = 5 (d = 25, e.g. GloVe-25 with dsub = 5), unrolled (see {@link #scan8}). */
+  private static void scan8m5(float[] t, byte[] codes, int codeOff, int n, float[] out, int outOff) {
+    for (int i = 0, p = codeOff; i < n; i++, p += 5) {
+      float s0 = t[(codes[p] & 0xff)];
+      float s1 = t[256 + (codes[p + 1] & 0xff)];
+      float s2 = t[512 + (codes[p + 2] & 0xff)];
+      float s3 = t[768 + (codes[p + 3] & 0xff)];
+      s0 += t[1024 + (codes[p + 4] & 0xff)];
       out[outOff + i] = (s0 + s1) + (s2 + s3);
     }
   }

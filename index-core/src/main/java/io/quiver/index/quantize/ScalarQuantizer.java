@@ -1,5 +1,6 @@
 package io.quiver.index.quantize;
 
+import io.quiver.index.spi.ComputeBackends;
 import io.quiver.index.util.Checks;
 import io.quiver.index.util.Parallel;
 import io.quiver.index.vector.VectorUtil;
@@ -291,6 +292,21 @@ public final class ScalarQuantizer {
   }
 
   /**
+   * A copy of the decode's scales, {@code vdiff / L} per dimension (SQ8, SQ4): component {@code j}
+   * of a code decodes to {@code Math.fma(level, scale[j], offset[j])}. Null before training.
+   */
+  public float[] decodeScale() {
+    Ranges r = ranges;
+    return r == null ? null : r.scale.clone();
+  }
+
+  /** A copy of the decode's offsets, {@code vmin + scale / 2} per dimension (see {@link #decodeScale}). */
+  public float[] decodeOffset() {
+    Ranges r = ranges;
+    return r == null ? null : r.offset.clone();
+  }
+
+  /**
    * The trained step of dimension {@code dim}, the distance between two decoded levels:
    * {@code vdiff / 255} (SQ8) or {@code vdiff / 15} (SQ4). The decode error of a component inside
    * the trained range is at most {@code step / 2}.
@@ -385,10 +401,18 @@ public final class ScalarQuantizer {
 
   /**
    * Encodes {@code n = x.length / d} vectors ({@code n * d} finite floats) into
-   * {@code n * codeSize} bytes, code {@code i} at {@code i * codeSize}. Large batches run on all
-   * cores.
+   * {@code n * codeSize} bytes, code {@code i} at {@code i * codeSize}, on the
+   * {@link ComputeBackends#current() compute backend} (a GPU when one is in use, else
+   * {@link #encodeOnCpu}).
    */
   public byte[] encode(float[] x) {
+    trained();
+    Checks.vectors("vectors", x, d);
+    return ComputeBackends.current().encode(this, x);
+  }
+
+  /** {@link #encode(float[])} in Java, the reference every backend matches. Large batches run on all cores. */
+  public byte[] encodeOnCpu(float[] x) {
     Ranges r = trained();
     int n = Checks.vectors("vectors", x, d);
     long bytes = (long) n * codeSize;

@@ -11,6 +11,7 @@ import io.quiver.index.SearchParams;
 import io.quiver.index.SearchResult;
 import io.quiver.index.VectorIndex;
 import io.quiver.index.io.VecsIO;
+import io.quiver.index.spi.ComputeBackends;
 import io.quiver.index.util.Parallel;
 import io.quiver.index.util.SyntheticData;
 import io.quiver.index.vector.VectorUtil;
@@ -37,6 +38,7 @@ final class Bench {
   static final String USAGE = String.join("\n",
       "usage: quiver bench --factory F --base B [--query Q] [--gt G.ivecs] [--metric l2|ip|cosine]",
       "                    [--k 10] [--nprobe N[,N...]] [--kfactor F[,F...]] [--threads T] [--seed S] [--repeat R]",
+      "                    [--backend auto|cpu|gpu]",
       "",
       "  --factory F   index factory string: " + IndexFactory.GRAMMAR,
       "  --base B      base vectors: a .fvecs or .bvecs file, or generated:N:D[:clusters]",
@@ -56,15 +58,29 @@ final class Bench {
       "  --repeat R    timed searches; the median is reported (default 5). Untimed warm-up",
       "                searches run first until 1 s has passed (at least one), so that the JIT",
       "                has compiled the kernels",
+      "  --backend B   compute backend: auto (default: a GPU when gpu-kernels, a driver and a device are",
+      "                there, else the CPU), cpu, or gpu (fails without a usable GPU)",
       "",
       "Prints one JSON object with factory, metric, n, d, nq, k, nprobe, train_s, add_s, search_s,",
       "qps, recall_at_1 (share of queries whose true nearest neighbour is ranked first) and",
       "recall_at_k (|found top-k & true top-k| / k, averaged over queries).");
 
   private static final Set<String> OPTIONS = new LinkedHashSet<>(Arrays.asList(
-      "factory", "base", "query", "gt", "metric", "k", "nprobe", "kfactor", "threads", "seed", "repeat", "help"));
+      "factory", "base", "query", "gt", "metric", "k", "nprobe", "kfactor", "threads", "seed", "repeat", "backend", "help"));
 
   private Bench() {}
+
+  /** Applies {@code --backend} (if given) and returns the backend's name; probes the device now. */
+  static String configureBackend(Args a, String command) {
+    if (a.has("backend")) {
+      try {
+        ComputeBackends.configure(a.get("backend", "auto"));
+      } catch (IllegalArgumentException e) {
+        throw new Args.UsageException(command + ": --backend: " + e.getMessage());
+      }
+    }
+    return ComputeBackends.current().name();
+  }
 
   static int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
     Args a = new Args("bench", argv, 0, OPTIONS);
@@ -82,6 +98,7 @@ final class Bench {
     List<Integer> nprobes = a.has("nprobe") ? intList(a.get("nprobe", null), "--nprobe") : null;
     List<Float> kFactors = a.has("kfactor") ? floatList(a.get("kfactor", null), "--kfactor") : null;
     Parallel.setDefaultThreads(threads);
+    String backend = configureBackend(a, "bench");
 
     Data base = loadBase(baseSpec, seed, err);
     String querySpec = a.get("query", base.generator != null ? "generated:1000" : null);
@@ -181,6 +198,7 @@ final class Bench {
           }
           json.put("threads", Parallel.resolveThreads(threads));
           json.put("kernels", VectorUtil.implementationName());
+          json.put("backend", backend);
           json.put("base", baseSpec);
           json.put("query", querySpec);
         }));

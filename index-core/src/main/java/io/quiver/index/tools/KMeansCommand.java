@@ -20,7 +20,7 @@ final class KMeansCommand {
 
   static final String USAGE = String.join("\n",
       "usage: quiver kmeans --base B --k K [--niter 25] [--nredo 1] [--seed 1234] [--threads T]",
-      "                     [--max-points-per-centroid 256] [--spherical] [--ip] [--kmeans++]",
+      "                     [--max-points-per-centroid 256] [--spherical] [--ip] [--kmeans++] [--backend auto|cpu|gpu]",
       "",
       "  --base B    a .fvecs or .bvecs file, or generated:N:D[:clusters]",
       "  --k K       centroids",
@@ -32,11 +32,12 @@ final class KMeansCommand {
       "  --spherical       normalize the centroids after each update",
       "  --ip              assign by largest inner product",
       "  --kmeans++        k-means++ initialisation instead of k random points",
+      "  --backend B       compute backend for the assignment steps: auto (default), cpu or gpu",
       "",
       "Prints one JSON object: n, d, k, niter, train_s, objective (final), objectives (per iteration).");
 
   private static final Set<String> OPTIONS = new LinkedHashSet<>(Arrays.asList(
-      "base", "k", "niter", "nredo", "seed", "threads", "max-points-per-centroid", "spherical", "ip", "kmeans++", "help"));
+      "base", "k", "niter", "nredo", "seed", "threads", "max-points-per-centroid", "spherical", "ip", "kmeans++", "backend", "help"));
 
   private KMeansCommand() {}
 
@@ -52,6 +53,7 @@ final class KMeansCommand {
     int threads = a.getInt("threads", 0, 0);
     long seed = a.getLong("seed", 1234);
     Parallel.setDefaultThreads(threads);
+    String backend = Bench.configureBackend(a, "kmeans");
     Bench.Data base = Bench.loadBase(baseSpec, seed, err);
     KMeans km = new KMeans(base.d, k)
         .niter(a.getInt("niter", 25, 0))
@@ -73,6 +75,7 @@ final class KMeansCommand {
     json.put("d", base.d);
     json.put("k", k);
     json.put("niter", km.niter());
+    json.put("backend", backend);
     json.put("training_points", r.trainingPoints());
     json.put("train_s", Math.round(seconds * 1e6) / 1e6);
     json.put("objective", r.finalObjective());

@@ -208,8 +208,8 @@ public final class ExhaustiveSearch {
     });
   }
 
-  /** Sorts the first n (key, id) pairs by key, then id. */
-  static void insertionSort(float[] keys, long[] ids, int n) {
+  /** Sorts the first n (key, id) pairs by key, then id: the order of every exact search's results. */
+  public static void insertionSort(float[] keys, long[] ids, int n) {
     for (int i = 1; i < n; i++) {
       float key = keys[i];
       long id = ids[i];

@@ -107,6 +107,12 @@ public final class VectorUtil {
     IMPL.squareDistanceToTransposed(q, qOff, xT, xOff, n, d, out, outOff);
   }
 
+  /** See {@link VectorUtilSupport#dotProductToTransposed}. */
+  public static void dotProductToTransposed(float[] q, int qOff, float[] xT, int xOff, int n, int d, float[] out,
+                                            int outOff) {
+    IMPL.dotProductToTransposed(q, qOff, xT, xOff, n, d, out, outOff);
+  }
+
   /** See {@link VectorUtilSupport#dotProductOneToMany}. */
   public static void dotProductOneToMany(float[] q, int qOff, float[] x, int xOff, int n, int d, float[] out, int outOff) {
     IMPL.dotProductOneToMany(q, qOff, x, xOff, n, d, out, outOff);

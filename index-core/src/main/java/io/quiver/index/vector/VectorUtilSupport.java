@@ -51,6 +51,21 @@ public interface VectorUtilSupport {
   }
 
   /**
+   * One query against {@code n} vectors stored transposed (as {@link #squareDistanceToTransposed}):
+   * {@code out[outOff + j] = q . x_j}, each sum taken over {@code t} in order. Output: size {@code n}.
+   */
+  default void dotProductToTransposed(float[] q, int qOff, float[] xT, int xOff, int n, int d, float[] out,
+                                      int outOff) {
+    for (int j = 0; j < n; j++) {
+      float s = 0;
+      for (int t = 0; t < d; t++) {
+        s += q[qOff + t] * xT[xOff + t * n + j];
+      }
+      out[outOff + j] = s;
+    }
+  }
+
+  /**
    * One query against {@code n} contiguous vectors: {@code out[outOff + j] = q . x_j}. Output:
    * size {@code n}.
    */

@@ -45,8 +45,10 @@ class ProductQuantizerTest {
   }
 
   static Stream<Arguments> shapes() {
-    return IntStream.of(4, 6, 8).boxed().flatMap(nbits -> IntStream.of(4, 8, 16).boxed().flatMap(m ->
-        IntStream.of(32, 64, 128).mapToObj(d -> Arguments.of(d, m, nbits))));
+    // plus m = 5 (its own unrolled scan) and m = 6 (the looped one), as GloVe-25 and d = 24 use
+    return Stream.concat(IntStream.of(4, 6, 8).boxed().flatMap(nbits -> IntStream.of(4, 8, 16).boxed().flatMap(m ->
+        IntStream.of(32, 64, 128).mapToObj(d -> Arguments.of(d, m, nbits)))),
+        Stream.of(Arguments.of(25, 5, 8), Arguments.of(24, 6, 8)));
   }
 
   // ---------------------------------------------------------------- shapes and packing
@@ -149,6 +151,13 @@ class ProductQuantizerTest {
     assertEquals(n * pq.codeSize(), codes.length, ctx);
     float[] y = pq.decode(codes, n);
     assertArrayEquals(codes, pq.encode(y), ctx + ": encode(decode(codes)) must give the same codes");
+    byte[] sub = new byte[n * m];
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < m; j++) {
+        sub[i * m + j] = (byte) pq.code(codes, i * pq.codeSize(), j);
+      }
+    }
+    assertArrayEquals(codes, pq.packSubCodes(sub, n), ctx + ": packing one sub-code per byte gives encode's codes");
 
     float[] centroids = pq.centroids();
     int ksub = pq.ksub();

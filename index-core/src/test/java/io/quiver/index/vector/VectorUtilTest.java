@@ -181,6 +181,15 @@ class VectorUtilTest {
           }
           assertUntouched(outT, 0, outOff, "squareDistanceToTransposed " + ctx);
           assertUntouched(outT, outOff + nt, outT.length, "squareDistanceToTransposed " + ctx);
+
+          Arrays.fill(outT, SENTINEL);
+          impl.dotProductToTransposed(q, qOff, xT, xOff, nt, d, outT, outOff);
+          for (int j = 0; j < nt; j++) {
+            assertClose(refDot(q, qOff, xs, j * d, d), refDotScale(q, qOff, xs, j * d, d), outT[outOff + j],
+                "dotProductToTransposed " + ctx + ", n " + nt + ", j " + j);
+          }
+          assertUntouched(outT, 0, outOff, "dotProductToTransposed " + ctx);
+          assertUntouched(outT, outOff + nt, outT.length, "dotProductToTransposed " + ctx);
         }
 
         Arrays.fill(out, SENTINEL);

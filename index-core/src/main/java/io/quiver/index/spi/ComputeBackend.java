@@ -1,0 +1,62 @@
+package io.quiver.index.spi;
+
+import io.quiver.index.IdSelector;
+import io.quiver.index.SearchResult;
+import io.quiver.index.quantize.ProductQuantizer;
+import io.quiver.index.quantize.ScalarQuantizer;
+
+/**
+ * The hot loops of index-core, as one interface a compute device implements. {@link CpuBackend}
+ * is the reference: every other backend must give the same results (ids equal except between
+ * equal distances, distances within float rounding of a different summation order), and may
+ * hand any call it does not take (too small to pay for a transfer, a case it does not cover, a
+ * per-query {@link IdSelector}) to the reference.
+ *
+ * <p>Shapes follow index-core's kernels: flat row-major arrays, {@code d} floats per vector, keys
+ * "smaller is better" inside (squared L2, or the negated inner product), results best first and
+ * padded with id -1 and +inf (L2) or -inf (inner product).
+ *
+ * <p>Implementations are thread-safe: index-core calls them from its worker threads and from
+ * several Spark tasks of one executor at once.
+ */
+public interface ComputeBackend {
+
+  /** A short name for logs and reports: {@code cpu}, or the device, e.g. {@code gpu 0 (NVIDIA H100)}. */
+  String name();
+
+  /** True for an accelerator (a GPU), false for the CPU reference. */
+  boolean isAccelerator();
+
+  /**
+   * Exact k nearest base rows of each query: FAISS's {@code knn_L2sqr} / {@code knn_inner_product}.
+   * Behind Flat search, k-means assignment and IVF coarse probing.
+   *
+   * @param queries {@code nq * d} floats, row-major, from index 0
+   * @param base {@code nb * d} floats, row-major, from index 0
+   * @param baseNorms squared norms of the base rows (L2 only; null to compute them)
+   * @param labels the id of each base row, or null to report row numbers
+   * @param innerProduct true to rank by largest inner product, false by smallest squared L2
+   * @param threads CPU threads the reference may use; 0 means all cores
+   * @param selectors one {@link IdSelector} per query (an entry may be null), or null for none
+   * @param outDistances size {@code nq * k}: squared L2 distances or inner products, best first
+   * @param outIds size {@code nq * k}: labels (or row numbers), -1 for padding
+   */
+  void knn(float[] queries, int nq, float[] base, int nb, float[] baseNorms, long[] labels, int d, boolean innerProduct,
+           int k, int threads, IdSelector[] selectors, float[] outDistances, long[] outIds);
+
+  /**
+   * PQ codes of {@code x.length / pq.d()} vectors: the nearest sub-centroid of every sub-vector,
+   * packed as {@link ProductQuantizer#encodeOnCpu} packs them ({@code n * codeSize} bytes).
+   */
+  byte[] encode(ProductQuantizer pq, float[] x);
+
+  /** SQ codes of {@code x.length / sq.d()} vectors, as {@link ScalarQuantizer#encodeOnCpu} makes them. */
+  byte[] encode(ScalarQuantizer sq, float[] x);
+
+  /**
+   * Scans the probed inverted lists of every query and keeps each query's k best entries:
+   * {@code job.probes()} and {@code job.coarseValues()} come from the coarse quantizer (or from
+   * a preassigned search). The reference is {@link IvfSearchJob#reference()}: the index's own scan.
+   */
+  SearchResult ivfSearch(IvfSearchJob job);
+}

@@ -1,0 +1,134 @@
+package io.quiver.index.spi;
+
+import io.quiver.index.IdSelector;
+import io.quiver.index.SearchResult;
+import io.quiver.index.quantize.ProductQuantizer;
+import io.quiver.index.quantize.ScalarQuantizer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * A stand-in accelerator for tests: it records every call and answers IVF searches from the
+ * {@link IvfLists} view alone, with the formulas the view documents (as a device kernel would),
+ * so that tests can check the view against the index's own scan. Other calls go to the reference.
+ */
+final class ViewBackend implements ComputeBackend {
+  final List<String> calls = Collections.synchronizedList(new ArrayList<>());
+  private final ComputeBackend reference;
+
+  ViewBackend(ComputeBackend reference) {
+    this.reference = reference;
+  }
+
+  @Override
+  public String name() {
+    return "gpu 0 (test)";
+  }
+
+  @Override
+  public boolean isAccelerator() {
+    return true;
+  }
+
+  @Override
+  public void knn(float[] queries, int nq, float[] base, int nb, float[] baseNorms, long[] labels, int d,
+                  boolean innerProduct, int k, int threads, IdSelector[] selectors, float[] outDistances, long[] outIds) {
+    calls.add("knn " + nq + "x" + nb + " k=" + k);
+    reference.knn(queries, nq, base, nb, baseNorms, labels, d, innerProduct, k, threads, selectors, outDistances, outIds);
+  }
+
+  @Override
+  public byte[] encode(ProductQuantizer pq, float[] x) {
+    calls.add("encode PQ" + pq.m());
+    return reference.encode(pq, x);
+  }
+
+  @Override
+  public byte[] encode(ScalarQuantizer sq, float[] x) {
+    calls.add("encode " + sq.type().factoryName());
+    return reference.encode(sq, x);
+  }
+
+  @Override
+  public SearchResult ivfSearch(IvfSearchJob job) {
+    IvfLists.Codec codec = job.lists().codec();
+    calls.add("ivfSearch " + codec.getClass().getSimpleName());
+    if (job.selectors() != null || codec instanceof IvfLists.Other) {
+      return reference.ivfSearch(job);
+    }
+    return fromView(job);
+  }
+
+  /** The search computed from the view: every probed entry's key, then the k smallest by (key, id). */
+  static SearchResult fromView(IvfSearchJob job) {
+    IvfLists l = job.lists();
+    int d = l.d();
+    int k = job.k();
+    boolean ip = l.innerProduct();
+    float[] c = l.centroids();
+    long[] outIds = new long[job.nq() * k];
+    float[] outDist = new float[job.nq() * k];
+    for (int qi = 0; qi < job.nq(); qi++) {
+      List<float[]> found = new ArrayList<>(); // {key, entry, list}
+      for (int p = 0; p < job.nprobe(); p++) {
+        int list = (int) job.probes()[qi * job.nprobe() + p];
+        if (list < 0) {
+          continue;
+        }
+        float coarse = job.coarseValues()[qi * job.nprobe() + p];
+        for (int j = 0; j < l.listSize(list); j++) {
+          double acc = 0;
+          for (int t = 0; t < d; t++) {
+            float q = job.queries()[qi * d + t];
+            float x = entry(l, list, j, t);
+            if (ip) {
+              acc += (double) q * x;
+            } else {
+              // codes hold residuals to the list's centroid; Flat lists hold the vectors
+              double r = l.codec() instanceof IvfLists.Flat ? q - x : (double) q - c[list * d + t] - x;
+              acc += r * r;
+            }
+          }
+          if (ip && !(l.codec() instanceof IvfLists.Flat)) {
+            acc += coarse;
+          }
+          found.add(new float[] {(float) (ip ? -acc : acc), j, list});
+        }
+      }
+      found.sort((a, b) -> a[0] != b[0] ? Float.compare(a[0], b[0])
+          : Long.compare(l.listIds((int) a[2])[(int) a[1]], l.listIds((int) b[2])[(int) b[1]]));
+      for (int j = 0; j < k; j++) {
+        int o = qi * k + j;
+        if (j < found.size()) {
+          float[] f = found.get(j);
+          outIds[o] = l.listIds((int) f[2])[(int) f[1]];
+          outDist[o] = ip ? -f[0] : f[0];
+        } else {
+          outIds[o] = -1;
+          outDist[o] = ip ? Float.NEGATIVE_INFINITY : Float.POSITIVE_INFINITY;
+        }
+      }
+    }
+    return new SearchResult(job.nq(), k, outIds, outDist);
+  }
+
+  /** Component t of entry j of a list, decoded as the view's codec says. */
+  private static float entry(IvfLists l, int list, int j, int t) {
+    IvfLists.Codec codec = l.codec();
+    int d = l.d();
+    if (codec instanceof IvfLists.Flat) {
+      return l.listVectors(list)[j * d + t];
+    }
+    byte[] codes = l.listCodes(list);
+    if (codec instanceof IvfLists.Sq8) {
+      IvfLists.Sq8 sq = (IvfLists.Sq8) codec;
+      return Math.fma((float) (codes[j * l.codeSize() + t] & 0xff), sq.scale()[t], sq.offset()[t]);
+    }
+    IvfLists.Pq pq = (IvfLists.Pq) codec;
+    int dsub = d / pq.m();
+    int sub = t / dsub;
+    int code = codes[j * l.codeSize() + sub] & 0xff; // 8-bit sub-codes in these tests
+    return pq.codebooks()[(sub * 256 + code) * dsub + t % dsub];
+  }
+}
