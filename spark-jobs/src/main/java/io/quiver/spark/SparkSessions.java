@@ -28,7 +28,9 @@ import scala.Option;
  * Wherever a master is local, {@code spark.sql.shuffle.partitions} (Spark's default of 200 is
  * meant for clusters) is sized to the cores when nothing sets it. Wherever the Kryo serializer is
  * configured, Quiver's registrator is added to {@code spark.kryo.registrator} if missing, so a
- * cluster configuration only has to choose Kryo.
+ * cluster configuration only has to choose Kryo. {@link QuiverPlugin} is added to
+ * {@code spark.plugins}, so that every executor chooses its compute backend
+ * ({@code spark.quiver.backend}).
  */
 public final class SparkSessions {
 
@@ -168,6 +170,12 @@ public final class SparkSessions {
       if (!e.getKey().equals("spark.master") || master == null) {
         out.put(e.getKey(), e.getValue());
       }
+    }
+    // the plugin that chooses the compute backend (CPU or GPU) in the driver and every executor
+    String plugins = out.getOrDefault("spark.plugins", base.get("spark.plugins", ""));
+    String plugin = QuiverPlugin.class.getName();
+    if (!(',' + plugins.replace(" ", "") + ',').contains(',' + plugin + ',')) {
+      out.put("spark.plugins", plugins.isBlank() ? plugin : plugins + "," + plugin);
     }
     String serializer = out.getOrDefault("spark.serializer", base.get("spark.serializer", ""));
     if (serializer.equals(KRYO_SERIALIZER)) {

@@ -37,6 +37,16 @@ class SparkSessionsTest {
     assertEquals("true", s.get("spark.kryo.registrationRequired"));
     assertEquals("false", s.get("spark.ui.enabled"));
     assertEquals(Integer.toString(2 * cores), s.get("spark.sql.shuffle.partitions"));
+    assertEquals(QuiverPlugin.class.getName(), s.get("spark.plugins"));
+  }
+
+  @Test
+  void thePluginIsAddedToTheUsersPluginsOnce() {
+    SparkConf submitted = new SparkConf(false).set("spark.master", "yarn").set("spark.plugins", "com.acme.P");
+    assertEquals("com.acme.P," + QuiverPlugin.class.getName(),
+        SparkSessions.settings("q", null, Map.of(), submitted).get("spark.plugins"));
+    submitted.set("spark.plugins", "com.acme.P, " + QuiverPlugin.class.getName());
+    assertFalse(SparkSessions.settings("q", null, Map.of(), submitted).containsKey("spark.plugins"));
   }
 
   @Test

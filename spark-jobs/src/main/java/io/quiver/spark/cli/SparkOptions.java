@@ -1,5 +1,7 @@
 package io.quiver.spark.cli;
 
+import io.quiver.index.spi.ComputeBackends;
+import io.quiver.spark.QuiverPlugin;
 import io.quiver.spark.SparkSessions;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -49,6 +51,28 @@ public final class SparkOptions {
       description = "Spark configuration property (repeatable), as for spark-submit.")
   List<ConfEntry> conf = new ArrayList<>();
 
+  /** Parses {@code --backend}: auto, cpu or gpu. */
+  static final class BackendConverter implements ITypeConverter<String> {
+    @Override
+    public String convert(String arg) {
+      try {
+        return ComputeBackends.Mode.parse(arg).toString();
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException(e.getMessage());
+      }
+    }
+  }
+
+  @Option(names = "--backend", paramLabel = "auto|cpu|gpu", converter = BackendConverter.class,
+      description = "Compute backend of the driver and the executors (spark.quiver.backend): auto (default: a GPU "
+          + "where a driver and a device are present, else the CPU), cpu, or gpu (fails where there is no usable GPU).")
+  String backend;
+
+  /** The {@code --backend} value, or null. */
+  public String backend() {
+    return backend;
+  }
+
   /** The {@code --master} value, or null. */
   public String master() {
     return master;
@@ -67,8 +91,21 @@ public final class SparkOptions {
 
   /** The session for a command, configured by these options (see {@link SparkSessions}). */
   public SparkSession session(String appName) {
+    Map<String, String> settings = new LinkedHashMap<>(conf());
+    if (backend != null) {
+      settings.put(QuiverPlugin.BACKEND_CONF, backend);
+      // the driver's own work (training) uses it too; gpu without a GPU fails here, before Spark starts
+      ComputeBackends.Mode previous = ComputeBackends.mode();
+      ComputeBackends.configure(backend);
+      try {
+        ComputeBackends.current();
+      } catch (RuntimeException e) {
+        ComputeBackends.configure(previous.toString());
+        throw e;
+      }
+    }
     sessionRequested = true;
-    return SparkSessions.getOrCreate(appName, master, conf());
+    return SparkSessions.getOrCreate(appName, master, settings);
   }
 
   /** Whether a command of this JVM asked for a session (so that {@link QuiverCli#main} stops it). */
