@@ -4,6 +4,7 @@ import io.quiver.index.quantize.ProductQuantizer;
 import io.quiver.index.spi.IvfLists;
 import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.topk.TopKHeap;
+import io.quiver.index.vector.VectorUtil;
 import java.util.Arrays;
 
 /**
@@ -213,10 +214,20 @@ public final class IvfPqIndex extends IvfCodesIndex {
         for (int b = 0; b < size; b += SCAN_BLOCK) {
           int n = Math.min(SCAN_BLOCK, size - b);
           pq.adcScan(table, codes, b * codeSize, n, buf, 0);
+          // keys in place, then only the entries at most the heap's threshold are visited (a SIMD filter)
+          if (ip) {
+            for (int j = 0; j < n; j++) {
+              buf[j] = -(dis0 + buf[j]);
+            }
+          } else if (dis0 != 0f) {
+            for (int j = 0; j < n; j++) {
+              buf[j] = dis0 + buf[j];
+            }
+          }
           float threshold = heap.threshold();
-          for (int j = 0; j < n; j++) {
-            float key = ip ? -(dis0 + buf[j]) : dis0 + buf[j];
-            if (key <= threshold && heap.offer(key, ids[b + j])) {
+          for (int j = VectorUtil.nextAtMost(buf, 0, n, threshold); j < n;
+               j = VectorUtil.nextAtMost(buf, j + 1, n, threshold)) {
+            if (heap.offer(buf[j], ids[b + j])) {
               threshold = heap.threshold();
             }
           }

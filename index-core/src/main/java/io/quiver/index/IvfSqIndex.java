@@ -4,6 +4,7 @@ import io.quiver.index.quantize.ScalarQuantizer;
 import io.quiver.index.spi.IvfLists;
 import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.topk.TopKHeap;
+import io.quiver.index.vector.VectorUtil;
 import java.util.Arrays;
 
 /**
@@ -124,8 +125,9 @@ public final class IvfSqIndex extends IvfCodesIndex {
           int n = Math.min(SCAN_BLOCK, size - b);
           keys(list, coarseValue, codes, b, n);
           float threshold = heap.threshold();
-          for (int j = 0; j < n; j++) {
-            if (buf[j] <= threshold && heap.offer(buf[j], ids[b + j])) {
+          for (int j = VectorUtil.nextAtMost(buf, 0, n, threshold); j < n;
+               j = VectorUtil.nextAtMost(buf, j + 1, n, threshold)) {
+            if (heap.offer(buf[j], ids[b + j])) {
               threshold = heap.threshold();
             }
           }
