@@ -159,6 +159,10 @@ def spark_points(ds, quick, work, rows):
             rows.append(point_row(ds, "quiver-spark", family, e, 2))
 
 
+# MLlib settings that gave no point (cancelled at the budget, or failed): (dataset, params, what happened)
+LSH_NOTES = []
+
+
 def lsh_points(ds, quick, work, rows):
     """Spark MLlib's BucketedRandomProjectionLSH as a batch k-NN search (L2 only), on local[2]."""
     if ds["metric"] != "l2":
@@ -177,6 +181,7 @@ def lsh_points(ds, quick, work, rows):
             rows.append(point_row(ds, "mllib-brp", "LSH", j, 2))
         else:
             log(f"  {j['params']}: {j.get('result')}")
+            LSH_NOTES.append((ds["name"], j["params"], j.get("result")))
 
 
 def faiss_qps_at(curve, recall):
@@ -265,25 +270,46 @@ def profile(ds, family, factory, nprobe, kfactor, work):
     return total, [(name, n / total) for name, n in top.most_common(8)]
 
 
-def worst_profile(sets, rows, rat, quick, work):
-    """Profiles the family with the lowest median QPS ratio when it is below 1, at its point nearest recall 0.9."""
-    worst = None
+def behind_profiles(sets, rows, rat, quick, work, most=6):
+    """Profiles every family whose median QPS ratio is below 1 (the furthest behind first, at most
+    `most`), each at its Quiver point nearest recall 0.9."""
+    behind = []
     for (dsn, fam), (pts, _, _) in rat.items():
         if pts:
             med = statistics.median(p[3] for p in pts)
-            if worst is None or med < worst[2]:
-                worst = (dsn, fam, med, pts)
-    if worst is None or worst[2] >= 1.0:
-        return None
-    dsn, fam, med, pts = worst
-    ds = next(d for d in sets if d["name"] == dsn)
-    factory = next(f[1] for f in families(ds, quick) if f[0] == fam)
-    rec = min(pts, key=lambda p: abs(p[0] - 0.9))[0]
-    r = next(r for r in rows if r["dataset"] == dsn and r["family"] == fam and r["system"] == "quiver"
-             and float(r["recall_at_k"]) == rec)
-    npb = int(r["nprobe"]) if r["nprobe"] != "" else None
-    kf = float(r["kfactor"]) if r["kfactor"] != "" else None
-    return (dsn, factory, npb, kf, med) + profile(ds, fam, factory, npb, kf, work)
+            if med < 1.0:
+                behind.append((med, dsn, fam, pts))
+    out = []
+    for med, dsn, fam, pts in sorted(behind)[:most]:
+        ds = next(d for d in sets if d["name"] == dsn)
+        factory = next(f[1] for f in families(ds, quick) if f[0] == fam)
+        rec = min(pts, key=lambda p: abs(p[0] - 0.9))[0]
+        r = next(r for r in rows if r["dataset"] == dsn and r["family"] == fam and r["system"] == "quiver"
+                 and float(r["recall_at_k"]) == rec)
+        npb = int(r["nprobe"]) if r["nprobe"] != "" else None
+        kf = float(r["kfactor"]) if r["kfactor"] != "" else None
+        out.append((dsn, factory, npb, kf, med) + profile(ds, fam, factory, npb, kf, work))
+    return out
+
+
+def read_points(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def profile_section(profiles):
+    lines = []
+    for dsn, factory, npb, kf, med, total, top in profiles:
+        lines.append(f"### Where the time goes: {dsn}, {factory}, nprobe {npb}"
+                     f"{'' if kf is None else f', kFactor {kf:g}'} (median ratio {med:.2f})\n")
+        lines.append(f"JFR (`settings=profile`) during `quiver bench` of this index, {total} execution samples "
+                     f"taken during its searches; methods on top of the stack:\n")
+        lines.append("| method | share of samples |")
+        lines.append("|---|---|")
+        for name, share in top:
+            lines.append(f"| `{name}` | {share * 100:.1f}% |")
+        lines.append("")
+    return lines
 
 
 def write_csv(path, rows):
@@ -302,10 +328,18 @@ def main():
                                                                                           "datasets")))
     ap.add_argument("--no-spark", action="store_true", help="skip the Spark jobs points")
     ap.add_argument("--no-docs", action="store_true", help="write under target/ only (no docs/ changes)")
+    ap.add_argument("--profile-only", action="store_true",
+                    help="profile the families behind FAISS in target/bench-compare/points.csv and print the section")
     a = ap.parse_args()
     start = time.time()
     work = os.path.join(ROOT, "target", "bench-compare")
     os.makedirs(work, exist_ok=True)
+    if a.profile_only:
+        sets = datasets(a.quick, work, a.datasets)
+        print("\n".join(profile_section(behind_profiles(sets, read_points(os.path.join(work, "points.csv")),
+                                                         ratios(read_points(os.path.join(work, "points.csv"))),
+                                                         a.quick, work))))
+        return
     docs = os.path.join(work, "docs") if a.no_docs else os.path.join(ROOT, "docs")
     rows = []
     sets = datasets(a.quick, work, a.datasets)
@@ -327,8 +361,8 @@ def main():
                     os.path.join(docs, "bench"), "--title-suffix", suffix], check=True, cwd=ROOT)
     kernels = jmh(work, a.quick)
     rat = ratios(rows)
-    # the family where Quiver is furthest behind FAISS (median ratio), over every dataset
-    prof = worst_profile(sets, rows, rat, a.quick, work)
+    # every family where Quiver is behind FAISS (median ratio below 1), over every dataset
+    prof = behind_profiles(sets, rows, rat, a.quick, work)
     elapsed = time.time() - start
     md = summary(a, sets, rows, rat, kernels, prof, elapsed, docs)
     with open(os.path.join(docs, "benchmarks.md"), "a") as f:
@@ -383,6 +417,10 @@ def summary(a, sets, rows, rat, kernels, prof, elapsed, docs):
                 (f"Quiver {r['family']} nprobe {r['nprobe']}" if r["system"] == "quiver-spark"
                  else f"MLlib BRP LSH ({r['factory'].replace(';', ',')})")
                 + f": recall@10 {float(r['recall_at_k']):.3f} at {float(r['qps']):.0f} q/s" for r in sp))
+        notes = [n for n in LSH_NOTES if n[0] == ds["name"]]
+        if notes:
+            lines.append("")
+            lines.append("MLlib BRP LSH settings without a point: " + "; ".join(f"{p}: {res}" for _, p, res in notes))
         lines.append("")
     lines.append("### Kernels (JMH)\n")
     lines.append("| benchmark | params | score | unit |")
@@ -390,17 +428,7 @@ def summary(a, sets, rows, rat, kernels, prof, elapsed, docs):
     for name, params, score, unit in kernels:
         lines.append(f"| {name} | {params} | {score:.3f} | {unit} |")
     lines.append("")
-    if prof:
-        dsn, factory, npb, kf, med, total, top = prof
-        lines.append(f"### Where the time goes where Quiver is furthest behind: {dsn}, {factory}, nprobe {npb}"
-                     f"{'' if kf is None else f', kFactor {kf:g}'}\n")
-        lines.append(f"Median ratio {med:.2f}. JFR (`settings=profile`) during `quiver bench` of this index, "
-                     f"{total} execution samples taken during its searches; methods on top of the stack:\n")
-        lines.append("| method | share of samples |")
-        lines.append("|---|---|")
-        for name, share in top:
-            lines.append(f"| `{name}` | {share * 100:.1f}% |")
-        lines.append("")
+    lines += profile_section(prof)
     return "\n".join(lines) + "\n"
 
 

@@ -50,7 +50,8 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  *
  * <p>Output: {@code <out-dir>/<dataset>-recall-qps.png}, 1000 x 700: recall@10 on a linear x
  * axis, QPS on a log y axis (higher and further right is better), one series per
- * {@code (system, family)} drawn through its points in order of recall. The family picks the
+ * {@code (system, family)} drawn through its Pareto points (those no other point of the series
+ * beats on both recall and QPS) in order of recall. The family picks the
  * colour, the system the marker and line: quiver solid with circles, faiss dashed with squares,
  * quiver-spark dotted with diamonds, MLlib ({@code mllib*}) dash-dot with triangles, others
  * long-dashed with the remaining markers. One line per written file goes to stdout.
@@ -347,8 +348,7 @@ public final class RecallQpsPlot {
       Color color = FAMILY_COLORS.containsKey(family) ? FAMILY_COLORS.get(family)
           : SPARE_COLORS[spareFamilies.indexOf(family) % SPARE_COLORS.length];
       for (Map.Entry<String, List<Point>> s : g.getValue().entrySet()) {
-        List<Point> ps = new ArrayList<>(s.getValue());
-        ps.sort(Comparator.comparingDouble(Point::recall).thenComparingDouble(Point::qps));
+        List<Point> ps = pareto(s.getValue());
         double[] x = ps.stream().mapToDouble(Point::recall).toArray();
         double[] y = ps.stream().mapToDouble(Point::qps).toArray();
         XYSeries series = chart.addSeries(family + " (" + s.getKey() + ")", x, y);
@@ -359,6 +359,26 @@ public final class RecallQpsPlot {
       }
     }
     return chart;
+  }
+
+  /**
+   * The points no other point of the series beats on both recall and QPS, in order of recall: a
+   * sweep of two parameters (nprobe and kFactor) leaves dominated points that would make the line
+   * zig-zag. They stay in the CSV.
+   */
+  static List<Point> pareto(List<Point> points) {
+    List<Point> byRecall = new ArrayList<>(points);
+    byRecall.sort(Comparator.comparingDouble(Point::recall).thenComparingDouble(Point::qps).reversed());
+    List<Point> out = new ArrayList<>();
+    double best = Double.NEGATIVE_INFINITY;
+    for (Point p : byRecall) {
+      if (p.qps() > best) {
+        out.add(p);
+        best = p.qps();
+      }
+    }
+    java.util.Collections.reverse(out);
+    return out;
   }
 
   /** Line strokes by system; XChart's own dashes are too fine to tell apart at 2 px. */

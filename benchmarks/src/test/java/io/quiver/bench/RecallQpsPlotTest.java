@@ -96,6 +96,16 @@ class RecallQpsPlotTest {
   }
 
   @Test
+  void seriesAreDrawnThroughTheirParetoPoints() {
+    List<RecallQpsPlot.Point> pts = List.of(new RecallQpsPlot.Point("quiver", "IVF-PQ-RFlat", 0.90, 1000),
+        new RecallQpsPlot.Point("quiver", "IVF-PQ-RFlat", 0.95, 800), new RecallQpsPlot.Point("quiver", "IVF-PQ-RFlat", 0.93, 500),
+        new RecallQpsPlot.Point("quiver", "IVF-PQ-RFlat", 0.99, 300), new RecallQpsPlot.Point("quiver", "IVF-PQ-RFlat", 0.89, 900));
+    List<RecallQpsPlot.Point> front = RecallQpsPlot.pareto(pts);
+    assertEquals(List.of(0.90, 0.95, 0.99), front.stream().map(RecallQpsPlot.Point::recall).toList(),
+        "0.93 at 500 q/s and 0.89 at 900 q/s are beaten by 0.95 at 800 and 0.90 at 1000");
+  }
+
+  @Test
   void malformedNumberNamesLineAndColumn() throws IOException {
     List<String> lines = points(7L);
     lines.set(5, "sift1m,quiver,IVF-PQ,IVF1024;PQ16,L2,4,,0.5x,0.6,1000,1,1,16,1");
