@@ -165,7 +165,9 @@ public final class SearchPlan {
       org.apache.hadoop.conf.Configuration conf = spark.sparkContext().hadoopConfiguration();
       Path p = new Path(path);
       Manifest m = Manifest.read(p, conf);
-      byte[] q = ShardStore.readAll(new Path(p, m.quantizer.file), conf);
+      Path qp = new Path(p, m.quantizer.file);
+      ShardStore.checkLength(qp.getFileSystem(conf), qp, m.quantizer);
+      byte[] q = ShardStore.readAll(qp, conf);
       CRC32C crc = new CRC32C();
       crc.update(q);
       String got = String.format("%08x", crc.getValue());

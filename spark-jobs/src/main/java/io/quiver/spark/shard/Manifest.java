@@ -29,6 +29,8 @@ public final class Manifest implements Serializable {
   public static final String FORMAT = "quiver-index";
   /** Version 1: the fields below. */
   public static final int FORMAT_VERSION = 1;
+  /** Largest manifest read: one per index, a few KB per shard (per-list counts included). */
+  public static final long MAX_MANIFEST_BYTES = 256L << 20;
 
   private static final ObjectMapper JSON = new ObjectMapper()
       .enable(SerializationFeature.INDENT_OUTPUT)
@@ -99,6 +101,11 @@ public final class Manifest implements Serializable {
       throw new IOException("no committed index at " + index + ": " + IndexLayout.SUCCESS + " is missing (the build "
           + "that wrote it did not finish, or this is not an index directory)");
     }
+    long len = fs.getFileStatus(path).getLen();
+    if (len > MAX_MANIFEST_BYTES) {
+      throw new IOException(path + " has " + len + " bytes; a manifest has at most " + MAX_MANIFEST_BYTES
+          + " (this is not a Quiver manifest, or it is corrupt)");
+    }
     Manifest m;
     try (InputStream in = fs.open(path)) {
       m = JSON.readValue(in, Manifest.class);
@@ -112,7 +119,67 @@ public final class Manifest implements Serializable {
       throw new IOException(path + " has manifest version " + m.formatVersion + "; this Quiver reads up to version "
           + FORMAT_VERSION + ": upgrade Quiver");
     }
+    m.validate(path);
     return m;
+  }
+
+  /**
+   * Checks what a reader relies on before it opens any other file: the shape, every file name
+   * (exactly the names {@link IndexLayout} gives, so no entry can point outside the index
+   * directory), sizes and checksums present, shards numbered 0..n-1, and counts that add up.
+   *
+   * @throws IOException naming the manifest, the entry and what would be valid
+   */
+  void validate(Path path) throws IOException {
+    if (d < 1 || nlist < 1 || codeSize < 1 || ntotal < 0) {
+      throw new IOException(path + ": d " + d + ", nlist " + nlist + ", codeSize " + codeSize + ", ntotal " + ntotal
+          + ": d, nlist and codeSize must be >= 1 and ntotal >= 0");
+    }
+    checkFile(path, "quantizer", quantizer, IndexLayout.QUANTIZER);
+    if (shards == null || shards.isEmpty()) {
+      throw new IOException(path + " lists no shards; an index has at least one");
+    }
+    long sum = 0;
+    for (int i = 0; i < shards.size(); i++) {
+      Shard sh = shards.get(i);
+      if (sh == null || sh.shard != i) {
+        throw new IOException(path + ": shards[" + i + "] is shard " + (sh == null ? "null" : sh.shard)
+            + "; shards must be numbered 0.." + (shards.size() - 1) + " in order");
+      }
+      checkFile(path, "shard " + i, sh, IndexLayout.shardFile(i));
+      if (refine) {
+        checkFile(path, "shard " + i + "'s raw vectors", sh.refineFile, IndexLayout.refineFile(i));
+      }
+      long inLists = 0;
+      for (long[] l : sh.lists == null ? List.<long[]>of() : sh.lists) {
+        if (l == null || l.length != 2 || l[0] < 0 || l[0] >= nlist || l[1] < 0) {
+          throw new IOException(path + ": shard " + i + " has list entry " + java.util.Arrays.toString(l)
+              + "; entries are [list, count] with 0 <= list < nlist " + nlist + " and count >= 0");
+        }
+        inLists += l[1];
+      }
+      if (sh.count < 0 || inLists != sh.count) {
+        throw new IOException(path + ": shard " + i + " says it holds " + sh.count + " vectors, its lists hold " + inLists);
+      }
+      sum += sh.count;
+    }
+    if (sum != ntotal) {
+      throw new IOException(path + ": the shards hold " + sum + " vectors in all, ntotal says " + ntotal);
+    }
+  }
+
+  private static void checkFile(Path path, String what, FileEntry e, String expected) throws IOException {
+    if (e == null || e.file == null) {
+      throw new IOException(path + ": the " + what + " entry names no file; expected '" + expected + "'");
+    }
+    if (!e.file.equals(expected)) {
+      throw new IOException(path + ": the " + what + " entry names the file '" + e.file + "'; expected '" + expected
+          + "' (entries name files inside the index directory only)");
+    }
+    if (e.bytes < 0 || e.crc32c == null || !e.crc32c.matches("[0-9a-f]{8}")) {
+      throw new IOException(path + ": the " + what + " entry has bytes " + e.bytes + " and crc32c '" + e.crc32c
+          + "'; expected bytes >= 0 and 8 lowercase hex digits");
+    }
   }
 
   public void write(Path index, Configuration conf) throws IOException {

@@ -120,6 +120,21 @@ public final class ShardStore {
     return entry;
   }
 
+  /** Fails unless {@code path} exists with the length the manifest gives it. */
+  public static void checkLength(FileSystem fs, Path path, Manifest.FileEntry entry) throws IOException {
+    long len;
+    try {
+      len = fs.getFileStatus(path).getLen();
+    } catch (java.io.FileNotFoundException e) {
+      // no cause: the CLI reports the innermost message, and this one says what is wrong
+      throw new IOException(path + " is missing; " + IndexLayout.MANIFEST + " lists it with " + entry.bytes + " bytes");
+    }
+    if (len != entry.bytes) {
+      throw new IOException(path + " has " + len + " bytes; " + IndexLayout.MANIFEST + " says " + entry.bytes
+          + " (a truncated or replaced file)");
+    }
+  }
+
   /** The CRC32C of a whole file, as the manifest writes it. */
   static String crcOf(FileSystem fs, Path path) throws IOException {
     CRC32C crc = new CRC32C();
@@ -188,8 +203,13 @@ public final class ShardStore {
       Path path = new Path(index, entry.file);
       FileSystem fs = path.getFileSystem(conf);
       long t0 = System.nanoTime();
+      checkLength(fs, path, entry);
       try (InputStream in = new java.io.BufferedInputStream(fs.open(path), 1 << 20)) {
         InvertedFileIndex s = IndexIO.readShard(in, path.toString(), entry.bytes, quantizer);
+        if (entry instanceof Manifest.Shard sh && s.ntotal() != sh.count) {
+          throw new IOException(path + " holds " + s.ntotal() + " vectors; " + IndexLayout.MANIFEST + " says shard "
+              + sh.shard + " holds " + sh.count);
+        }
         LOG.info("loaded {} ({} vectors, {} MB) in {} ms", path, s.ntotal(), entry.bytes >> 20,
             (System.nanoTime() - t0) / 1_000_000);
         return s;
@@ -207,6 +227,7 @@ public final class ShardStore {
     return (FlatIndex) SHARDS.get(key, cacheLimit(cacheBytes), () -> {
       Path path = new Path(index, entry.file);
       FileSystem fs = path.getFileSystem(conf);
+      checkLength(fs, path, entry);
       try (InputStream in = new java.io.BufferedInputStream(fs.open(path), 1 << 20)) {
         VectorIndex v = IndexIO.read(in, path.toString(), entry.bytes);
         if (!(v instanceof FlatIndex f)) {

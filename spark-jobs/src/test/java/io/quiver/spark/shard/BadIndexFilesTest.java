@@ -1,0 +1,200 @@
+package io.quiver.spark.shard;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.quiver.spark.SparkTestSessions;
+import io.quiver.spark.cli.Cli;
+import java.io.File;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A search of an index directory with one bad file fails fast, naming the file and what is wrong:
+ * flipped bytes, truncation, a wrong magic, a format version from the future, a manifest that
+ * names a missing shard, a file outside the directory or counts the shard does not hold. Each
+ * case copies a good two-shard IVF8,PQ4 index and breaks one thing.
+ */
+class BadIndexFilesTest {
+  private static File work;
+  private static Path good;
+  private static String queries;
+
+  @BeforeAll
+  static void build() {
+    SparkTestSessions.local(2);
+    work = new File(SparkTestSessions.targetDir(), "bad-files-" + System.nanoTime());
+    String base = new File(work, "base.parquet").getPath();
+    queries = new File(work, "q.parquet").getPath();
+    Cli.ok("generate", "--rows", "3000", "--dim", "16", "--clusters", "5", "--seed", "11", "--output", base);
+    Cli.ok("generate", "--rows", "20", "--dim", "16", "--clusters", "5", "--seed", "12", "--output", queries);
+    good = new File(work, "good").toPath();
+    Cli.ok("index", "--input", base, "--output", good.toString(), "--factory", "IVF8,PQ4", "--shards", "2", "--seed", "5");
+    Cli.ok("search", "--index", good.toString(), "--queries", queries, "--output", new File(work, "ok").getPath(),
+        "--k", "5", "--nprobe", "8");
+  }
+
+  /** A copy of the good index with {@code damage} applied, searched; returns the one-line error. */
+  private static String searchBroken(String name, Consumer<Path> damage) {
+    Path dir = new File(work, name).toPath();
+    copy(good, dir);
+    damage.accept(dir);
+    ShardStore.clearCaches();
+    Cli r = Cli.run("search", "--index", dir.toString(), "--queries", queries, "--output",
+        new File(work, name + "-out").getPath(), "--k", "5", "--nprobe", "8");
+    assertEquals(1, r.status(), name + ": the search must fail; stderr:\n" + r.err());
+    assertTrue(!r.err().contains("OutOfMemoryError"), r.err());
+    String[] lines = r.errLines();
+    System.out.println(name + ": " + lines[lines.length - 1]);
+    return r.err();
+  }
+
+  private static void assertNames(String err, String... parts) {
+    for (String p : parts) {
+      assertTrue(err.contains(p), "the error must name '" + p + "':\n" + err);
+    }
+  }
+
+  @Test
+  void aFlippedByteInAShardFailsItsChecksum() {
+    String err = searchBroken("flip-shard", d -> flip(d.resolve("shards/shard-00000.qvs"), 200));
+    assertNames(err, "shard-00000.qvs");
+    assertTrue(err.toLowerCase().contains("crc") || err.toLowerCase().contains("checksum"), err);
+  }
+
+  @Test
+  void aFlippedByteInTheQuantizerFailsItsChecksum() {
+    String err = searchBroken("flip-quantizer", d -> flip(d.resolve("quantizer.qvq"), 100));
+    assertNames(err, "quantizer.qvq", "CRC32C");
+  }
+
+  @Test
+  void aTruncatedShardIsReportedWithBothLengths() {
+    String err = searchBroken("truncated", d -> truncate(d.resolve("shards/shard-00001.qvs"), 50));
+    assertNames(err, "shard-00001.qvs", "has 50 bytes", "manifest.json says");
+  }
+
+  @Test
+  void aWrongMagicAndAFutureVersionAreNamed() {
+    String magic = searchBroken("magic", d -> write(d.resolve("shards/shard-00000.qvs"), 0, new byte[] {'X', 'Y', 'Z', 'W'}));
+    assertNames(magic, "shard-00000.qvs");
+    assertTrue(magic.toLowerCase().contains("magic") || magic.toLowerCase().contains("not a quiver"), magic);
+    String future = searchBroken("future", d -> write(d.resolve("shards/shard-00000.qvs"), 4, new byte[] {99, 0, 0, 0}));
+    assertNames(future, "shard-00000.qvs");
+    assertTrue(future.contains("99") && future.toLowerCase().contains("version"), future);
+  }
+
+  @Test
+  void aMissingShardIsNamed() {
+    String err = searchBroken("missing", d -> delete(d.resolve("shards/shard-00001.qvs")));
+    assertNames(err, "shard-00001.qvs", "is missing");
+  }
+
+  @Test
+  void aManifestCannotPointOutsideTheIndex() {
+    String dots = searchBroken("dots", d -> editManifest(d, m ->
+        ((ObjectNode) m.withArray("shards").get(0)).put("file", "../good/shards/shard-00000.qvs")));
+    assertNames(dots, "manifest.json", "'../good/shards/shard-00000.qvs'", "expected 'shards/shard-00000.qvs'");
+    String abs = searchBroken("absolute", d -> editManifest(d, m -> m.with("quantizer").put("file", "/etc/passwd")));
+    assertNames(abs, "manifest.json", "'/etc/passwd'", "expected 'quantizer.qvq'");
+  }
+
+  @Test
+  void countsThatDisagreeAreCaught() {
+    // the manifest adds up, but shard 0 does not hold what it says
+    String held = searchBroken("count", d -> editManifest(d, m -> {
+      ObjectNode s0 = (ObjectNode) m.withArray("shards").get(0);
+      s0.put("count", s0.get("count").asLong() + 1);
+      ArrayNode first = (ArrayNode) s0.withArray("lists").get(0);
+      first.set(1, first.get(1).asLong() + 1);
+      m.put("ntotal", m.get("ntotal").asLong() + 1);
+    }));
+    assertNames(held, "shard-00000.qvs", "manifest.json says shard 0 holds");
+    // the manifest does not add up
+    String sum = searchBroken("sum", d -> editManifest(d, m -> m.put("ntotal", m.get("ntotal").asLong() + 7)));
+    assertNames(sum, "manifest.json", "the shards hold 3000 vectors in all, ntotal says 3007");
+  }
+
+  @Test
+  void aManifestFromTheFutureAndAnUncommittedDirectoryAreRefused() {
+    String future = searchBroken("manifest-future", d -> editManifest(d, m -> m.put("formatVersion", 99)));
+    assertNames(future, "manifest.json", "version 99", "upgrade Quiver");
+    String uncommitted = searchBroken("uncommitted", d -> delete(d.resolve("_SUCCESS")));
+    assertNames(uncommitted, "no committed index", "_SUCCESS is missing");
+  }
+
+  // ---- damage ------------------------------------------------------------------------------
+
+  private static void copy(Path from, Path to) {
+    try (Stream<Path> files = Files.walk(from)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        Path t = to.resolve(from.relativize(f).toString());
+        if (Files.isDirectory(f)) {
+          Files.createDirectories(t);
+        } else if (!f.getFileName().toString().endsWith(".crc")) {
+          Files.copy(f, t, StandardCopyOption.REPLACE_EXISTING);
+        }
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static void flip(Path file, long offset) {
+    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+      f.seek(offset);
+      int b = f.read();
+      f.seek(offset);
+      f.write(b ^ 0x10);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static void write(Path file, long offset, byte[] bytes) {
+    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+      f.seek(offset);
+      f.write(bytes);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static void truncate(Path file, long length) {
+    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+      f.setLength(length);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static void delete(Path file) {
+    try {
+      Files.delete(file);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static void editManifest(Path dir, Consumer<ObjectNode> edit) {
+    Path m = dir.resolve("manifest.json");
+    try {
+      ObjectMapper json = new ObjectMapper();
+      ObjectNode root = (ObjectNode) json.readTree(m.toFile());
+      edit.accept(root);
+      json.writerWithDefaultPrettyPrinter().writeValue(m.toFile(), root);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+}
