@@ -17,9 +17,9 @@ final class IvfScan {
 
   private IvfScan() {}
 
-  static SearchResult run(Device device, ListCache cache, IvfSearchJob job) {
+  /** {@code codec} is {@code job.lists().codec()}, read once by the caller (it copies the codebooks). */
+  static SearchResult run(Device device, ListCache cache, IvfSearchJob job, IvfLists.Codec codec) {
     IvfLists lists = job.lists();
-    IvfLists.Codec codec = lists.codec();
     int d = lists.d();
     int k = job.k();
     int np = job.nprobe();
@@ -43,7 +43,7 @@ final class IvfScan {
       throw new Device.DeviceMemoryException(kernel + " needs " + shared + " bytes of shared memory per block; "
           + device.name + " allows " + device.maxSharedBytes);
     }
-    ListCache.Entry e = cache.get(lists);
+    ListCache.Entry e = cache.get(lists, codec);
     long perQuery = 4L * d + 12L * np + 8L * np * k + 8L * k;
     long qt = Math.min(Math.min(nq, 65535), device.budget() / perQuery);
     if (qt < 1) {
@@ -99,9 +99,6 @@ final class IvfScan {
           }
         }
       }
-    }
-    if (!e.resident) {
-      e.loadedGroup = -1;
     }
     return new SearchResult(nq, k, outIds, outDist);
   }

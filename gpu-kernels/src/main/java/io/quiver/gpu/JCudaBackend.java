@@ -29,7 +29,6 @@ import jcuda.CudaException;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdevice_attribute;
-import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUmodule;
 import jcuda.driver.JCudaDriver;
 
@@ -253,10 +252,10 @@ public final class JCudaBackend implements ComputeBackend {
     boolean supported = job.selectors() == null && job.k() <= MAX_K && job.nq() > 0
         && (codec instanceof IvfLists.Flat || codec instanceof IvfLists.Sq8
         || (codec instanceof IvfLists.Pq && ((IvfLists.Pq) codec).nbits() == 8));
-    if (!supported || scanWork(job) < minWork()) {
+    if (!supported || scanWork(job, codec) < minWork()) {
       return reference.ivfSearch(job);
     }
-    return guarded("IVF scan of " + job.nq() + " queries", () -> IvfScan.run(device, lists, job),
+    return guarded("IVF scan of " + job.nq() + " queries", () -> IvfScan.run(device, lists, job, codec),
         () -> reference.ivfSearch(job));
   }
 
@@ -265,7 +264,7 @@ public final class JCudaBackend implements ComputeBackend {
   }
 
   /** Multiply-adds of the scan: entries in the probed lists times the work per entry. */
-  private static double scanWork(IvfSearchJob job) {
+  private static double scanWork(IvfSearchJob job, IvfLists.Codec c) {
     IvfLists l = job.lists();
     double entries = 0;
     for (long list : job.probes()) {
@@ -273,7 +272,6 @@ public final class JCudaBackend implements ComputeBackend {
         entries += l.listSize((int) list);
       }
     }
-    IvfLists.Codec c = l.codec();
     int perEntry = c instanceof IvfLists.Pq ? ((IvfLists.Pq) c).m() : l.d();
     return entries * perEntry;
   }
@@ -294,11 +292,4 @@ public final class JCudaBackend implements ComputeBackend {
     return lists.bytes();
   }
 
-  Device device() {
-    return device;
-  }
-
-  static CUdeviceptr offset(CUdeviceptr p, long bytes) {
-    return p.withByteOffset(bytes);
-  }
 }

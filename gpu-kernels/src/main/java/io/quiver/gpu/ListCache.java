@@ -31,6 +31,8 @@ final class ListCache {
   /** One index's lists on the device. */
   static final class Entry implements AutoCloseable {
     final WeakReference<IvfLists> key;
+    /** Float vectors (IVF-Flat) rather than byte codes. */
+    final boolean flat;
     final long version;
     final int fingerprint;
     final int codeSize;
@@ -51,9 +53,10 @@ final class ListCache {
     /** The group whose data is in dData now (-1: none yet). */
     int loadedGroup = -1;
 
-    Entry(IvfLists lists, long version, int fingerprint, long[] offsets, long[] ids, List<int[]> groups, boolean resident,
-          Device device) {
+    Entry(IvfLists lists, boolean flat, long version, int fingerprint, long[] offsets, long[] ids, List<int[]> groups,
+          boolean resident, Device device) {
       this.key = new WeakReference<>(lists);
+      this.flat = flat;
       this.version = version;
       this.fingerprint = fingerprint;
       this.codeSize = lists.codeSize();
@@ -74,8 +77,7 @@ final class ListCache {
     }
   }
 
-  static int fingerprint(IvfLists lists) {
-    IvfLists.Codec c = lists.codec();
+  static int fingerprint(IvfLists lists, IvfLists.Codec c) {
     int h = Arrays.hashCode(lists.centroids());
     if (c instanceof IvfLists.Pq) {
       IvfLists.Pq pq = (IvfLists.Pq) c;
@@ -88,9 +90,9 @@ final class ListCache {
   }
 
   /** The device copy of {@code lists}, made or refreshed as needed; the current group's data is loaded by {@link #load}. */
-  Entry get(IvfLists lists) {
+  Entry get(IvfLists lists, IvfLists.Codec codec) {
     long version = lists.version();
-    int fp = fingerprint(lists);
+    int fp = fingerprint(lists, codec);
     Entry found = null;
     for (Iterator<Entry> it = entries.iterator(); it.hasNext(); ) {
       Entry e = it.next();
@@ -107,12 +109,12 @@ final class ListCache {
       entries.add(found);
       return found;
     }
-    Entry e = build(lists, version, fp);
+    Entry e = build(lists, codec, version, fp);
     entries.add(e);
     return e;
   }
 
-  private Entry build(IvfLists lists, long version, int fp) {
+  private Entry build(IvfLists lists, IvfLists.Codec c, long version, int fp) {
     int nlist = lists.nlist();
     int d = lists.d();
     int codeSize = lists.codeSize();
@@ -156,12 +158,11 @@ final class ListCache {
       }
       groups.add(new int[] {start, nlist});
     }
-    Entry e = new Entry(lists, version, fp, offsets, ids, groups, resident, device);
+    Entry e = new Entry(lists, c instanceof IvfLists.Flat, version, fp, offsets, ids, groups, resident, device);
     try {
       e.dOffsets = e.arena.upload(offsets, "the list offsets");
       float[] centroids = lists.centroids();
       e.dCentroids = e.arena.upload(centroids, 0, (long) nlist * d, "the coarse centroids");
-      IvfLists.Codec c = lists.codec();
       if (c instanceof IvfLists.Pq) {
         float[] cb = ((IvfLists.Pq) c).codebooks();
         e.dCodebooks = e.arena.upload(cb, 0, cb.length, "the PQ codebooks");
@@ -197,7 +198,7 @@ final class ListCache {
         continue;
       }
       CUdeviceptr dst = e.dData.withByteOffset((e.offsets[l] - base) * e.codeSize);
-      Pointer src = lists.codec() instanceof IvfLists.Flat ? Pointer.to(lists.listVectors(l)) : Pointer.to(lists.listCodes(l));
+      Pointer src = e.flat ? Pointer.to(lists.listVectors(l)) : Pointer.to(lists.listCodes(l));
       cuMemcpyHtoD(dst, src, n * e.codeSize);
     }
     e.loadedGroup = g;

@@ -57,12 +57,13 @@ final class ViewBackend implements ComputeBackend {
     if (job.selectors() != null || codec instanceof IvfLists.Other) {
       return reference.ivfSearch(job);
     }
-    return fromView(job);
+    return fromView(job, codec);
   }
 
   /** The search computed from the view: every probed entry's key, then the k smallest by (key, id). */
-  static SearchResult fromView(IvfSearchJob job) {
+  static SearchResult fromView(IvfSearchJob job, IvfLists.Codec codec) {
     IvfLists l = job.lists();
+    boolean flat = codec instanceof IvfLists.Flat;
     int d = l.d();
     int k = job.k();
     boolean ip = l.innerProduct();
@@ -81,16 +82,16 @@ final class ViewBackend implements ComputeBackend {
           double acc = 0;
           for (int t = 0; t < d; t++) {
             float q = job.queries()[qi * d + t];
-            float x = entry(l, list, j, t);
+            float x = entry(l, codec, list, j, t);
             if (ip) {
               acc += (double) q * x;
             } else {
               // codes hold residuals to the list's centroid; Flat lists hold the vectors
-              double r = l.codec() instanceof IvfLists.Flat ? q - x : (double) q - c[list * d + t] - x;
+              double r = flat ? q - x : (double) q - c[list * d + t] - x;
               acc += r * r;
             }
           }
-          if (ip && !(l.codec() instanceof IvfLists.Flat)) {
+          if (ip && !flat) {
             acc += coarse;
           }
           found.add(new float[] {(float) (ip ? -acc : acc), j, list});
@@ -114,8 +115,7 @@ final class ViewBackend implements ComputeBackend {
   }
 
   /** Component t of entry j of a list, decoded as the view's codec says. */
-  private static float entry(IvfLists l, int list, int j, int t) {
-    IvfLists.Codec codec = l.codec();
+  private static float entry(IvfLists l, IvfLists.Codec codec, int list, int j, int t) {
     int d = l.d();
     if (codec instanceof IvfLists.Flat) {
       return l.listVectors(list)[j * d + t];
