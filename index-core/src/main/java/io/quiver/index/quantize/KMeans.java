@@ -2,6 +2,7 @@ package io.quiver.index.quantize;
 
 import io.quiver.index.spi.ComputeBackends;
 import io.quiver.index.util.Checks;
+import io.quiver.index.util.Mt19937;
 import io.quiver.index.util.Parallel;
 import io.quiver.index.vector.VectorUtil;
 import java.lang.System.Logger.Level;
@@ -24,6 +25,9 @@ import java.util.SplittableRandom;
  *       {@code k * minPointsPerCentroid} (default 39): a warning. Fewer than {@code k}: an error.</li>
  *   <li>Initialisation: {@code k} distinct training points chosen at random (default), or
  *       k-means++.</li>
+ *   <li>The subsample, the random initialisation and the split draws use FAISS's generator
+ *       ({@code std::mt19937}, see {@link Mt19937}) in FAISS's order, so with the same data and seed
+ *       they pick the same rows as FAISS's {@code Clustering}.</li>
  *   <li>Empty clusters are split as FAISS does: a non-empty cluster is drawn with probability
  *       proportional to its size minus one, its centroid copied with a symmetric relative
  *       perturbation of 1/1024, and its count shared.</li>
@@ -239,8 +243,7 @@ public final class KMeans {
 
   private Result run(float[] x, int n, long runSeed) {
     long t0 = System.nanoTime();
-    SplittableRandom rng = new SplittableRandom(runSeed);
-    float[] centroids = kmeansPlusPlus ? initPlusPlus(x, n, rng) : initRandom(x, n, rng);
+    float[] centroids = kmeansPlusPlus ? initPlusPlus(x, n, new SplittableRandom(runSeed)) : initRandom(x, n, runSeed);
     if (spherical) {
       VectorUtil.normalizeL2(centroids, d);
     }
@@ -248,7 +251,6 @@ public final class KMeans {
     float[] dist = new float[n];
     int[] counts = new int[k];
     List<IterationStats> stats = new ArrayList<>(niter);
-    SplittableRandom splitRng = new SplittableRandom(runSeed ^ 0x5DEECE66DL);
     for (int it = 0; it < niter; it++) {
       ComputeBackends.current().knn(x, n, centroids, k, null, null, d, innerProduct, 1, threads, null, dist, assign);
       double objective = 0;
@@ -261,7 +263,7 @@ public final class KMeans {
       }
       double imbalance = imbalance(counts, n);
       updateCentroids(x, n, assign, counts, centroids);
-      int nsplit = splitEmpty(centroids, counts, n, splitRng);
+      int nsplit = splitEmpty(centroids, counts, n);
       if (spherical) {
         VectorUtil.normalizeL2(centroids, d);
       }
@@ -318,12 +320,19 @@ public final class KMeans {
     });
   }
 
-  /** FAISS's split_clusters: give every empty cluster half of a large one. Returns the number split. */
-  private int splitEmpty(float[] centroids, int[] counts, int n, SplittableRandom rng) {
+  /**
+   * FAISS's split_clusters: give every empty cluster half of a large one, picked with FAISS's
+   * generator seeded 1234 at each call. Returns the number split.
+   */
+  private int splitEmpty(float[] centroids, int[] counts, int n) {
     int nsplit = 0;
+    Mt19937 rng = null;
     for (int ci = 0; ci < k; ci++) {
       if (counts[ci] != 0) {
         continue;
+      }
+      if (rng == null) {
+        rng = new Mt19937(1234);
       }
       int cj = 0;
       while (true) {
@@ -350,8 +359,9 @@ public final class KMeans {
     return nsplit;
   }
 
-  private float[] initRandom(float[] x, int n, SplittableRandom rng) {
-    int[] perm = partialPermutation(n, k, rng);
+  /** FAISS's initialisation: the first k rows of {@code rand_perm(n, runSeed)}. */
+  private float[] initRandom(float[] x, int n, long runSeed) {
+    int[] perm = Mt19937.randPerm(n, k, runSeed);
     float[] c = new float[k * d];
     for (int i = 0; i < k; i++) {
       System.arraycopy(x, perm[i] * d, c, i * d, d);
@@ -407,24 +417,12 @@ public final class KMeans {
     });
   }
 
-  /** The first {@code m} entries of a seeded random permutation of {@code 0..n-1}. */
-  private static int[] partialPermutation(int n, int m, SplittableRandom rng) {
-    int[] perm = new int[n];
-    for (int i = 0; i < n; i++) {
-      perm[i] = i;
-    }
-    for (int i = 0; i < m; i++) {
-      int j = i + rng.nextInt(n - i);
-      int t = perm[i];
-      perm[i] = perm[j];
-      perm[j] = t;
-    }
-    return java.util.Arrays.copyOf(perm, m);
-  }
-
-  /** A seeded random subsample of {@code m} of the {@code n} rows of {@code x}. */
+  /**
+   * A seeded random subsample of {@code m} of the {@code n} rows of {@code x}: the first {@code m}
+   * rows of FAISS's {@code rand_perm(n, seed)}, the rows FAISS's training picks with this seed.
+   */
   static float[] subsample(float[] x, int n, int m, long seed, int d) {
-    int[] rows = partialPermutation(n, m, new SplittableRandom(seed));
+    int[] rows = Mt19937.randPerm(n, m, seed);
     float[] out = new float[m * d];
     for (int i = 0; i < m; i++) {
       System.arraycopy(x, rows[i] * d, out, i * d, d);
