@@ -12,25 +12,37 @@ import java.util.Arrays;
  * ({@code IVF<nlist>,PQ<m>[x<nbits>]}), with {@code by_residual} on.
  *
  * <p>For L2 the distance of query {@code q} to a vector coded as residual {@code r} in list
- * {@code c} splits, as in FAISS's {@code use_precomputed_table}, into
- * {@code |q - c|^2} (from the coarse search) {@code + (|r|^2 + 2 <c, r>)} (a table per list,
- * precomputed at training: {@code nlist * m * ksub} floats) {@code - 2 <q, r>} (a table per
- * query). Each probed list then costs {@code m * ksub} additions to build its lookup table,
- * instead of a new distance table per list. Above {@link #MAX_PRECOMPUTED_BYTES} the per-list
- * residual tables are computed per query instead. For inner product the value is
+ * {@code c} is {@code |q - c|^2} (from the coarse search) plus a lookup table per probed list.
+ * FAISS's {@code use_precomputed_table} splits that table into {@code |r|^2 + 2 <c, r>} (per list,
+ * precomputed at training: {@code nlist * m * ksub} floats) and {@code -2 <q, r>} (per query), so a
+ * probed list costs {@code m * ksub} additions; without it a probed list's table is
+ * {@code |r|^2 - 2 <q - c, r>}, {@code m * ksub * dsub} fused multiply-adds on the transposed
+ * codebook. The precomputed table saves work only while it stays in the CPU's caches: past a few
+ * MB, reading a list's part of it costs as much as computing it, and it grows with {@code nlist}
+ * (1 GiB for {@code IVF65536,PQ16}). So the default ({@link #PRECOMPUTED_AUTO}) keeps it only up
+ * to {@link #AUTO_PRECOMPUTED_MAX_BYTES}; {@link #PRECOMPUTED_ON} keeps it up to
+ * {@link #MAX_PRECOMPUTED_BYTES}, as FAISS does. For inner product the value is
  * {@code <q, c> + <q, r>}, with one table per query.
  */
 public final class IvfPqIndex extends IvfCodesIndex {
 
-  /** Largest precomputed table kept (FAISS's precomputed_table_max_bytes is 2 GiB too). */
+  /** Largest precomputed table kept when asked for (FAISS's precomputed_table_max_bytes is 2 GiB too). */
   public static final long MAX_PRECOMPUTED_BYTES = 2L << 30;
+  /** Largest precomputed table kept by {@link #PRECOMPUTED_AUTO}: 2 MiB, about one core's cache share. */
+  public static final long AUTO_PRECOMPUTED_MAX_BYTES = 2L << 20;
+  /** {@code use_precomputed_table = -1}: never keep the per-list table. */
+  public static final int PRECOMPUTED_OFF = -1;
+  /** {@code use_precomputed_table = 0} (default): keep it up to {@link #AUTO_PRECOMPUTED_MAX_BYTES}. */
+  public static final int PRECOMPUTED_AUTO = 0;
+  /** {@code use_precomputed_table = 1}: keep it up to {@link #MAX_PRECOMPUTED_BYTES}. */
+  public static final int PRECOMPUTED_ON = 1;
 
   private static final int SCAN_BLOCK = 256;
 
   private final ProductQuantizer pq;
   /** nlist x m x ksub: |r|^2 + 2 <c, r> per sub-code (L2 only), or null. */
   private volatile float[] precomputed;
-  private volatile boolean usePrecomputedTable = true;
+  private volatile int usePrecomputedTable = PRECOMPUTED_AUTO;
 
   public IvfPqIndex(int d, int nlist, int m, int nbits, Metric metric) {
     this(d, nlist, new ProductQuantizer(d, m, nbits), metric);
@@ -51,13 +63,29 @@ public final class IvfPqIndex extends IvfCodesIndex {
   }
 
   /**
-   * Whether L2 searches use the precomputed per-list tables (FAISS's
-   * {@code use_precomputed_table}; default on, and off by itself above
-   * {@link #MAX_PRECOMPUTED_BYTES}). Results are the same up to float rounding either way.
+   * FAISS's {@code use_precomputed_table} for L2 searches: {@link #PRECOMPUTED_OFF} (-1),
+   * {@link #PRECOMPUTED_AUTO} (0, the default) or {@link #PRECOMPUTED_ON} (1). Results are the
+   * same up to float rounding either way; the table is built (or dropped) here.
+   *
+   * @throws IllegalArgumentException for another value
    */
-  public void setUsePrecomputedTable(boolean use) {
-    this.usePrecomputedTable = use;
+  public void setUsePrecomputedTable(int mode) {
+    if (mode < PRECOMPUTED_OFF || mode > PRECOMPUTED_ON) {
+      throw new IllegalArgumentException("use_precomputed_table must be -1 (off), 0 (auto: tables up to "
+          + (AUTO_PRECOMPUTED_MAX_BYTES >> 20) + " MiB) or 1 (on), got " + mode);
+    }
+    this.usePrecomputedTable = mode;
     precomputeTables();
+  }
+
+  /** The {@code use_precomputed_table} mode: -1, 0 or 1. */
+  public int usePrecomputedTable() {
+    return usePrecomputedTable;
+  }
+
+  /** Bytes of the per-list table of this index's shape: {@code nlist * m * ksub} floats. */
+  public long precomputedTableBytes() {
+    return (long) nlist * pq.m() * pq.ksub() * Float.BYTES;
   }
 
   /** True when L2 searches use precomputed tables. */
@@ -96,26 +124,15 @@ public final class IvfPqIndex extends IvfCodesIndex {
 
   /** FAISS's precompute_table: term2[list][j][c] = |C_jc|^2 + 2 <centroid_list,j , C_jc>. */
   private void precomputeTables() {
-    if (!usePrecomputedTable || !pq.isTrained() || !coarse.isTrained() || metric.higherIsCloser()
-        || (long) nlist * pq.m() * pq.ksub() * 4 > MAX_PRECOMPUTED_BYTES) {
+    int mode = usePrecomputedTable;
+    long max = mode == PRECOMPUTED_ON ? MAX_PRECOMPUTED_BYTES : mode == PRECOMPUTED_AUTO ? AUTO_PRECOMPUTED_MAX_BYTES : -1;
+    if (!pq.isTrained() || !coarse.isTrained() || metric.higherIsCloser() || precomputedTableBytes() > max) {
       precomputed = null;
       return;
     }
     int m = pq.m();
     int ksub = pq.ksub();
-    int dsub = pq.dsub();
-    float[] pqc = pq.centroids();
-    float[] normsC = new float[m * ksub];
-    for (int j = 0; j < m; j++) {
-      for (int c = 0; c < ksub; c++) {
-        float s = 0;
-        int o = (j * ksub + c) * dsub;
-        for (int t = 0; t < dsub; t++) {
-          s += pqc[o + t] * pqc[o + t];
-        }
-        normsC[j * ksub + c] = s;
-      }
-    }
+    float[] normsC = pq.centroidNorms();
     float[] centroids = coarse.centroids();
     float[] table = new float[nlist * m * ksub];
     float[] ipTable = new float[m * ksub];
@@ -132,7 +149,7 @@ public final class IvfPqIndex extends IvfCodesIndex {
   @Override
   protected long codecMemoryBytes() {
     float[] pre = precomputed;
-    return 4L * pq.m() * pq.ksub() * pq.dsub() + (pre == null ? 0 : 4L * pre.length);
+    return pq.memoryBytes() + (pre == null ? 0 : 4L * pre.length);
   }
 
   @Override
@@ -180,7 +197,7 @@ public final class IvfPqIndex extends IvfCodesIndex {
       residual = null;
     } else {
       queryTable = null;
-      residual = new float[d];
+      residual = new float[2 * d];
     }
     return new ListScan() {
       /** The lookup table of one list; returns the constant term of every distance. */
@@ -196,9 +213,10 @@ public final class IvfPqIndex extends IvfCodesIndex {
           }
           return coarseValue;
         }
-        coarse.residual(q, qOff, list, residual, 0);
-        pq.computeDistanceTable(residual, 0, table);
-        return 0f;
+        // |q - c|^2 comes from the coarse search; the table adds |C_jc|^2 - 2 <r_j, C_jc>
+        coarse.residual(q, qOff, list, residual, d);
+        pq.computeDistanceTableLessNorm(residual, d, table, residual);
+        return coarseValue;
       }
 
       @Override

@@ -462,7 +462,7 @@ public final class PqIndex implements VectorIndex {
   public long memoryBytes() {
     lock.readLock().lock();
     try {
-      return (long) codes.length + 8L * ids.length + 4L * pq.m() * pq.ksub() * pq.dsub();
+      return (long) codes.length + 8L * ids.length + pq.memoryBytes();
     } finally {
       lock.readLock().unlock();
     }

@@ -70,16 +70,55 @@ class CompressedIvfTest {
     IvfPqIndex a = new IvfPqIndex(d, 16, 8, 8, Metric.L2);
     a.train(x);
     a.add(x);
+    // 16 * 8 * 256 floats = 128 KiB: auto keeps it
+    assertEquals(IvfPqIndex.PRECOMPUTED_AUTO, a.usePrecomputedTable());
     assertTrue(a.usesPrecomputedTable());
     SearchParams p = SearchParams.defaults().withNprobe(4).withThreads(1);
     SearchResult withTables = a.search(q, 10, p);
-    a.setUsePrecomputedTable(false);
+    long withTableBytes = a.memoryBytes();
+    a.setUsePrecomputedTable(IvfPqIndex.PRECOMPUTED_OFF);
     assertFalse(a.usesPrecomputedTable());
+    assertEquals(withTableBytes - a.precomputedTableBytes(), a.memoryBytes());
     SearchResult direct = a.search(q, 10, p);
     for (int i = 0; i < withTables.distances().length; i++) {
       float w = withTables.distances()[i];
       float r = direct.distances()[i];
       assertEquals(r, w, 1e-3f * Math.max(1f, Math.abs(r)), "query " + (i / 10) + " rank " + (i % 10) + " seed " + SEED);
+    }
+    // the direct path matches an exhaustive ADC on the decoded residuals
+    SearchResult all = a.search(q, 10, SearchParams.defaults().withNprobe(16).withThreads(1));
+    for (int qi = 0; qi < 30; qi++) {
+      for (int r = 0; r < 10; r++) {
+        float[] rec = a.reconstruct(all.id(qi, r));
+        float exact = io.quiver.index.vector.VectorUtil.squareDistance(q, qi * d, rec, 0, d);
+        float got = all.distance(qi, r);
+        assertEquals(exact, got, 1e-3f * Math.max(1f, exact), "query " + qi + " rank " + r + " seed " + SEED);
+      }
+    }
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> a.setUsePrecomputedTable(2));
+    assertTrue(e.getMessage().contains("-1 (off), 0 (auto"), e.getMessage());
+  }
+
+  @Test
+  void autoDropsTablesAboveTwoMebibytes() {
+    int d = 32;
+    float[] x = data(6000, d, 5);
+    float[] q = data(20, d, 6);
+    // 130 lists * 16 * 256 floats = 2.03 MiB: above the auto bound, kept only when asked for
+    IvfPqIndex a = new IvfPqIndex(d, 130, 16, 8, Metric.L2);
+    a.train(x);
+    a.add(x);
+    assertTrue(a.precomputedTableBytes() > IvfPqIndex.AUTO_PRECOMPUTED_MAX_BYTES);
+    assertFalse(a.usesPrecomputedTable());
+    SearchParams p = SearchParams.defaults().withNprobe(8).withThreads(1);
+    SearchResult direct = a.search(q, 10, p);
+    a.setUsePrecomputedTable(IvfPqIndex.PRECOMPUTED_ON);
+    assertTrue(a.usesPrecomputedTable());
+    SearchResult withTables = a.search(q, 10, p);
+    for (int i = 0; i < direct.distances().length; i++) {
+      float r = direct.distances()[i];
+      assertEquals(r, withTables.distances()[i], 1e-3f * Math.max(1f, Math.abs(r)),
+          "query " + (i / 10) + " rank " + (i % 10) + " seed " + SEED);
     }
   }
 

@@ -77,6 +77,8 @@ public final class ProductQuantizer {
   private volatile float[] centroids;
   /** The codebook transposed per sub-quantizer (component t of centroid c of sub-quantizer j at (j*dsub + t)*ksub + c), for encoding. */
   private volatile float[] centroidsT;
+  /** |C_jc|^2 at [j * ksub + c], with the codebooks. */
+  private volatile float[] centroidNorms;
 
   /**
    * An untrained product quantizer.
@@ -287,6 +289,15 @@ public final class ProductQuantizer {
         }
       }
     }
+    float[] norms = new float[m * ksub];
+    for (int i = 0; i < m * ksub; i++) {
+      float sq = 0;
+      for (int u = 0; u < dsub; u++) {
+        sq += c[i * dsub + u] * c[i * dsub + u];
+      }
+      norms[i] = sq;
+    }
+    centroidNorms = norms;
     centroidsT = t;
     centroids = c;
   }
@@ -480,6 +491,44 @@ public final class ProductQuantizer {
     checkTable(q, qOff, table);
     for (int j = 0; j < m; j++) {
       VectorUtil.squareDistanceToTransposed(q, qOff + j * dsub, ct, j * ksub * dsub, ksub, dsub, table, j * ksub);
+    }
+  }
+
+  /** Bytes held once trained: the codebooks, their transposed copy and the centroids' squared norms. */
+  public long memoryBytes() {
+    return centroids == null ? 0 : 2L * Float.BYTES * m * ksub * dsub + (long) Float.BYTES * m * ksub;
+  }
+
+  /** {@code |C_jc|^2} at {@code [j * ksub + c]} (a copy), or null before training. */
+  public float[] centroidNorms() {
+    float[] n = centroidNorms;
+    return n == null ? null : n.clone();
+  }
+
+  /**
+   * Fills the distance table of {@code q[qOff .. qOff + d)} less the query's squared norm:
+   * {@code table[j * ksub + c] = |C_jc|^2 - 2 <q_j, C_jc> = |q_j - C_jc|^2 - |q_j|^2}, so that
+   * {@code |q|^2} plus the ADC sum is the squared distance to the decoded code. One fused
+   * multiply-add per entry and sub-dimension (half the work of {@link #computeDistanceTable}); IVF-PQ
+   * uses it on residuals, whose squared norm the coarse search already gives.
+   *
+   * @param scratch at least {@code d} floats, overwritten
+   */
+  public void computeDistanceTableLessNorm(float[] q, int qOff, float[] table, float[] scratch) {
+    requireTrained();
+    float[] ct = centroidsT;
+    float[] norms = centroidNorms;
+    checkTable(q, qOff, table);
+    if (scratch == null || scratch.length < d) {
+      throw new IllegalArgumentException("scratch must hold d = " + d + " floats, has "
+          + (scratch == null ? "null" : scratch.length));
+    }
+    for (int t = 0; t < d; t++) {
+      scratch[t] = -2f * q[qOff + t];
+    }
+    for (int j = 0; j < m; j++) {
+      VectorUtil.dotProductToTransposedAdd(scratch, j * dsub, ct, j * ksub * dsub, ksub, dsub, norms, j * ksub, table,
+          j * ksub);
     }
   }
 

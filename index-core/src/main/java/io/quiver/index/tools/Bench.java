@@ -4,6 +4,7 @@ import io.quiver.index.FlatIndex;
 import io.quiver.index.IndexFactory;
 import io.quiver.index.IvfCodesIndex;
 import io.quiver.index.IvfIndex;
+import io.quiver.index.IvfPqIndex;
 import io.quiver.index.L2NormIndex;
 import io.quiver.index.Metric;
 import io.quiver.index.RefineIndex;
@@ -60,13 +61,15 @@ final class Bench {
       "                has compiled the kernels",
       "  --backend B   compute backend: auto (default: a GPU when gpu-kernels, a driver and a device are",
       "                there, else the CPU), cpu, or gpu (fails without a usable GPU)",
+      "  --use-precomputed-table M   IVF-PQ with L2: -1 (no per-list table), 0 (default: auto, tables",
+      "                up to 2 MiB) or 1 (always, as FAISS); see IvfPqIndex",
       "",
       "Prints one JSON object with factory, metric, n, d, nq, k, nprobe, train_s, add_s, search_s,",
       "qps, recall_at_1 (share of queries whose true nearest neighbour is ranked first) and",
       "recall_at_k (|found top-k & true top-k| / k, averaged over queries).");
 
   private static final Set<String> OPTIONS = new LinkedHashSet<>(Arrays.asList(
-      "factory", "base", "query", "gt", "metric", "k", "nprobe", "kfactor", "threads", "seed", "repeat", "backend", "help"));
+      "factory", "base", "query", "gt", "metric", "k", "nprobe", "kfactor", "threads", "seed", "repeat", "backend", "use-precomputed-table", "help"));
 
   private Bench() {}
 
@@ -119,6 +122,18 @@ final class Bench {
     } else if (core instanceof IvfCodesIndex) {
       ((IvfCodesIndex) core).coarseQuantizer().setSeed(seed);
       nlist = ((IvfCodesIndex) core).nlist();
+    }
+    if (a.has("use-precomputed-table")) {
+      int mode = a.getInt("use-precomputed-table", IvfPqIndex.PRECOMPUTED_AUTO, IvfPqIndex.PRECOMPUTED_OFF);
+      if (core instanceof IvfPqIndex) {
+        try {
+          ((IvfPqIndex) core).setUsePrecomputedTable(mode);
+        } catch (IllegalArgumentException e) {
+          throw new Args.UsageException("bench: --use-precomputed-table: " + e.getMessage());
+        }
+      } else {
+        err.println("[quiver] note: --use-precomputed-table has no effect on " + factory + " (only on IVF-PQ)");
+      }
     }
     if (nprobes != null && nlist == null) {
       err.println("[quiver] note: --nprobe has no effect on " + factory);
@@ -195,6 +210,9 @@ final class Bench {
           if (core instanceof IvfCodesIndex) {
             json.put("list_bytes_per_vector",
                 round((double) ((IvfCodesIndex) core).listMemoryBytes() / Math.max(1, core.ntotal())));
+          }
+          if (core instanceof IvfPqIndex) {
+            json.put("precomputed_table", ((IvfPqIndex) core).usesPrecomputedTable());
           }
           json.put("threads", Parallel.resolveThreads(threads));
           json.put("kernels", VectorUtil.implementationName());

@@ -204,6 +204,26 @@ final class PanamaVectorUtilSupport implements VectorUtilSupport {
   }
 
   @Override
+  public void dotProductToTransposedAdd(float[] q, int qOff, float[] xT, int xOff, int n, int d, float[] add,
+                                        int addOff, float[] out, int outOff) {
+    int j = 0;
+    for (int bound = n - L; j <= bound; j += L) {
+      FloatVector acc = FloatVector.fromArray(SPECIES, add, addOff + j);
+      for (int t = 0; t < d; t++) {
+        acc = FloatVector.fromArray(SPECIES, xT, xOff + t * n + j).fma(FloatVector.broadcast(SPECIES, q[qOff + t]), acc);
+      }
+      acc.intoArray(out, outOff + j);
+    }
+    for (; j < n; j++) {
+      float s = add[addOff + j];
+      for (int t = 0; t < d; t++) {
+        s = Math.fma(q[qOff + t], xT[xOff + t * n + j], s);
+      }
+      out[outOff + j] = s;
+    }
+  }
+
+  @Override
   public void squareDistanceOneToMany(float[] q, int qOff, float[] x, int xOff, int n, int d, float[] out, int outOff) {
     int j = 0;
     for (; j + 4 <= n; j += 4) {

@@ -113,6 +113,12 @@ public final class VectorUtil {
     IMPL.dotProductToTransposed(q, qOff, xT, xOff, n, d, out, outOff);
   }
 
+  /** See {@link VectorUtilSupport#dotProductToTransposedAdd}. */
+  public static void dotProductToTransposedAdd(float[] q, int qOff, float[] xT, int xOff, int n, int d, float[] add,
+                                               int addOff, float[] out, int outOff) {
+    IMPL.dotProductToTransposedAdd(q, qOff, xT, xOff, n, d, add, addOff, out, outOff);
+  }
+
   /** See {@link VectorUtilSupport#dotProductOneToMany}. */
   public static void dotProductOneToMany(float[] q, int qOff, float[] x, int xOff, int n, int d, float[] out, int outOff) {
     IMPL.dotProductOneToMany(q, qOff, x, xOff, n, d, out, outOff);

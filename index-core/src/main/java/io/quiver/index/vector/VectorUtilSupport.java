@@ -66,6 +66,22 @@ public interface VectorUtilSupport {
   }
 
   /**
+   * As {@link #dotProductToTransposed}, plus a term per vector:
+   * {@code out[outOff + j] = add[addOff + j] + q . x_j}, each sum starting from the added term and
+   * taken over {@code t} in order. Output: size {@code n}.
+   */
+  default void dotProductToTransposedAdd(float[] q, int qOff, float[] xT, int xOff, int n, int d, float[] add,
+                                         int addOff, float[] out, int outOff) {
+    for (int j = 0; j < n; j++) {
+      float s = add[addOff + j];
+      for (int t = 0; t < d; t++) {
+        s += q[qOff + t] * xT[xOff + t * n + j];
+      }
+      out[outOff + j] = s;
+    }
+  }
+
+  /**
    * One query against {@code n} contiguous vectors: {@code out[outOff + j] = q . x_j}. Output:
    * size {@code n}.
    */

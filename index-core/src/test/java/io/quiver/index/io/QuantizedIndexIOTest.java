@@ -283,7 +283,7 @@ class QuantizedIndexIOTest {
   void ivfPqWithoutPrecomputedTablesRoundTrips() throws IOException {
     Random rnd = new Random(SEED + 1);
     IvfPqIndex index = randomIvfPq(Metric.L2, rnd, 200, 6, 3, 3, 4);
-    index.setUsePrecomputedTable(false);
+    index.setUsePrecomputedTable(IvfPqIndex.PRECOMPUTED_OFF);
     VectorIndex back = IndexFiles.readBytes(IndexFiles.bytesOf(index), "no-table");
     assertSameIndex(index, back, "IVF3,PQ3x4 without tables");
     // results agree up to float rounding with the reloaded index, which precomputes its tables

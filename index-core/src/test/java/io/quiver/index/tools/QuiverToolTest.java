@@ -92,6 +92,21 @@ class QuiverToolTest {
   }
 
   @Test
+  void benchSetsUsePrecomputedTableOnIvfPq() {
+    for (String mode : new String[] {"-1", "0", "1"}) {
+      assertEquals(0, run("bench", "--factory", "IVF16,PQ4", "--base", "generated:3000:16:20", "--query", "generated:50",
+          "--nprobe", "4", "--threads", "1", "--repeat", "1", "--use-precomputed-table", mode), stderr());
+      // 16 lists * 4 * 256 floats = 64 KiB: auto keeps the table
+      assertEquals(!mode.equals("-1"), stdout().contains("\"precomputed_table\": true"), mode + ": " + stdout());
+    }
+    assertEquals(2, run("bench", "--factory", "IVF16,PQ4", "--base", "generated:300:16:20", "--use-precomputed-table", "2"));
+    assertTrue(stderr().contains("-1 (off), 0 (auto"), stderr());
+    assertEquals(0, run("bench", "--factory", "IVF16,Flat", "--base", "generated:300:16:20", "--query", "generated:5",
+        "--repeat", "1", "--use-precomputed-table", "1"), stderr());
+    assertTrue(stderr().contains("--use-precomputed-table has no effect on IVF16,Flat"), stderr());
+  }
+
+  @Test
   void benchReadsFilesAndGroundTruth(@TempDir Path dir) throws Exception {
     SyntheticData gen = new SyntheticData(8, 10, 7);
     float[] base = gen.generate(500, 7);

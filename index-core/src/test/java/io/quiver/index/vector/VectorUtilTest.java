@@ -190,6 +190,18 @@ class VectorUtilTest {
           }
           assertUntouched(outT, 0, outOff, "dotProductToTransposed " + ctx);
           assertUntouched(outT, outOff + nt, outT.length, "dotProductToTransposed " + ctx);
+
+          int addOff = 3;
+          float[] add = random(rng, addOff + nt, 4f);
+          Arrays.fill(outT, SENTINEL);
+          impl.dotProductToTransposedAdd(q, qOff, xT, xOff, nt, d, add, addOff, outT, outOff);
+          for (int j = 0; j < nt; j++) {
+            double ref = add[addOff + j] + refDot(q, qOff, xs, j * d, d);
+            double scale = Math.abs(add[addOff + j]) + refDotScale(q, qOff, xs, j * d, d);
+            assertClose(ref, scale, outT[outOff + j], "dotProductToTransposedAdd " + ctx + ", n " + nt + ", j " + j);
+          }
+          assertUntouched(outT, 0, outOff, "dotProductToTransposedAdd " + ctx);
+          assertUntouched(outT, outOff + nt, outT.length, "dotProductToTransposedAdd " + ctx);
         }
 
         Arrays.fill(out, SENTINEL);
