@@ -20,12 +20,19 @@ public final class IndexCommands {
     @Option(names = "--shards", paramLabel = "N", defaultValue = "0",
         description = "Number of shards; 0: one per 256 MiB of codes and ids, at least one (default: ${DEFAULT-VALUE}).")
     int shards;
-    @Option(names = "--overwrite", description = "Delete the output directory first if it exists.")
+    @Option(names = "--overwrite", description = "Replace an existing output directory: the new index is built and "
+        + "committed in <output>.building-<unique> and then renamed into place; the old index stays readable until then.")
     boolean overwrite;
+    @Mixin
+    OnInvalidOption invalid;
   }
 
   static IndexJobs.Input input(InputOptions in) {
     return new IndexJobs.Input(in.input(), in.format(), in.idCol(), in.vectorCol());
+  }
+
+  static IndexJobs.Input input(InputOptions in, IndexOutput out) {
+    return new IndexJobs.Input(in.input(), in.format(), in.idCol(), in.vectorCol(), out.invalid.policy());
   }
 
   @Command(name = "train", mixinStandardHelpOptions = true,
@@ -73,7 +80,7 @@ public final class IndexCommands {
     @Override
     public Integer call() throws Exception {
       Json.print(spec.commandLine().getOut(),
-          IndexJobs.build(spark.session("quiver build"), input(in), quantizer, out.output, out.shards, seed,
+          IndexJobs.build(spark.session("quiver build"), input(in, out), quantizer, out.output, out.shards, seed,
               out.overwrite));
       return 0;
     }
@@ -96,7 +103,7 @@ public final class IndexCommands {
     @Override
     public Integer call() throws Exception {
       Json.print(spec.commandLine().getOut(),
-          IndexJobs.index(spark.session("quiver index"), input(in), train.options(), out.output, out.shards,
+          IndexJobs.index(spark.session("quiver index"), input(in, out), train.options(), out.output, out.shards,
               out.overwrite));
       return 0;
     }

@@ -33,7 +33,11 @@ public final class SearchCommands {
     String vectorCol;
 
     IndexJobs.Input input() {
-      return new IndexJobs.Input(path, format, idCol, vectorCol);
+      return input(io.quiver.spark.plan.InvalidRows.Policy.FAIL);
+    }
+
+    IndexJobs.Input input(io.quiver.spark.plan.InvalidRows.Policy onInvalid) {
+      return new IndexJobs.Input(path, format, idCol, vectorCol, onInvalid);
     }
   }
 
@@ -160,6 +164,8 @@ public final class SearchCommands {
     RefineOptions refine;
     @Mixin
     ResultOutput out;
+    @Mixin
+    OnInvalidOption invalid;
 
     @Override
     public Integer call() throws Exception {
@@ -167,10 +173,10 @@ public final class SearchCommands {
         throw new picocli.CommandLine.ParameterException(spec.commandLine(), "give either --queries or --self");
       }
       SearchPlan.Options o = search.options(threshold);
-      IndexJobs.Input q = self ? null : new IndexJobs.Input(queries, format, idCol, vectorCol);
+      IndexJobs.Input q = self ? null : new IndexJobs.Input(queries, format, idCol, vectorCol, invalid.policy());
       Json.print(spec.commandLine().getOut(), JoinJobs.join(spark.session("quiver join"), index, q, o,
           threshold == null ? Double.NaN : threshold, pairsOnce, refine.refinements(), out.output, out.format,
-          out.overwrite));
+          out.overwrite, invalid.policy()));
       return 0;
     }
   }
@@ -195,21 +201,24 @@ public final class SearchCommands {
     boolean explode;
     @Mixin
     RefineOptions refine;
+    @Mixin
+    OnInvalidOption invalid;
 
     @Override
     public Integer call() throws Exception {
       JoinJobs.Refinements r = refine.refinements();
+      IndexJobs.Input qin = queries.input(invalid.policy());
       if (r.any()) {
         if (explode) {
           throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--explode is for plain searches; "
               + "with item columns, filters or MMR use 'quiver join', which writes one row per pair");
         }
         Json.print(spec.commandLine().getOut(), JoinJobs.search(spark.session("quiver search"), index,
-            queries.input(), search.options(), r, out.output, out.format, out.overwrite));
+            qin, search.options(), r, out.output, out.format, out.overwrite));
         return 0;
       }
       Json.print(spec.commandLine().getOut(), SearchJobs.search(spark.session("quiver search"), index,
-          queries.input(), search.options(), out.output, out.format, explode, out.overwrite));
+          qin, search.options(), out.output, out.format, explode, out.overwrite));
       return 0;
     }
   }

@@ -6,11 +6,13 @@ import io.quiver.index.RefineIndex;
 import io.quiver.index.VectorIndex;
 import io.quiver.index.io.IndexIO;
 import io.quiver.spark.plan.BuildPlan;
+import io.quiver.spark.plan.InvalidRows;
 import io.quiver.spark.plan.TrainPlan;
 import io.quiver.spark.plan.VectorInput;
 import io.quiver.spark.shard.IndexLayout;
 import io.quiver.spark.shard.Manifest;
 import io.quiver.spark.shard.ShardStore;
+import io.quiver.spark.shard.StagedOutput;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -27,11 +29,24 @@ import org.apache.spark.sql.SparkSession;
 public final class IndexJobs {
   private IndexJobs() {}
 
-  /** What the jobs read: a table and its two columns. */
-  public record Input(String path, String format, String idCol, String vectorCol) {
+  /**
+   * What the jobs read: a table, its two columns, and what to do with invalid rows
+   * ({@link InvalidRows}; default {@link InvalidRows.Policy#FAIL}).
+   */
+  public record Input(String path, String format, String idCol, String vectorCol, InvalidRows.Policy onInvalid) {
+    public Input(String path, String format, String idCol, String vectorCol) {
+      this(path, format, idCol, vectorCol, InvalidRows.Policy.FAIL);
+    }
+
+    public Input {
+      if (onInvalid == null) {
+        onInvalid = InvalidRows.Policy.FAIL;
+      }
+    }
+
     public VectorInput open(SparkSession spark, String what) {
       Dataset<Row> df = spark.read().format(format).load(path);
-      return VectorInput.of(df, idCol, vectorCol, what + " " + path);
+      return VectorInput.of(df, idCol, vectorCol, what + " " + path).onInvalid(onInvalid);
     }
 
     Manifest.Input describe() {
@@ -48,8 +63,9 @@ public final class IndexJobs {
   public record TrainOptions(String factory, Metric metric, long seed, long trainSize, long maxTrainBytes) {}
 
   /**
-   * Prepares an output directory: refuses an existing one (a committed index is never modified)
-   * unless {@code overwrite}, which deletes it first.
+   * Prepares a scratch directory (the demo's work folder, not an index): refuses an existing one
+   * unless {@code overwrite}, which deletes it first. Index builds go through
+   * {@link StagedOutput} instead, which keeps an old index until the new one is committed.
    */
   public static Path prepareOutput(SparkSession spark, String output, boolean overwrite) throws IOException {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
@@ -139,10 +155,16 @@ public final class IndexJobs {
       throw new IllegalArgumentException(quantizerFile + " must hold a trained, empty IVF index (as quiver train writes "
           + "it); it is " + (q.isTrained() ? "not empty (" + q.ntotal() + " vectors)" : "untrained"));
     }
-    Path index = prepareOutput(spark, output, overwrite);
+    VectorInput vin = in.open(spark, "input");
+    StagedOutput staged = StagedOutput.begin(conf, output, overwrite);
     Map<String, Object> json = new LinkedHashMap<>();
     json.put("factory", q.factoryString() + (refine ? ",RFlat" : ""));
-    json.putAll(build(spark, in.open(spark, "input"), in.describe(), index, q, refine, b, -1, shards, seed));
+    try {
+      json.putAll(build(spark, vin, in.describe(), staged, q, refine, b, -1, shards, seed));
+    } catch (RuntimeException | IOException | Error e) {
+      staged.abandon();
+      throw e;
+    }
     json.put("total_s", seconds(start));
     return json;
   }
@@ -161,24 +183,33 @@ public final class IndexJobs {
                                           TrainOptions o, String output, int shards, boolean overwrite)
       throws IOException {
     long start = System.nanoTime();
-    Path index = prepareOutput(spark, output, overwrite);
-    TrainPlan.Result r = TrainPlan.train(in, o.factory(), o.metric(), o.seed(), o.trainSize(), o.maxTrainBytes());
-    Map<String, Object> json = trainSummary(r, o);
-    boolean refine = TrainPlan.refines(o.factory());
-    json.putAll(build(spark, in, described, index, r.quantizer(), refine, bytes(r.quantizer(), refine), r.inputRows(),
-        shards, o.seed()));
+    StagedOutput staged = StagedOutput.begin(spark.sparkContext().hadoopConfiguration(), output, overwrite);
+    Map<String, Object> json;
+    try {
+      TrainPlan.Result r = TrainPlan.train(in, o.factory(), o.metric(), o.seed(), o.trainSize(), o.maxTrainBytes());
+      json = trainSummary(r, o);
+      boolean refine = TrainPlan.refines(o.factory());
+      json.putAll(build(spark, in, described, staged, r.quantizer(), refine, bytes(r.quantizer(), refine),
+          r.inputRows(), shards, o.seed()));
+    } catch (RuntimeException | IOException | Error e) {
+      staged.abandon();
+      throw e;
+    }
     json.put("total_s", seconds(start));
     return json;
   }
 
-  private static Map<String, Object> build(SparkSession spark, VectorInput in, Manifest.Input described, Path index,
-                                           InvertedFileIndex q, boolean refine, byte[] b, long rows, int shards,
-                                           long seed) throws IOException {
+  /** Builds and commits in the staging directory, then moves the index to the output. */
+  private static Map<String, Object> build(SparkSession spark, VectorInput in, Manifest.Input described,
+                                           StagedOutput staged, InvertedFileIndex q, boolean refine, byte[] b,
+                                           long rows, int shards, long seed) throws IOException {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
+    Path index = staged.dir();
     Manifest.FileEntry qe = ShardStore.writeOnce(index, IndexLayout.QUANTIZER, "driver", conf, out -> out.write(b));
     BuildPlan.Result r = BuildPlan.build(spark, in, described, index, q, refine, b, qe, rows, shards, seed);
+    staged.publish();
     Map<String, Object> json = new LinkedHashMap<>();
-    json.put("index", index.toString());
+    json.put("index", staged.target().toString());
     json.put("ntotal", r.rows());
     json.put("shards", r.manifest().shards.size());
     long max = 0;
@@ -186,6 +217,7 @@ public final class IndexJobs {
       max = Math.max(max, s.count);
     }
     json.put("max_shard_over_mean", round(max * (double) r.manifest().shards.size() / Math.max(1, r.rows())));
+    json.put("invalid", r.manifest().invalid);
     json.put("encode_s", round(r.encodeSeconds()));
     json.put("write_s", round(r.writeSeconds()));
     return json;

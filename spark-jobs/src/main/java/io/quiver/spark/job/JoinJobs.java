@@ -3,6 +3,7 @@ package io.quiver.spark.job;
 import static org.apache.spark.sql.functions.col;
 
 import io.quiver.spark.ml.IvfKnnModel;
+import io.quiver.spark.plan.InvalidRows;
 import io.quiver.spark.plan.SearchPlan;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -58,7 +59,7 @@ public final class JoinJobs {
                                            SearchPlan.Options o, Refinements r, String output, String outputFormat,
                                            boolean overwrite) {
     long start = System.nanoTime();
-    IvfKnnModel m = model(spark, index, o, r).setK(o.k());
+    IvfKnnModel m = model(spark, index, o, r).setK(o.k()).setOnInvalid(queries.onInvalid().cliName());
     List<Column> qcols = new ArrayList<>(List.of(col(queries.idCol()).as("__quiver_query_id"),
         col(queries.vectorCol()).as(m.getOrDefault(m.vectorCol()))));
     if (r.matchCol() != null) {
@@ -80,6 +81,7 @@ public final class JoinJobs {
     json.put("output", output);
     json.put("k", o.k());
     json.put("nprobe", o.nprobe());
+    json.put("invalid", m.skippedQueries().counts());
     json.put("search_s", IndexJobs.seconds(start));
     return json;
   }
@@ -92,8 +94,20 @@ public final class JoinJobs {
   public static Map<String, Object> join(SparkSession spark, String index, IndexJobs.Input queries,
                                          SearchPlan.Options o, double threshold, boolean pairsOnce, Refinements r,
                                          String output, String outputFormat, boolean overwrite) {
+    return join(spark, index, queries, o, threshold, pairsOnce, r, output, outputFormat, overwrite,
+        queries == null ? InvalidRows.Policy.FAIL : queries.onInvalid());
+  }
+
+  /**
+   * The join, with {@code onInvalid} for the query rows (with {@code queries == null}, the item
+   * rows the self-join reads as queries).
+   */
+  public static Map<String, Object> join(SparkSession spark, String index, IndexJobs.Input queries,
+                                         SearchPlan.Options o, double threshold, boolean pairsOnce, Refinements r,
+                                         String output, String outputFormat, boolean overwrite,
+                                         InvalidRows.Policy onInvalid) {
     long start = System.nanoTime();
-    IvfKnnModel m = model(spark, index, o, r);
+    IvfKnnModel m = model(spark, index, o, r).setOnInvalid(onInvalid.cliName());
     Dataset<Row> pairs;
     String queryId;
     if (queries == null) {
@@ -125,6 +139,7 @@ public final class JoinJobs {
       json.put("threshold", threshold);
     }
     json.put("pairs", written.count());
+    json.put("invalid", m.skippedQueries().counts());
     json.put("join_s", IndexJobs.seconds(start));
     return json;
   }

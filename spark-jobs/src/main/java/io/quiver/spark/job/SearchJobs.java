@@ -45,7 +45,8 @@ public final class SearchJobs {
                                            boolean overwrite) throws IOException {
     long start = System.nanoTime();
     SearchPlan.LoadedIndex idx = SearchPlan.LoadedIndex.load(spark, index);
-    SearchPlan.search(spark, idx, queries.open(spark, "queries"), o, result -> {
+    VectorInput qin = queries.open(spark, "queries");
+    SearchPlan.search(spark, idx, qin, o, result -> {
       if (explode) {
         result = result.select(col("id"), posexplode(arrays_zip(col("neighbors"), col("distances"))))
             .select(col("id"), col("pos").plus(1).as("rank"), col("col.neighbors").as("neighbor"),
@@ -62,6 +63,7 @@ public final class SearchJobs {
     json.put("output", output);
     json.put("k", o.k());
     json.put("nprobe", Math.min(o.nprobe(), idx.manifest().nlist));
+    json.put("invalid", qin.skipped().counts());
     json.put("search_s", IndexJobs.seconds(start));
     return json;
   }

@@ -66,6 +66,7 @@ public class QuiverKryoRegistrator implements KryoRegistrator {
       io.quiver.spark.plan.SearchPlan.Query.class,
       io.quiver.spark.plan.QueryFilter.Sets.class,
       io.quiver.spark.plan.DistributedKMeans.Stats.class,
+      io.quiver.spark.plan.Duplicates.Summary.class,
       io.quiver.spark.shard.Manifest.Shard.class,
       io.quiver.spark.shard.Manifest.FileEntry.class
       );

@@ -65,6 +65,9 @@ public final class IvfKnnModel extends Model<IvfKnnModel> implements MLWritable 
   private final Param<String> outputCol;
   private final Param<String> distCol;
   private final Param<String> strategy;
+  private final Param<String> onInvalid;
+  /** The query rows the last search left out (onInvalid skip). */
+  private transient io.quiver.spark.plan.InvalidRows.Report skipped;
   private final StringArrayParam itemCols;
   private final Param<String> filter;
   private final Param<String> matchCol;
@@ -82,6 +85,7 @@ public final class IvfKnnModel extends Model<IvfKnnModel> implements MLWritable 
     this.outputCol = KnnParams.outputCol(this);
     this.distCol = KnnParams.distCol(this);
     this.strategy = KnnParams.strategy(this);
+    this.onInvalid = KnnParams.onInvalid(this);
     this.itemCols = KnnParams.itemCols(this);
     this.filter = KnnParams.filter(this);
     this.matchCol = KnnParams.matchCol(this);
@@ -121,6 +125,7 @@ public final class IvfKnnModel extends Model<IvfKnnModel> implements MLWritable 
   public Param<String> outputCol() { return outputCol; }
   public Param<String> distCol() { return distCol; }
   public Param<String> strategy() { return strategy; }
+  public Param<String> onInvalid() { return onInvalid; }
   public StringArrayParam itemCols() { return itemCols; }
   public Param<String> filter() { return filter; }
   public Param<String> matchCol() { return matchCol; }
@@ -136,12 +141,21 @@ public final class IvfKnnModel extends Model<IvfKnnModel> implements MLWritable 
   public IvfKnnModel setOutputCol(String v) { set(outputCol, v); return this; }
   public IvfKnnModel setDistCol(String v) { set(distCol, v); return this; }
   public IvfKnnModel setStrategy(String v) { set(strategy, v); return this; }
+  public IvfKnnModel setOnInvalid(String v) { set(onInvalid, v); return this; }
   public IvfKnnModel setItemCols(String... v) { set(itemCols, v); return this; }
   public IvfKnnModel setFilter(String v) { set(filter, v); return this; }
   public IvfKnnModel setMatchCol(String v) { set(matchCol, v); return this; }
   public IvfKnnModel setFilterFactor(float v) { set(filterFactor, v); return this; }
   public IvfKnnModel setMmrLambda(double v) { set(mmrLambda, v); return this; }
   public IvfKnnModel setFetchK(int v) { set(fetchK, v); return this; }
+
+  /**
+   * The query rows the last {@code transform} or join left out because they were invalid
+   * ({@code onInvalid} skip), by reason; empty before the first search.
+   */
+  public io.quiver.spark.plan.InvalidRows.Report skippedQueries() {
+    return skipped == null ? new io.quiver.spark.plan.InvalidRows.Report() : skipped;
+  }
 
   public int getK() { return (Integer) $(k); }
   public int getNprobe() { return (Integer) $(nprobe); }
@@ -214,8 +228,11 @@ public final class IvfKnnModel extends Model<IvfKnnModel> implements MLWritable 
 
   private Dataset<Row> search(Dataset<Row> numbered, String key, int kk, SearchPlan.Constraints c) {
     Constrained qc = constrain(numbered, c, kk);
-    VectorInput in = VectorInput.of(qc.queries(), key, $(vectorCol), "queries");
-    return SearchPlan.search(spark(), index(), in, options(kk, qc.constraints()), r -> r);
+    VectorInput in = VectorInput.of(qc.queries(), key, $(vectorCol), "queries")
+        .onInvalid(io.quiver.spark.plan.InvalidRows.Policy.parse($(onInvalid)));
+    Dataset<Row> result = SearchPlan.search(spark(), index(), in, options(kk, qc.constraints()), r -> r);
+    skipped = in.skipped();
+    return result;
   }
 
   /** The queries with {@code outputCol}: their k nearest items, {@code array<struct<id, distance, itemCols...>>}. */

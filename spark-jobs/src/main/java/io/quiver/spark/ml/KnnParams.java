@@ -111,6 +111,12 @@ final class KnnParams {
         ParamValidators.inArray(new String[] {"route", "broadcast", "auto"}));
   }
 
+  static Param<String> onInvalid(Identifiable p) {
+    return new Param<>(p, "onInvalid", "query rows with a null vector, the wrong dimension or a null, NaN or infinite "
+        + "component: fail (the search fails, naming them) or skip (they get no neighbours; counted)",
+        ParamValidators.inArray(new String[] {"fail", "skip"}));
+  }
+
   static StringArrayParam itemCols(Params p) {
     return new StringArrayParam(p, "itemCols", "item columns carried into each neighbour struct");
   }
@@ -158,6 +164,7 @@ final class KnnParams {
         case "outputCol" -> "neighbors";
         case "distCol" -> "distCol";
         case "strategy" -> "auto";
+        case "onInvalid" -> "fail";
         case "itemCols" -> new String[0];
         case "filterFactor" -> io.quiver.spark.plan.QueryFilter.DEFAULT_FACTOR;
         case "mmrLambda" -> -1.0;

@@ -90,32 +90,54 @@ public final class BuildPlan {
       inputRows = input.projected().count();
     }
 
+    // one pass over the input: invalid rows are counted (and left out) where they are read
+    InvalidRows invalidRows = new InvalidRows();
+    spark.sparkContext().register(invalidRows, "quiver: invalid input rows");
+    InvalidRows.Report invalid;
     JavaRDD<IdVec> vectors;
-    JavaPairRDD<Tuple2<String, float[]>, Long> numberedKeys = null;
+    JavaRDD<Tuple2<String, float[]>> checked = null;
+    JavaRDD<Encoded> encoded;
+    long[] dupIds = null;
     if (input.idType() == VectorInput.IdType.STRING) {
-      JavaPairRDD<Tuple2<String, float[]>, Long> numbered = input.internalRows()
-          .map(r -> {
-            if (r.isNullAt(0)) {
-              throw new IllegalArgumentException("the input has a row whose id ('" + input.idCol() + "') is null");
-            }
-            return new Tuple2<>(r.getUTF8String(0).toString(), input.vector(r, d, "input"));
-          })
-          .zipWithIndex();
-      numbered.persist(StorageLevel.MEMORY_AND_DISK());
-      numberedKeys = numbered;
+      // string ids are numbered 0, 1, ... over the valid rows without a duplicated id
+      checked = input.internalRows().mapPartitionsWithIndex((part, it) -> input.validRows(part, it, d, invalidRows,
+          (r, v, pos) -> new Tuple2<>(r.getUTF8String(0).toString(), v)), true);
+      checked.persist(StorageLevel.MEMORY_AND_DISK());
+      Duplicates<String> dups = Duplicates.strings(checked.map(Tuple2::_1));
+      invalid = invalidRows.value();
+      dups.report(invalid);
+      failOrLog(input, invalid, d);
+      JavaRDD<Tuple2<String, float[]>> kept = checked;
+      if (dups.ids() > 0) {
+        Broadcast<String[]> drop = jsc.broadcast(dups.collectStrings());
+        kept = checked.filter(t -> Arrays.binarySearch(drop.value(), t._1()) < 0);
+      }
+      JavaPairRDD<Tuple2<String, float[]>, Long> numbered = kept.zipWithIndex();
       StructType schema = new StructType().add("id", DataTypes.LongType, false).add("key", DataTypes.StringType, false);
       Dataset<Row> idmap = spark.createDataFrame(numbered.map(t -> RowFactory.create(t._2(), t._1()._1())), schema);
       idmap.write().mode(SaveMode.ErrorIfExists).parquet(IndexLayout.idmap(index).toString());
       vectors = numbered.map(t -> new IdVec(t._2(), t._1()._2()));
+      encoded = encode(vectors, qkey, qb, d, refine);
+      encoded.persist(StorageLevel.MEMORY_AND_DISK_SER());
     } else {
-      vectors = input.internalRows().map(r -> new IdVec(input.longId(r, "input"), input.vector(r, d, "input")));
+      vectors = input.internalRows().mapPartitionsWithIndex((part, it) -> input.validRows(part, it, d, invalidRows,
+          (r, v, pos) -> new IdVec(r.getLong(0), v)), true);
+      encoded = encode(vectors, qkey, qb, d, refine);
+      encoded.persist(StorageLevel.MEMORY_AND_DISK_SER());
+      // the action that encodes (and caches) the input and counts its invalid rows
+      Duplicates<Long> dups = Duplicates.longs(encoded.map(e -> e.id));
+      invalid = invalidRows.value();
+      dups.report(invalid);
+      failOrLog(input, invalid, d);
+      if (dups.ids() > 0) {
+        dupIds = dups.collectLongs();
+      }
     }
-
-    JavaRDD<Encoded> encoded = vectors.mapPartitions(it -> {
-      InvertedFileIndex q = ShardStore.quantizer(qkey, qb::value);
-      return new EncodeIterator(it, q, d, refine);
-    });
-    encoded.persist(StorageLevel.MEMORY_AND_DISK_SER());
+    input.skipped(invalid);
+    if (dupIds != null) {
+      Broadcast<long[]> drop = jsc.broadcast(dupIds);
+      encoded = encoded.filter(e -> Arrays.binarySearch(drop.value(), e.id) < 0);
+    }
     long[] histogram = encoded.mapPartitions(it -> {
       long[] h = new long[nlist];
       while (it.hasNext()) {
@@ -131,9 +153,10 @@ public final class BuildPlan {
     });
     long rows = Arrays.stream(histogram).sum();
     double encodeSeconds = (System.nanoTime() - t0) / 1e9;
-    if (rows != inputRows) {
-      throw new IllegalStateException("encoded " + rows + " vectors but the input has " + inputRows + " rows (did the "
-          + "input change during the build?); nothing was committed");
+    long expected = inputRows - invalid.total();
+    if (rows != expected) {
+      throw new IllegalStateException("encoded " + rows + " vectors but the input has " + inputRows + " rows, "
+          + invalid.total() + " of them invalid (did the input change during the build?); nothing was committed");
     }
     int nshards = shards > 0 ? shards : defaultShards(rows, codeSize, DEFAULT_SHARD_BYTES);
     ShardPlan plan = ShardPlan.balance(histogram, nshards);
@@ -155,8 +178,8 @@ public final class BuildPlan {
         }, true)
         .collect();
     encoded.unpersist(false);
-    if (numberedKeys != null) {
-      numberedKeys.unpersist(false);
+    if (checked != null) {
+      checked.unpersist(false);
     }
 
     List<Manifest.Shard> sorted = new ArrayList<>(written);
@@ -168,9 +191,9 @@ public final class BuildPlan {
       }
       total += sorted.get(s).count;
     }
-    if (total != inputRows) {
-      throw new IllegalStateException("the shards hold " + total + " vectors but the input has " + inputRows
-          + " rows; nothing was committed");
+    if (total != expected) {
+      throw new IllegalStateException("the shards hold " + total + " vectors but the input has " + expected
+          + " valid rows; nothing was committed");
     }
     Manifest m = new Manifest();
     m.factory = quantizer.factoryString() + (refine ? ",RFlat" : "");
@@ -185,11 +208,35 @@ public final class BuildPlan {
     m.seed = seed;
     m.quantizer = quantizerEntry;
     m.shards = sorted;
+    m.invalid = invalid.counts();
     commit(index, m, spark.sparkContext().hadoopConfiguration());
     double writeSeconds = (System.nanoTime() - t1) / 1e9;
     LOG.info("wrote {} shards ({} vectors) in {} s; committed {}", nshards, total, String.format("%.1f", writeSeconds),
         index);
     return new Result(m, total, encodeSeconds, writeSeconds);
+  }
+
+  /** Encodes a task's vectors in batches (the quantizer decoded once per executor JVM). */
+  private static JavaRDD<Encoded> encode(JavaRDD<IdVec> vectors, String qkey, Broadcast<byte[]> qb, int d,
+                                         boolean refine) {
+    return vectors.mapPartitions(it -> {
+      InvertedFileIndex q = ShardStore.quantizer(qkey, qb::value);
+      return new EncodeIterator(it, q, d, refine);
+    });
+  }
+
+  /**
+   * With {@link InvalidRows.Policy#FAIL}, any invalid row stops the build here, before anything
+   * is committed; with {@code SKIP}, the counts are logged.
+   */
+  private static void failOrLog(VectorInput input, InvalidRows.Report invalid, int d) {
+    if (invalid.total() == 0) {
+      return;
+    }
+    if (input.onInvalid() == InvalidRows.Policy.FAIL) {
+      throw new IllegalArgumentException(invalid.message("the input has", d, true, "nothing was committed"));
+    }
+    LOG.warn("--on-invalid skip: left out {} invalid input rows {}", invalid.total(), invalid.counts());
   }
 
   /** The manifest, then {@code _SUCCESS}: the commit point. */

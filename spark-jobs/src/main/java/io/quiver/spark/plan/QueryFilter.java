@@ -332,7 +332,7 @@ public final class QueryFilter implements Serializable {
     try {
       return jsc.parallelize(numbers, Math.max(1, shards.length)).map(i -> {
         InvertedFileIndex q = ShardStore.quantizer(qkey, qb::value);
-        InvertedFileIndex s = ShardStore.shard(new Path(indexPath), shards[i], q, hc.get(), 0);
+        InvertedFileIndex s = ShardStore.shard(new Path(indexPath), qkey, shards[i], q, hc.get(), 0);
         byte[][] enc = sb.value();
         long[][] c = new long[enc.length][nlist];
         for (int j = 0; j < enc.length; j++) {

@@ -179,8 +179,18 @@ public final class SearchPlan {
       return new LoadedIndex(p, m, q);
     }
 
+    /**
+     * The key of this index's quantizer and shards in the executors' caches: its path and a
+     * checksum of the quantizer's bytes before their footer and of the manifest, so that an index
+     * rebuilt at the same path ({@code --overwrite}) is not served from the cache of the old one.
+     * (The whole-file CRC32C of the manifest entries is the same for every index file: each file
+     * ends with the CRC32C of what precedes it.)
+     */
     public String quantizerKey() {
-      return IndexLayout.quantizer(path) + "#" + manifest.quantizer.crc32c;
+      CRC32C crc = new CRC32C();
+      crc.update(quantizerBytes, 0, Math.max(0, quantizerBytes.length - 4));
+      crc.update(manifest.toJson().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return IndexLayout.quantizer(path) + "#" + String.format("%08x", crc.getValue());
     }
   }
 
@@ -246,8 +256,11 @@ public final class SearchPlan {
         .add("distances", DataTypes.createArrayType(DataTypes.FloatType, false), false);
   }
 
-  /** The queries with their numbers, read once (persisted by the caller's action). */
-  static JavaRDD<Query> queries(VectorInput input, int d) {
+  /**
+   * The valid queries with their numbers, read once (persisted by the caller's action); invalid
+   * rows go to {@code invalid} (the caller fails or skips them).
+   */
+  static JavaRDD<Query> queries(VectorInput input, int d, InvalidRows invalid) {
     boolean stringIds = input.idType() == VectorInput.IdType.STRING;
     boolean sets = input.hasFilterSet();
     int setAt = input.setOrdinal();
@@ -255,17 +268,12 @@ public final class SearchPlan {
     // query numbers: partition index in the high bits, position in the partition below (no extra job)
     return input.internalRows().mapPartitionsWithIndex((part, it) -> {
       List<Query> out = new ArrayList<>();
-      long next = (long) part << 36;
-      while (it.hasNext()) {
-        org.apache.spark.sql.catalyst.InternalRow r = it.next();
-        if (r.isNullAt(0)) {
-          throw new IllegalArgumentException("the queries have a row whose id ('" + input.idCol() + "') is null");
-        }
+      input.validRows(part, it, d, invalid, (r, v, pos) -> {
         Object id = stringIds ? r.getUTF8String(0).toString() : (Object) r.getLong(0);
-        Query query = new Query(next++, id, input.vector(r, d, "queries"), sets && !r.isNullAt(setAt) ? r.getInt(setAt) : -1);
+        Query query = new Query(pos, id, v, sets && !r.isNullAt(setAt) ? r.getInt(setAt) : -1);
         query.self = selfAt >= 0 ? (r.isNullAt(selfAt) ? -1 : r.getLong(selfAt)) : stringIds ? -1 : (Long) id;
-        out.add(query);
-      }
+        return query;
+      }).forEachRemaining(out::add);
       return out.iterator();
     }, true);
   }
@@ -351,10 +359,21 @@ public final class SearchPlan {
           + m.idType + ")");
     }
 
-    JavaRDD<Query> queries = queries(input, d).persist(StorageLevel.MEMORY_AND_DISK());
+    InvalidRows invalidRows = new InvalidRows();
+    spark.sparkContext().register(invalidRows, "quiver: invalid query rows");
+    JavaRDD<Query> queries = queries(input, d, invalidRows).persist(StorageLevel.MEMORY_AND_DISK());
     cached.add(queries);
     long tRead = System.nanoTime();
     long nq = queries.count();
+    InvalidRows.Report invalid = invalidRows.value();
+    input.skipped(invalid);
+    if (invalid.total() > 0) {
+      if (input.onInvalid() == InvalidRows.Policy.FAIL) {
+        throw new IllegalArgumentException(invalid.message("the queries have", d, false,
+            "nothing was searched or written"));
+      }
+      LOG.warn("--on-invalid skip: {} invalid query rows get no neighbours {}", invalid.total(), invalid.counts());
+    }
     LOG.info("read {} queries in {} ms", nq, (System.nanoTime() - tRead) / 1_000_000);
     Strategy strategy = o.strategy();
     if (strategy == Strategy.AUTO) {
@@ -520,7 +539,7 @@ public final class SearchPlan {
     InvertedFileIndex all = q.emptyCopy();
     long t0 = System.nanoTime();
     for (Manifest.Shard shard : m.shards) {
-      InvertedFileIndex s = ShardStore.shard(index.path(), shard, q, conf, 0);
+      InvertedFileIndex s = ShardStore.shard(index.path(), index.quantizerKey(), shard, q, conf, 0);
       for (long[] lc : shard.lists) {
         int list = (int) lc[0];
         all.addPreassigned(list, s.listIds(list), 0, s.listCodes(list), 0, s.listSize(list));
@@ -556,11 +575,11 @@ public final class SearchPlan {
       return out.iterator();
     }
     InvertedFileIndex q = ShardStore.quantizer(qkey, qb::value);
-    InvertedFileIndex s = ShardStore.shard(new Path(indexPath), shards[shard], q, hc.get(), cacheBytes);
+    InvertedFileIndex s = ShardStore.shard(new Path(indexPath), qkey, shards[shard], q, hc.get(), cacheBytes);
     // RFlat: kFactor * k candidates from the codes, re-ranked exactly with the shard's raw vectors
     Manifest.FileEntry rf = shards[shard].refineFile;
     RefineIndex refine = rf == null ? null : RefineIndex.fromParts(s,
-        ShardStore.refine(new Path(indexPath), rf, hc.get(), cacheBytes), spec.kFactor());
+        ShardStore.refine(new Path(indexPath), qkey, rf, hc.get(), cacheBytes), spec.kFactor());
     // one more when the query's own row may take a place
     int kWant = spec.kScan() == 0 ? 0 : spec.kScan() + (spec.excludeSelf() ? 1 : 0);
     int kc = refine == null ? kWant : RefineIndex.candidates(kWant, spec.kFactor());

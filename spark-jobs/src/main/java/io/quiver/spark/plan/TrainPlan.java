@@ -76,8 +76,9 @@ public final class TrainPlan {
     boolean normalize = index.metric().normalizes();
     boolean ip = index.metric().higherIsCloser();
     JavaRDD<float[]> sample = input.projected().sample(false, fraction, seed).queryExecution().toRdd().toJavaRDD()
-        .map(r -> {
-          float[] v = input.vector(r, d, "input");
+        .map(r -> valid(input, r, d))
+        .filter(v -> v != null)
+        .map(v -> {
           if (normalize) {
             VectorUtil.normalizeL2(v, d);
           }
@@ -115,8 +116,49 @@ public final class TrainPlan {
     }
   }
 
+  /** Rows read to find the input's dimension. */
+  static final int DIMENSION_ROWS = 1000;
+
   /**
-   * Samples and trains. A sample larger than {@code maxTrainBytes} is not collected: k-means
+   * The input's dimension: the most common vector length among its first
+   * {@value #DIMENSION_ROWS} rows with a non-null, non-empty vector (the first such length on a
+   * tie), so that one short or long row at the start does not make every other row invalid.
+   */
+  public static int dimension(VectorInput input) {
+    List<Integer> lengths = input.projected().limit(DIMENSION_ROWS).queryExecution().toRdd().toJavaRDD()
+        .map(r -> r.isNullAt(1) ? 0 : r.getArray(1).numElements()).collect();
+    java.util.Map<Integer, Integer> votes = new java.util.LinkedHashMap<>();
+    for (int n : lengths) {
+      if (n > 0) {
+        votes.merge(n, 1, Integer::sum);
+      }
+    }
+    if (lengths.isEmpty()) {
+      throw new IllegalArgumentException("the input has no rows: there is nothing to train on");
+    }
+    if (votes.isEmpty()) {
+      throw new IllegalArgumentException("the first " + lengths.size() + " rows of the input have no vector (null or "
+          + "empty in '" + input.vectorCol() + "'): a vector needs at least one component");
+    }
+    int best = 0;
+    int bestVotes = 0;
+    for (java.util.Map.Entry<Integer, Integer> e : votes.entrySet()) {
+      if (e.getValue() > bestVotes) {
+        best = e.getKey();
+        bestVotes = e.getValue();
+      }
+    }
+    return best;
+  }
+
+  /** A training vector, or null for an invalid row (the build counts and reports those). */
+  private static float[] valid(VectorInput input, InternalRow r, int d) {
+    return input.check(r, d, 0, p -> { });
+  }
+
+  /**
+   * Samples and trains. Invalid rows (see {@link InvalidRows}) are left out of the sample; the
+   * build that follows reports them or fails on them. A sample larger than {@code maxTrainBytes} is not collected: k-means
    * runs distributed ({@link DistributedKMeans}) and only the code quantizer's share of the sample
    * comes to the driver.
    *
@@ -124,16 +166,7 @@ public final class TrainPlan {
    */
   public static Result train(VectorInput input, String factory, Metric metric, long seed, long sampleSize,
                              long maxTrainBytes) {
-    List<InternalRow> first = input.projected().limit(1).queryExecution().toRdd().toJavaRDD()
-        .map(InternalRow::copy).collect();
-    if (first.isEmpty()) {
-      throw new IllegalArgumentException("the input has no rows: there is nothing to train on");
-    }
-    int d = input.vector(first.get(0), 0, "input").length;
-    if (d == 0) {
-      throw new IllegalArgumentException("the input row with id " + input.idString(first.get(0))
-          + " has an empty vector; vectors need at least one component");
-    }
+    int d = dimension(input);
     InvertedFileIndex index = create(d, factory, metric);
     index.coarseQuantizer().setSeed(seed);
     long t0 = System.nanoTime();
@@ -151,7 +184,8 @@ public final class TrainPlan {
     LOG.info("training {} on {} of {} rows (d = {})", factory, want, rows, d);
     List<float[]> sample = input.projected().sample(false, fraction, seed).limit((int) want)
         .queryExecution().toRdd().toJavaRDD()
-        .map(r -> input.vector(r, d, "input"))
+        .map(r -> valid(input, r, d))
+        .filter(v -> v != null)
         .collect();
     float[] x = new float[sample.size() * d];
     for (int i = 0; i < sample.size(); i++) {

@@ -35,6 +35,9 @@ public final class VectorInput implements Serializable {
   private final transient Dataset<Row> projected;
   private final int setOrdinal;
   private final int selfOrdinal;
+  private InvalidRows.Policy onInvalid = InvalidRows.Policy.FAIL;
+  /** What the last job over these rows left out (driver side); null before one ran. */
+  private transient InvalidRows.Report skipped;
 
   private VectorInput(String idCol, String vectorCol, IdType idType, DataType idDataType, Dataset<Row> projected,
                       int setOrdinal, int selfOrdinal) {
@@ -87,6 +90,29 @@ public final class VectorInput implements Serializable {
         setOrdinal, selfOrdinal);
   }
 
+  /** What jobs do with invalid rows (default {@link InvalidRows.Policy#FAIL}); returns this. */
+  public VectorInput onInvalid(InvalidRows.Policy policy) {
+    this.onInvalid = policy;
+    return this;
+  }
+
+  public InvalidRows.Policy onInvalid() {
+    return onInvalid;
+  }
+
+  /**
+   * The invalid rows the last job over this input left out ({@link InvalidRows.Policy#SKIP}),
+   * by reason; an empty report when there were none or no job ran yet.
+   */
+  public InvalidRows.Report skipped() {
+    return skipped == null ? new InvalidRows.Report() : skipped;
+  }
+
+  /** Records what a job left out (the plans call this on the driver). */
+  void skipped(InvalidRows.Report report) {
+    this.skipped = report;
+  }
+
   /** The ordinal of the filter-set column in {@link #internalRows()}, or -1. */
   public int setOrdinal() {
     return setOrdinal;
@@ -130,34 +156,109 @@ public final class VectorInput implements Serializable {
   }
 
   /**
-   * The vector of an internal row as {@code float[]}; {@code null} vectors and vectors of the
-   * wrong dimension fail with the row's id.
+   * The vector of an internal row as {@code float[]}; an invalid row (null id, null vector, wrong
+   * dimension, null or non-finite component) fails with the row's id and what is wrong.
    *
    * @param d the expected dimension, or 0 for any
    */
   public float[] vector(InternalRow row, int d, String what) {
+    InvalidRows.Problem[] problem = new InvalidRows.Problem[1];
+    float[] v = check(row, d, 0, p -> problem[0] = p);
+    if (v == null) {
+      throw new IllegalArgumentException("the " + what + " row " + problem[0] + "; a valid row has a non-null id and a "
+          + (d > 0 ? "vector of d = " + d : "non-empty vector of") + " finite, non-null components");
+    }
+    return v;
+  }
+
+  /**
+   * The vector of a valid row, or null after handing the row's {@link InvalidRows.Problem} to
+   * {@code invalid}: a null id, a null vector, a dimension other than {@code d} (when
+   * {@code d > 0}), a null, NaN or infinite component.
+   *
+   * @param position the row's position for ordering messages: {@code partition << 36 | row}
+   */
+  public float[] check(InternalRow row, int d, long position,
+                       java.util.function.Consumer<InvalidRows.Problem> invalid) {
+    if (row.isNullAt(0)) {
+      invalid.accept(new InvalidRows.Problem(position, "null", InvalidRows.Reason.NULL_ID,
+          "the id column '" + idCol + "' is null"));
+      return null;
+    }
     if (row.isNullAt(1)) {
-      throw new IllegalArgumentException("the " + what + " row with id " + idString(row) + " has a null vector");
+      invalid.accept(problem(row, position, InvalidRows.Reason.NULL_VECTOR, "null vector (column '" + vectorCol + "')"));
+      return null;
     }
     ArrayData a = row.getArray(1);
-    if (d > 0 && a.numElements() != d) {
-      throw new IllegalArgumentException("the " + what + " row with id " + idString(row) + " has a vector of dimension "
-          + a.numElements() + "; this index has d = " + d);
+    int n = a.numElements();
+    if ((d > 0 && n != d) || n == 0) {
+      invalid.accept(problem(row, position, InvalidRows.Reason.DIMENSION, "vector of dimension " + n
+          + (d > 0 ? ", expected d = " + d : ", expected at least one component")));
+      return null;
     }
-    for (int i = 0; i < a.numElements(); i++) {
+    for (int i = 0; i < n; i++) {
       if (a.isNullAt(i)) {
-        throw new IllegalArgumentException("the " + what + " row with id " + idString(row) + " has a null at vector "
-            + "component " + i);
+        invalid.accept(problem(row, position, InvalidRows.Reason.NULL_COMPONENT, "null at vector component " + i));
+        return null;
       }
     }
     float[] v = a.toFloatArray();
     for (int i = 0; i < v.length; i++) {
-      if (!Float.isFinite(v[i])) {
-        throw new IllegalArgumentException("the " + what + " row with id " + idString(row) + " has " + v[i]
-            + " at vector component " + i + "; components must be finite");
+      if (Float.isNaN(v[i])) {
+        invalid.accept(problem(row, position, InvalidRows.Reason.NAN, "NaN at vector component " + i));
+        return null;
+      }
+      if (Float.isInfinite(v[i])) {
+        invalid.accept(problem(row, position, InvalidRows.Reason.INFINITE, v[i] + " at vector component " + i));
+        return null;
       }
     }
     return v;
+  }
+
+  private InvalidRows.Problem problem(InternalRow row, long position, InvalidRows.Reason reason, String detail) {
+    return new InvalidRows.Problem(position, idString(row), reason, detail);
+  }
+
+  /** Turns a valid row and its vector into a task's record. */
+  @FunctionalInterface
+  public interface RowMapper<T> extends Serializable {
+    T apply(InternalRow row, float[] vector, long position);
+  }
+
+  /**
+   * The valid rows of partition {@code part}, mapped by {@code f}, lazily (a partition is never
+   * held in memory); each invalid row goes to {@code invalid} instead.
+   */
+  public <T> java.util.Iterator<T> validRows(int part, java.util.Iterator<InternalRow> rows, int d, InvalidRows invalid,
+                                             RowMapper<T> f) {
+    return new java.util.Iterator<T>() {
+      private long next = (long) part << InvalidRows.PARTITION_SHIFT;
+      private T ahead;
+
+      @Override
+      public boolean hasNext() {
+        while (ahead == null && rows.hasNext()) {
+          InternalRow r = rows.next();
+          long pos = next++;
+          float[] v = check(r, d, pos, invalid::add);
+          if (v != null) {
+            ahead = f.apply(r, v, pos);
+          }
+        }
+        return ahead != null;
+      }
+
+      @Override
+      public T next() {
+        if (!hasNext()) {
+          throw new java.util.NoSuchElementException();
+        }
+        T t = ahead;
+        ahead = null;
+        return t;
+      }
+    };
   }
 
   /** The row's id for messages. */

@@ -22,7 +22,7 @@ import org.apache.hadoop.fs.Path;
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 @JsonPropertyOrder({"format", "formatVersion", "factory", "metric", "d", "nlist", "codeSize", "ntotal", "refine", "idType",
-    "input", "seed", "quantizer", "shards"})
+    "input", "invalid", "seed", "quantizer", "shards"})
 public final class Manifest implements Serializable {
   private static final long serialVersionUID = 1L;
 
@@ -46,13 +46,20 @@ public final class Manifest implements Serializable {
   public int nlist;
   /** Bytes per stored vector's code in the shards. */
   public int codeSize;
-  /** Vectors in all shards together: the number of input rows. */
+  /** Vectors in all shards together: the input's valid rows (all rows unless some were skipped: {@link #invalid}). */
   public long ntotal;
   /** True for {@code ,RFlat} indexes: each shard has a second file with its raw vectors. */
   public boolean refine;
   /** "long" (the input's ids as they are) or "string" (mapped to longs; see idmap/). */
   public String idType;
   public Input input;
+  /**
+   * Input rows left out by {@code --on-invalid skip}, by reason ({@code null_id},
+   * {@code null_vector}, {@code dimension}, {@code null_component}, {@code nan}, {@code infinite},
+   * {@code duplicate_id}): empty when none was; absent (null) in manifests written before the
+   * field existed.
+   */
+  public java.util.Map<String, Long> invalid;
   public long seed;
   public FileEntry quantizer;
   public List<Shard> shards = new ArrayList<>();
@@ -162,6 +169,14 @@ public final class Manifest implements Serializable {
         throw new IOException(path + ": shard " + i + " says it holds " + sh.count + " vectors, its lists hold " + inLists);
       }
       sum += sh.count;
+    }
+    if (invalid != null) {
+      for (java.util.Map.Entry<String, Long> e : invalid.entrySet()) {
+        if (e.getValue() == null || e.getValue() < 0) {
+          throw new IOException(path + ": invalid." + e.getKey() + " is " + e.getValue() + "; the counts of invalid "
+              + "input rows are numbers >= 0");
+        }
+      }
     }
     if (sum != ntotal) {
       throw new IOException(path + ": the shards hold " + sum + " vectors in all, ntotal says " + ntotal);

@@ -198,7 +198,20 @@ public final class ShardStore {
    */
   public static InvertedFileIndex shard(Path index, Manifest.FileEntry entry, InvertedFileIndex quantizer,
                                         Configuration conf, long cacheBytes) throws IOException {
-    String key = new Path(index, entry.file) + "#" + entry.crc32c;
+    return shard(index, "", entry, quantizer, conf, cacheBytes);
+  }
+
+  /**
+   * {@link #shard(Path, Manifest.FileEntry, InvertedFileIndex, Configuration, long)} cached under
+   * {@code indexKey} (the loaded index's identity, {@code SearchPlan.LoadedIndex#quantizerKey}):
+   * an index rebuilt at the same path ({@code --overwrite}) is a new cache entry. The path and the
+   * whole-file CRC32C alone do not tell builds apart: every index file ends with the CRC32C of the
+   * bytes before it, so the CRC32C of a whole file is the same constant for all of them.
+   */
+  public static InvertedFileIndex shard(Path index, String indexKey, Manifest.FileEntry entry,
+                                        InvertedFileIndex quantizer, Configuration conf, long cacheBytes)
+      throws IOException {
+    String key = indexKey + "|" + new Path(index, entry.file) + "#" + entry.crc32c;
     return (InvertedFileIndex) SHARDS.get(key, cacheLimit(cacheBytes), () -> {
       Path path = new Path(index, entry.file);
       FileSystem fs = path.getFileSystem(conf);
@@ -221,9 +234,9 @@ public final class ShardStore {
    * The raw vectors of a shard of an {@code RFlat} index (a 'FLAT' index file), loaded through
    * the same cache as the shards.
    */
-  public static FlatIndex refine(Path index, Manifest.FileEntry entry, Configuration conf, long cacheBytes)
-      throws IOException {
-    String key = new Path(index, entry.file) + "#" + entry.crc32c;
+  public static FlatIndex refine(Path index, String indexKey, Manifest.FileEntry entry, Configuration conf,
+                                 long cacheBytes) throws IOException {
+    String key = indexKey + "|" + new Path(index, entry.file) + "#" + entry.crc32c;
     return (FlatIndex) SHARDS.get(key, cacheLimit(cacheBytes), () -> {
       Path path = new Path(index, entry.file);
       FileSystem fs = path.getFileSystem(conf);

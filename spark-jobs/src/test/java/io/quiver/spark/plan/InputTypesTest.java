@@ -145,7 +145,8 @@ class InputTypesTest {
     Exception e = assertThrows(Exception.class, () -> IndexJobs.index(spark,
         new IndexJobs.Input(wrongDim, "parquet", "id", "vector"),
         new IndexJobs.TrainOptions("IVF4,Flat", Metric.L2, 5, 0, 1L << 30), TestTables.outputDir("bad"), 1, false));
-    assertTrue(messages(e).contains("id 321 has a vector of dimension 11; this index has d = 12"), messages(e));
+    assertTrue(messages(e).contains("the input has 1 invalid row (dimension: 1); the first: id 321: vector of "
+        + "dimension 11, expected d = 12"), messages(e));
 
     rows.set(321, RowFactory.create(321L, null));
     String nullVector = new File(SparkTestSessions.targetDir(), "test-tables/null-vector").getPath();
@@ -153,7 +154,7 @@ class InputTypesTest {
     e = assertThrows(Exception.class, () -> IndexJobs.index(spark,
         new IndexJobs.Input(nullVector, "parquet", "id", "vector"),
         new IndexJobs.TrainOptions("IVF4,Flat", Metric.L2, 5, 0, 1L << 30), TestTables.outputDir("bad"), 1, false));
-    assertTrue(messages(e).contains("id 321 has a null vector"), messages(e));
+    assertTrue(messages(e).contains("id 321: null vector (column 'vector')"), messages(e));
 
     IllegalArgumentException wrongCol = assertThrows(IllegalArgumentException.class, () -> IndexJobs.index(spark,
         new IndexJobs.Input(nullVector, "parquet", "id", "emb"),
