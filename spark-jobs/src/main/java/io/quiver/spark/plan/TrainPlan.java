@@ -125,8 +125,8 @@ public final class TrainPlan {
    * tie), so that one short or long row at the start does not make every other row invalid.
    */
   public static int dimension(VectorInput input) {
-    List<Integer> lengths = input.projected().limit(DIMENSION_ROWS).queryExecution().toRdd().toJavaRDD()
-        .map(r -> r.isNullAt(1) ? 0 : r.getArray(1).numElements()).collect();
+    List<Integer> lengths = input.projected().queryExecution().toRdd().toJavaRDD()
+        .map(r -> r.isNullAt(1) ? 0 : r.getArray(1).numElements()).take(DIMENSION_ROWS);
     java.util.Map<Integer, Integer> votes = new java.util.LinkedHashMap<>();
     for (int n : lengths) {
       if (n > 0) {
@@ -182,11 +182,13 @@ public final class TrainPlan {
       return trainDistributed(input, index, rows, want, fraction, d, seed, maxTrainBytes, t0);
     }
     LOG.info("training {} on {} of {} rows (d = {})", factory, want, rows, d);
-    List<float[]> sample = input.projected().sample(false, fraction, seed).limit((int) want)
+    // RDD.take reads partitions in order: the same rows whichever executor computes them (a SQL
+    // limit gathers them through a shuffle, in the order the map outputs arrive)
+    List<float[]> sample = input.projected().sample(false, fraction, seed)
         .queryExecution().toRdd().toJavaRDD()
         .map(r -> valid(input, r, d))
         .filter(v -> v != null)
-        .collect();
+        .take((int) want);
     float[] x = new float[sample.size() * d];
     for (int i = 0; i < sample.size(); i++) {
       System.arraycopy(sample.get(i), 0, x, i * d, d);
