@@ -265,32 +265,56 @@ public final class ShardStore {
     VectorIndex load() throws IOException;
   }
 
+  /** What this JVM's shard cache did since it started (or since {@link #clearCaches}). */
+  public record CacheStats(long hits, long loads, long evictions, long bytes, int entries) {}
+
+  /** The counters of this JVM's shard cache (an executor's, or the driver's in local mode). */
+  public static CacheStats cacheStats() {
+    return SHARDS.stats();
+  }
+
   /** An LRU map bounded by the sum of the shards' list bytes. */
   static final class ShardCache {
     private final LinkedHashMap<String, VectorIndex> map = new LinkedHashMap<>(16, 0.75f, true);
     private long bytes;
+    private long hits;
+    private long loads;
+    private long evictions;
 
     synchronized VectorIndex get(String key, long limit, Loader loader) throws IOException {
       VectorIndex s = map.get(key);
       if (s != null) {
+        hits++;
         return s;
       }
       s = loader.load();
+      loads++;
       long size = sizeOf(s);
       Iterator<Map.Entry<String, VectorIndex>> it = map.entrySet().iterator();
       while (bytes + size > limit && it.hasNext()) {
         Map.Entry<String, VectorIndex> e = it.next();
-        bytes -= sizeOf(e.getValue());
+        long freed = sizeOf(e.getValue());
+        bytes -= freed;
         it.remove();
+        evictions++;
+        LOG.debug("shard cache: evicted {} ({} bytes) to hold {} ({} bytes) within {} bytes", e.getKey(), freed, key,
+            size, limit);
       }
       map.put(key, s);
       bytes += size;
       return s;
     }
 
+    synchronized CacheStats stats() {
+      return new CacheStats(hits, loads, evictions, bytes, map.size());
+    }
+
     synchronized void clear() {
       map.clear();
       bytes = 0;
+      hits = 0;
+      loads = 0;
+      evictions = 0;
     }
 
     private static long sizeOf(VectorIndex s) {

@@ -36,6 +36,13 @@ class ShardCacheTest {
     cache.get("big", limit, () -> { loads.add("big"); return flat(1000); });
     cache.get("a", limit, () -> { loads.add("a after big"); return flat(100); });
     assertEquals(List.of("a", "b", "c", "b again", "big", "a after big"), loads);
+    ShardStore.CacheStats stats = cache.stats();
+    assertEquals(6, stats.loads());
+    assertEquals(2, stats.hits());
+    // out went b (for c), c (for b again), a and b (for big), and big (for a)
+    assertEquals(5, stats.evictions(), stats.toString());
+    assertEquals(1, stats.entries());
+    assertEquals(100 * 24, stats.bytes());
     assertEquals(ShardStore.DEFAULT_CACHE_BYTES, ShardStore.cacheLimit(0));
     assertEquals(123, ShardStore.cacheLimit(123));
   }
