@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Quiver against FAISS in alternating rounds on the same arguments, for a noisy machine.
+
+Each round runs `scripts/quiver bench` (once per Quiver variant) and `scripts/faiss_bench.py`
+with the same arguments, one after the other; every process trains its own index and sweeps the
+given nprobe values. The report gives, per nprobe, the median recall@10 and QPS over the rounds,
+the ratio at the same nprobe, and the ratio at equal recall (FAISS's median curve interpolated
+log-linearly between its two measured points around Quiver's recall).
+
+  /usr/bin/python3 scripts/bench_ab.py --rounds 3 [--variant NAME=ARGS ...] -- BENCH ARGS
+  e.g. ... --variant table=--use-precomputed-table=1 -- --factory IVF1024,PQ16 --base b.fvecs \\
+       --query q.fvecs --nprobe 4,16,64 --threads 1 --repeat 5
+"""
+import argparse, json, math, os, statistics, subprocess, sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(cmd):
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                         env=dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")).stdout
+    return [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+
+
+def main():
+    argv = sys.argv[1:]
+    if "--" not in argv:
+        sys.exit("bench_ab.py: give the bench arguments after --")
+    cut = argv.index("--")
+    p = argparse.ArgumentParser()
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--variant", action="append", default=[],
+                   help="NAME=ARGS: another Quiver run with extra bench arguments, e.g. table=--use-precomputed-table=1")
+    a = p.parse_args(argv[:cut])
+    bench = argv[cut + 1:]
+    variants = [("quiver", [])] + [(v.split("=", 1)[0], v.split("=", 1)[1].split()) for v in a.variant]
+    runs = {name: [] for name, _ in variants}
+    runs["faiss"] = []
+    for r in range(a.rounds):
+        for name, extra in variants:
+            runs[name].append(run([os.path.join(ROOT, "scripts", "quiver"), "bench"] + bench
+                                  + expand(extra)))
+            print(f"round {r + 1} {name}: " + " ".join(f"{x['nprobe']}:{x['qps']:.0f}" for x in runs[name][-1]),
+                  file=sys.stderr)
+        runs["faiss"].append(run(["/usr/bin/python3", os.path.join(ROOT, "scripts", "faiss_bench.py")] + bench))
+        print(f"round {r + 1} faiss: " + " ".join(f"{x['nprobe']}:{x['qps']:.0f}" for x in runs["faiss"][-1]),
+              file=sys.stderr)
+
+    def medians(name):
+        by = {}
+        for rnd in runs[name]:
+            for x in rnd:
+                by.setdefault(x["nprobe"], []).append(x)
+        return {npb: (statistics.median(x["recall_at_k"] for x in xs), statistics.median(x["qps"] for x in xs), xs[0])
+                for npb, xs in sorted(by.items())}
+
+    f = medians("faiss")
+    curve = sorted((rec, qps) for rec, qps, _ in f.values())
+
+    def faiss_at(recall):
+        for (r0, q0), (r1, q1) in zip(curve, curve[1:]):
+            if r0 <= recall <= r1:
+                t = 0 if r1 == r0 else (recall - r0) / (r1 - r0)
+                return math.exp(math.log(q0) + t * (math.log(q1) - math.log(q0)))
+        return None
+
+    print(f"{a.rounds} alternating rounds, medians; arguments: `{' '.join(bench)}`")
+    print()
+    print("| Quiver run | nprobe | Quiver recall@10 | FAISS recall@10 | Quiver QPS | FAISS QPS | ratio, same nprobe "
+          "| ratio, equal recall | Quiver bytes per vector |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, _ in variants:
+        for npb, (rec, qps, x) in medians(name).items():
+            frec, fqps, _ = f[npb]
+            at = faiss_at(rec)
+            eq = f"{qps / at:.2f}" if at else "outside FAISS's range"
+            print(f"| {name} | {npb} | {rec:.4f} | {frec:.4f} | {qps:.0f} | {fqps:.0f} | {qps / fqps:.2f} | {eq} "
+                  f"| {x.get('bytes_per_vector', '-')} |")
+
+
+def expand(extra):
+    out = []
+    for x in extra:
+        out.extend(x.split("=", 1) if x.startswith("--") and "=" in x else [x])
+    return out
+
+
+if __name__ == "__main__":
+    main()
