@@ -58,6 +58,9 @@ def main():
     curve = sorted((rec, qps) for rec, qps, _ in f.values())
 
     def faiss_at(recall):
+        for r0, q0 in curve:
+            if r0 == recall:
+                return q0
         for (r0, q0), (r1, q1) in zip(curve, curve[1:]):
             if r0 <= recall <= r1:
                 t = 0 if r1 == r0 else (recall - r0) / (r1 - r0)
