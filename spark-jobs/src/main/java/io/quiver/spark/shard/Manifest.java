@@ -105,8 +105,11 @@ public final class Manifest implements Serializable {
       if (!fs.exists(index)) {
         throw new IOException("no index at " + index + ": the directory does not exist");
       }
-      throw new IOException("no committed index at " + index + ": " + IndexLayout.SUCCESS + " is missing (the build "
-          + "that wrote it did not finish, or this is not an index directory)");
+      // --overwrite's second rename may have put a committed index in place between the two checks
+      if (!fs.exists(IndexLayout.success(index))) {
+        throw new IOException("no committed index at " + index + ": " + IndexLayout.SUCCESS + " is missing (the build "
+            + "that wrote it did not finish, or this is not an index directory)");
+      }
     }
     long len = fs.getFileStatus(path).getLen();
     if (len > MAX_MANIFEST_BYTES) {
