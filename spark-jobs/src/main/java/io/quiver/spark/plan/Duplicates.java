@@ -79,6 +79,11 @@ public final class Duplicates<K extends Comparable<K>> {
     return new Duplicates<>(ids);
   }
 
+  /** Rows whose id is on more than one row (every copy). */
+  long rows() {
+    return summary.rows;
+  }
+
   /** Ids on more than one row. */
   long ids() {
     return summary.ids;

@@ -366,6 +366,11 @@ public final class SearchPlan {
     long tRead = System.nanoTime();
     long nq = queries.count();
     InvalidRows.Report invalid = invalidRows.value();
+    // a query id on several rows would name several results: the same policy as a build's ids
+    boolean stringIds = input.idType() == VectorInput.IdType.STRING;
+    Duplicates<?> dups = stringIds ? Duplicates.strings(queries.map(q -> (String) q.id))
+        : Duplicates.longs(queries.map(q -> (Long) q.id));
+    dups.report(invalid);
     input.skipped(invalid);
     if (invalid.total() > 0) {
       if (input.onInvalid() == InvalidRows.Policy.FAIL) {
@@ -373,6 +378,16 @@ public final class SearchPlan {
             "nothing was searched or written"));
       }
       LOG.warn("--on-invalid skip: {} invalid query rows get no neighbours {}", invalid.total(), invalid.counts());
+    }
+    if (dups.ids() > 0) {
+      if (stringIds) {
+        Broadcast<String[]> drop = jsc.broadcast(dups.collectStrings());
+        queries = queries.filter(q -> Arrays.binarySearch(drop.value(), (String) q.id) < 0);
+      } else {
+        Broadcast<long[]> drop = jsc.broadcast(dups.collectLongs());
+        queries = queries.filter(q -> Arrays.binarySearch(drop.value(), (Long) q.id) < 0);
+      }
+      nq -= dups.rows();
     }
     LOG.info("read {} queries in {} ms", nq, (System.nanoTime() - tRead) / 1_000_000);
     Strategy strategy = o.strategy();

@@ -37,7 +37,7 @@ class InvalidRowsCommandsTest {
   static final int N = 400;
   /** Every kind once; the duplicated id counts both of its rows. */
   static final Map<String, Long> BUILD_COUNTS = new LinkedHashMap<>();
-  /** Queries are not checked for duplicated ids: both rows of id 240 are searched. */
+  /** A search checks query ids too: both rows of id 240 are left out. */
   static final Map<String, Long> QUERY_COUNTS = new LinkedHashMap<>();
   /** Ids of the rows that are invalid in an index build (240 is on two rows). */
   static final Set<Long> BAD = Set.of(40L, 80L, 120L, 160L, 200L, 240L);
@@ -48,6 +48,7 @@ class InvalidRowsCommandsTest {
       QUERY_COUNTS.put(k, 1L);
     }
     BUILD_COUNTS.put("duplicate_id", 2L);
+    QUERY_COUNTS.put("duplicate_id", 2L);
   }
 
   static SparkSession spark;
@@ -160,13 +161,13 @@ class InvalidRowsCommandsTest {
     assertEquals(BUILD_COUNTS, counts(manifest.get("invalid")));
     assertEquals(N - BAD.size(), manifest.get("ntotal").asLong());
 
-    // the same table as queries: invalid query rows get no row; the two rows of id 240 are searched
+    // the same table as queries: invalid query rows get no row, nor do the two rows of id 240
     String out = new File(work, "skip-search-" + tag).getPath();
     JsonNode s = Cli.ok("search", "--index", index, "--queries", table, "--output", out, "--k", "3", "--nprobe", "4",
         "--on-invalid", "skip");
     assertEquals(QUERY_COUNTS, counts(s.get("invalid")));
     List<Row> rows = spark.read().parquet(out).collectAsList();
-    assertEquals(N + 2 - QUERY_COUNTS.size(), rows.size());
+    assertEquals(N - BAD.size(), rows.size());
     Set<Object> valid = new HashSet<>();
     for (int i = 0; i < N; i++) {
       if (!BAD.contains((long) i)) {
@@ -188,8 +189,9 @@ class InvalidRowsCommandsTest {
     Cli f = Cli.run("search", "--index", index, "--queries", table, "--output", failed, "--k", "3");
     assertEquals(1, f.status(), f.err());
     String err = String.join("\n", f.errLines());
-    assertTrue(err.contains("the queries have 6 invalid rows (null_id: 1, null_vector: 1, dimension: 1, "
-        + "null_component: 1, nan: 1, infinite: 1)"), err);
+    assertTrue(err.contains("the queries have 8 invalid rows (null_id: 1, null_vector: 1, dimension: 1, "
+        + "null_component: 1, nan: 1, infinite: 1, duplicate_id: 2)"), err);
+    assertTrue(err.contains("1 id is on more than one row: " + named(240, stringIds)), err);
     assertTrue(err.contains("id " + named(80, stringIds) + ": NaN at vector component 3"), err);
     assertTrue(err.contains("nothing was searched or written"), err);
     assertFalse(new File(failed).exists());
@@ -198,10 +200,11 @@ class InvalidRowsCommandsTest {
     String joined = new File(work, "skip-join-" + tag).getPath();
     JsonNode j = Cli.ok("join", "--index", index, "--queries", table, "--k", "2", "--nprobe", "4", "--output", joined,
         "--on-invalid", "skip");
-    // the join numbers its query rows itself (the Spark ML path), so a null query id is not an
-    // invalid row there: that row is joined and its pairs carry a null id
+    // the join numbers its query rows itself (the Spark ML path), so a null or repeated query id
+    // is not an invalid row there: that row is joined and its pairs carry its id
     Map<String, Long> joinCounts = new LinkedHashMap<>(QUERY_COUNTS);
     joinCounts.remove("null_id");
+    joinCounts.remove("duplicate_id");
     assertEquals(joinCounts, counts(j.get("invalid")));
     assertEquals(2L * (N + 2 - joinCounts.size()), j.get("pairs").asLong());
     Cli jf = Cli.run("join", "--index", index, "--queries", table, "--k", "2", "--output", joined + "-fail");
