@@ -24,6 +24,7 @@ import org.apache.hadoop.fs.Path;
 @JsonPropertyOrder({"format", "formatVersion", "factory", "metric", "d", "nlist", "codeSize", "ntotal", "refine", "idType",
     "input", "invalid", "seed", "quantizer", "shards"})
 public final class Manifest implements Serializable {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Manifest.class);
   private static final long serialVersionUID = 1L;
 
   public static final String FORMAT = "quiver-index";
@@ -99,11 +100,36 @@ public final class Manifest implements Serializable {
   }
 
   public static Manifest read(Path index, Configuration conf) throws IOException {
+    // --overwrite swaps directories with two renames: a file that vanishes while it is read means
+    // the index was replaced under the reader, which then reads the new one (or finds none)
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return readOnce(index, conf);
+      } catch (java.io.FileNotFoundException e) {
+        if (attempt == SWAP_RETRIES) {
+          throw e.getMessage() != null && e.getMessage().startsWith("no index at") ? e
+              : new IOException("cannot read " + IndexLayout.manifest(index) + ": " + e.getMessage(), e);
+        }
+        LOG.info("{} changed while it was read ({}); reading it again", index, e.getMessage());
+        try {
+          Thread.sleep(100L * attempt);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+      }
+    }
+  }
+
+  /** Attempts of {@link #read} when files vanish under it. */
+  private static final int SWAP_RETRIES = 4;
+
+  private static Manifest readOnce(Path index, Configuration conf) throws IOException {
     Path path = IndexLayout.manifest(index);
     FileSystem fs = path.getFileSystem(conf);
     if (!fs.exists(IndexLayout.success(index))) {
       if (!fs.exists(index)) {
-        throw new IOException("no index at " + index + ": the directory does not exist");
+        throw new java.io.FileNotFoundException("no index at " + index + ": the directory does not exist");
       }
       // --overwrite's second rename may have put a committed index in place between the two checks
       if (!fs.exists(IndexLayout.success(index))) {
@@ -119,6 +145,8 @@ public final class Manifest implements Serializable {
     Manifest m;
     try (InputStream in = fs.open(path)) {
       m = JSON.readValue(in, Manifest.class);
+    } catch (java.io.FileNotFoundException e) {
+      throw e;
     } catch (IOException e) {
       throw new IOException("cannot read " + path + ": " + e.getMessage(), e);
     }

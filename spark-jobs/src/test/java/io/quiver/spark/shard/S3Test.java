@@ -263,34 +263,11 @@ class S3Test {
 
   // ---- S3 helpers --------------------------------------------------------------------------
 
-  /** Staging ({@code .building-}) and replaced ({@code .replaced-}) directories next to {@code output}. */
   private static List<String> leftovers(String output) throws IOException {
-    Path p = new Path(output);
-    List<String> names = new ArrayList<>();
-    for (FileStatus s : s3.listStatus(p.getParent())) {
-      String n = s.getPath().getName();
-      if (n.startsWith(p.getName() + StagedOutput.BUILDING) || n.startsWith(p.getName() + StagedOutput.REPLACED)) {
-        names.add(n);
-      }
-    }
-    return names;
+    return HadoopTrees.leftovers(s3, output);
   }
 
-  /** Every file under {@code dir} (relative name to bytes), without Hadoop's local .crc files. */
   private static Map<String, byte[]> files(Path dir) throws IOException {
-    FileSystem fs = dir.getFileSystem(spark.sparkContext().hadoopConfiguration());
-    Path q = fs.makeQualified(dir);
-    Map<String, byte[]> out = new TreeMap<>();
-    RemoteIterator<LocatedFileStatus> it = fs.listFiles(q, true);
-    while (it.hasNext()) {
-      Path f = it.next().getPath();
-      if (!f.getName().endsWith(".crc")) {
-        String rel = URI.create(q.toUri().getPath() + "/").relativize(URI.create(f.toUri().getPath())).toString();
-        try (InputStream in = fs.open(f)) {
-          out.put(rel, in.readAllBytes());
-        }
-      }
-    }
-    return out;
+    return HadoopTrees.files(dir, spark.sparkContext().hadoopConfiguration());
   }
 }
