@@ -69,6 +69,8 @@ class SpeculativeExecutionTest {
   static final String FACTORY = "IVF32,PQ4";
   /** The files whose first readers and writers are stragglers (see {@link SlowFileSystem}). */
   static final String SLOW = "(base/part-00000|shard-00000\\.qvs|queries/part-00000)";
+  /** The file whose first writer keeps running, killed or not, for 10 s before it creates it. */
+  static final String STUBBORN = "shard-00000\\.qvs";
   static final String SECOND_HOST = "127.0.0.2";
 
   static RpcEnv master;
@@ -116,9 +118,9 @@ class SpeculativeExecutionTest {
     // speculate every task past the multiplier, not only those that process their data slowly
     settings.put("spark.speculation.efficiency.enabled", "false");
     settings.put("spark.sql.shuffle.partitions", "4");
-    settings.put("spark.hadoop.fs." + SlowFileSystem.SCHEME + ".impl", SlowFileSystem.class.getName());
-    settings.put("spark.hadoop." + SlowFileSystem.PATHS, SLOW);
-    settings.put("spark.hadoop." + SlowFileSystem.MILLIS, "10000");
+    settings.putAll(SlowFileSystem.settings(SlowFileSystem.SCHEME, SlowFileSystem.class, SLOW, 10_000));
+    settings.putAll(SlowFileSystem.settings(SlowFileSystem.Stubborn.SCHEME, SlowFileSystem.Stubborn.class,
+        STUBBORN, 10_000));
     spark = SparkTestSessions.standalone(url, settings);
     waitForExecutorsOn(Set.of(hosts));
   }
@@ -243,6 +245,29 @@ class SpeculativeExecutionTest {
       assertEquals(e.getList(2), r.getList(2), "distances of query " + e.getLong(0));
     }
     System.out.println("speculation: build " + b + "; search " + s);
+  }
+
+  /**
+   * The original attempt of a shard write that ignores the kill (it is busy, as in a long write)
+   * goes on after the job has committed and renamed the index into place: it must not write into
+   * the committed index nor leave a staging directory behind.
+   */
+  @Test
+  void anOriginalThatOutlivesTheCommitWritesNothingAfterIt() throws Exception {
+    File parent = new File(TestTables.outputDir("spec-late"));
+    assertTrue(parent.mkdirs());
+    String out = new File(parent, "index").getPath();
+    Attempts b = new Attempts();
+    Manifest got = counting(b, () -> build(spark, base, SlowFileSystem.Stubborn.path(out)));
+    assertTrue(b.speculativeWon.get() >= 1, "the build: " + b);
+    assertEquals(N, got.ntotal);
+    for (Manifest.Shard s : got.shards) {
+      assertArrayEquals(Files.readAllBytes(new File(reference, s.file).toPath()),
+          Files.readAllBytes(new File(out, s.file).toPath()), s.file + "; " + b);
+    }
+    assertEquals(Set.of("index"), names(parent), "beside the index, after every attempt ended; " + b);
+    assertEquals(names(new File(reference)), names(new File(out)), "the files of the index directory; " + b);
+    assertEquals(names(new File(reference, "shards")), names(new File(out, "shards")));
   }
 
   /** The names in a directory, without the checksum files of Hadoop's local file system. */
