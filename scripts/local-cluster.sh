@@ -13,7 +13,8 @@
 # Maven when they are missing. Pids, logs and the workers' work and scratch folders go under
 # spark-jobs/target/local-cluster/ (QUIVER_CLUSTER_DIR). Submit jobs with
 #   scripts/quiver --master spark://127.0.0.1:7077 index ...          (client deploy mode)
-# or with SparkSubmit in cluster deploy mode (docs/spark-jobs.md, "A standalone cluster").
+# or with SparkSubmit in cluster deploy mode (docs/spark-jobs.md, "A standalone cluster on one
+# machine").
 #
 # Environment (defaults in brackets):
 #   QUIVER_CLUSTER_HOST [127.0.0.1]       address every process binds to
