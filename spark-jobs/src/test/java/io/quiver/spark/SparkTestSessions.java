@@ -33,6 +33,20 @@ public final class SparkTestSessions {
     return session(LOCAL_CLUSTER);
   }
 
+  /**
+   * A new session on a standalone master ({@code spark://host:port}) with {@code conf} on top of
+   * Quiver's defaults; a running session is stopped first. Its executors are started like those of
+   * {@link #localCluster()}: the test class path and the parent's JVM flags, 1g each. The caller
+   * stops it (a later {@link #local(int)} or {@link #localCluster()} does too).
+   */
+  public static synchronized SparkSession standalone(String masterUrl, Map<String, String> conf) {
+    SparkSession running = SparkSessions.running();
+    if (running != null) {
+      running.stop();
+    }
+    return start(masterUrl, conf);
+  }
+
   private static SparkSession session(String master) {
     SparkSession running = SparkSessions.running();
     if (running != null) {
@@ -41,6 +55,10 @@ public final class SparkTestSessions {
       }
       running.stop();
     }
+    return start(master, Map.of());
+  }
+
+  private static SparkSession start(String master, Map<String, String> conf) {
     File target = targetDir();
     File tmp = new File(target, "spark-test-tmp");
     File warehouse = new File(target, "spark-warehouse");
@@ -56,13 +74,14 @@ public final class SparkTestSessions {
     for (Map.Entry<String, String> e : SparkSessions.quiverDefaults(cores).entrySet()) {
       b.config(e.getKey(), e.getValue());
     }
-    if (master.startsWith("local-cluster")) {
+    if (master.startsWith("local-cluster") || master.startsWith("spark://")) {
       String flags = System.getProperty("quiver.jvm.flags", "");
       b.config("spark.executor.extraClassPath", System.getProperty("java.class.path"))
           .config("spark.executor.extraJavaOptions", flags + " -Djava.io.tmpdir=" + tmp.getAbsolutePath()
               + " -Dhadoop.tmp.dir=" + new File(target, "hadoop-tmp").getAbsolutePath())
           .config("spark.executor.memory", "1g");
     }
+    conf.forEach(b::config);
     return b.getOrCreate();
   }
 

@@ -164,6 +164,11 @@ public final class BuildPlan {
         String.format("%.1f", encodeSeconds), nshards);
 
     long t1 = System.nanoTime();
+    // the shard tasks create files only inside these (writeOnce without createDirectories): an
+    // attempt that outlives the commit, which deletes _temporary, cannot re-create anything
+    FileSystem ifs = index.getFileSystem(spark.sparkContext().hadoopConfiguration());
+    ifs.mkdirs(IndexLayout.temporary(index));
+    ifs.mkdirs(new Path(index, IndexLayout.SHARDS));
     JavaPairRDD<Encoded, Boolean> routed = encoded.mapToPair(
         e -> {
           Encoded routedEntry = new Encoded(plan.shardOf(e.list, e.id), e.list, e.id, e.code);
@@ -286,7 +291,7 @@ public final class BuildPlan {
     String attempt = tc == null ? "local" : tc.stageAttemptNumber() + "-" + tc.taskAttemptId();
     String file = IndexLayout.shardFile(shard);
     Manifest.FileEntry entry = ShardStore.writeOnce(new Path(index), file, attempt, hc.get(),
-        out -> IndexIO.writeShard(s, out));
+        out -> IndexIO.writeShard(s, out), false);
     Manifest.Shard m = new Manifest.Shard();
     m.shard = shard;
     m.file = file;
@@ -296,7 +301,7 @@ public final class BuildPlan {
     m.lists = lists;
     if (raw != null) {
       m.refineFile = ShardStore.writeOnce(new Path(index), IndexLayout.refineFile(shard), attempt, hc.get(),
-          out -> IndexIO.write(raw, out));
+          out -> IndexIO.write(raw, out), false);
     }
     return m;
   }

@@ -90,11 +90,25 @@ public final class ShardStore {
    */
   public static Manifest.FileEntry writeOnce(Path index, String file, String attempt, Configuration conf, Writer writer)
       throws IOException {
+    return writeOnce(index, file, attempt, conf, writer, true);
+  }
+
+  /**
+   * {@link #writeOnce(Path, String, String, Configuration, Writer)}, where with
+   * {@code createDirectories} false {@code _temporary/} and the file's directory must exist: the
+   * temporary is created with {@link FileSystem#createNonRecursive} and no directory is made. Build
+   * tasks write so: the driver creates the directories before the tasks run, and its commit deletes
+   * {@code _temporary/} (and then renames the staging directory), so a task attempt still running
+   * after the commit (the losing copy of a speculated task, which Spark kills but which need not
+   * notice while it computes or writes) fails instead of re-creating directories there.
+   */
+  public static Manifest.FileEntry writeOnce(Path index, String file, String attempt, Configuration conf, Writer writer,
+      boolean createDirectories) throws IOException {
     Path target = new Path(index, file);
     Path tmp = new Path(IndexLayout.temporary(index), file.replace('/', '_') + "." + attempt);
     FileSystem fs = target.getFileSystem(conf);
     Checked checked;
-    try (FSDataOutputStream raw = fs.create(tmp, true)) {
+    try (FSDataOutputStream raw = createDirectories ? fs.create(tmp, true) : createInExisting(fs, tmp, conf)) {
       checked = new Checked(raw);
       writer.write(checked);
       checked.flush();
@@ -103,7 +117,9 @@ public final class ShardStore {
       throw e;
     }
     Manifest.FileEntry entry = entry(file, checked.bytes, checked.crc.getValue());
-    fs.mkdirs(target.getParent());
+    if (createDirectories) {
+      fs.mkdirs(target.getParent());
+    }
     // some file systems (the local one) replace an existing target on rename: look first
     if (fs.exists(target) || !fs.rename(tmp, target)) {
       fs.delete(tmp, false);
@@ -118,6 +134,20 @@ public final class ShardStore {
       }
     }
     return entry;
+  }
+
+  private static FSDataOutputStream createInExisting(FileSystem fs, Path tmp, Configuration conf) throws IOException {
+    try {
+      // createNonRecursive alone is not enough: Hadoop's RawLocalFileSystem creates the parents anyway
+      if (!fs.getFileStatus(tmp.getParent()).isDirectory()) {
+        throw new java.io.FileNotFoundException(tmp.getParent() + " is not a directory");
+      }
+      return fs.createNonRecursive(tmp, true, conf.getInt("io.file.buffer.size", 4096), fs.getDefaultReplication(tmp),
+          fs.getDefaultBlockSize(tmp), null);
+    } catch (java.io.FileNotFoundException e) {
+      throw new IOException(tmp.getParent() + " does not exist: the build has committed or ended, so this attempt (a"
+          + " late copy of a finished task) writes nothing", e);
+    }
   }
 
   /** Fails unless {@code path} exists with the length the manifest gives it. */
