@@ -65,7 +65,9 @@ public final class JoinJobs {
     if (r.matchCol() != null) {
       qcols.add(col(r.matchCol()));
     }
-    Dataset<Row> q = spark.read().format(queries.format()).load(queries.path()).select(qcols.toArray(new Column[0]));
+    IdCheck ids = checkIds(spark.read().format(queries.format()).load(queries.path()), queries.idCol(),
+        queries.onInvalid());
+    Dataset<Row> q = ids.kept().select(qcols.toArray(new Column[0]));
     Dataset<Row> out = m.transform(q);
     Dataset<Row> result;
     if (r.itemCols().isEmpty()) {
@@ -81,9 +83,62 @@ public final class JoinJobs {
     json.put("output", output);
     json.put("k", o.k());
     json.put("nprobe", o.nprobe());
-    json.put("invalid", m.skippedQueries().counts());
+    json.put("invalid", ids.merged(m.skippedQueries().counts()));
     json.put("search_s", IndexJobs.seconds(start));
     return json;
+  }
+
+  /** What {@link #checkIds} left out: null ids and every row of a repeated id. */
+  record IdCheck(Dataset<Row> kept, long nullIds, long repeatedRows) {
+    /** The model's counts with these added, as the JSON result gives them. */
+    Map<String, Long> merged(Map<String, Long> model) {
+      Map<String, Long> all = new LinkedHashMap<>();
+      if (nullIds > 0) {
+        all.put(InvalidRows.Reason.NULL_ID.key, nullIds);
+      }
+      all.putAll(model);
+      if (repeatedRows > 0) {
+        all.put(InvalidRows.Reason.DUPLICATE_ID.key, repeatedRows);
+      }
+      return all;
+    }
+  }
+
+  /**
+   * The query rows' ids under {@code --on-invalid}, before the Spark ML path numbers the rows: a
+   * null id ({@code null_id}) and an id on several rows ({@code duplicate_id}, every copy) are
+   * invalid, as in {@code search}. {@code fail} stops here naming them; {@code skip} leaves them out.
+   */
+  static IdCheck checkIds(Dataset<Row> q, String idCol, InvalidRows.Policy policy) {
+    Column id = col(idCol);
+    long nullIds = q.filter(id.isNull()).count();
+    Dataset<Row> repeated = q.filter(id.isNotNull()).groupBy(id).count().filter(col("count").gt(1));
+    List<Row> some = repeated.orderBy(id).limit(InvalidRows.NAMED).collectAsList();
+    long repeatedIds = some.isEmpty() ? 0 : repeated.count();
+    long repeatedRows = repeatedIds == 0 ? 0 : repeated.agg(org.apache.spark.sql.functions.sum("count")).first().getLong(0);
+    if (nullIds + repeatedRows == 0) {
+      return new IdCheck(q, 0, 0);
+    }
+    if (policy == InvalidRows.Policy.FAIL) {
+      StringBuilder msg = new StringBuilder("the queries have ").append(nullIds + repeatedRows)
+          .append(" rows with a null or repeated id (null_id: ").append(nullIds).append(", duplicate_id: ")
+          .append(repeatedRows).append(")");
+      if (repeatedIds > 0) {
+        List<String> named = new ArrayList<>();
+        for (Row r : some) {
+          Object v = r.get(0);
+          named.add(v instanceof String str ? "'" + str + "'" : String.valueOf(v));
+        }
+        msg.append("; ").append(repeatedIds).append(repeatedIds == 1 ? " id is" : " ids are")
+            .append(" on more than one row: ").append(String.join(", ", named));
+      }
+      throw new IllegalArgumentException(msg.append(". Each query row needs its own non-null id in '").append(idCol)
+          .append("' (or pass --on-invalid skip); nothing was searched or written").toString());
+    }
+    Dataset<Row> drop = repeated.select(id.as("__quiver_repeated_id"));
+    Dataset<Row> kept = q.filter(id.isNotNull()).join(drop, q.col(idCol).equalTo(drop.col("__quiver_repeated_id")),
+        "left_anti");
+    return new IdCheck(kept, nullIds, repeatedRows);
   }
 
   /**
@@ -110,6 +165,7 @@ public final class JoinJobs {
     IvfKnnModel m = model(spark, index, o, r).setOnInvalid(onInvalid.cliName());
     Dataset<Row> pairs;
     String queryId;
+    IdCheck ids = null;
     if (queries == null) {
       pairs = m.selfJoin(o.k(), threshold, pairsOnce);
       queryId = m.getOrDefault(m.idCol());
@@ -117,7 +173,8 @@ public final class JoinJobs {
       if (pairsOnce) {
         throw new IllegalArgumentException("--pairs-once applies to self-joins (--self)");
       }
-      Dataset<Row> q = spark.read().format(queries.format()).load(queries.path());
+      ids = checkIds(spark.read().format(queries.format()).load(queries.path()), queries.idCol(), onInvalid);
+      Dataset<Row> q = ids.kept();
       m.setVectorCol(queries.vectorCol());
       pairs = Double.isNaN(threshold) ? m.knnJoin(q, o.k()) : m.similarityJoin(q, threshold, o.k());
       queryId = queries.idCol();
@@ -139,7 +196,7 @@ public final class JoinJobs {
       json.put("threshold", threshold);
     }
     json.put("pairs", written.count());
-    json.put("invalid", m.skippedQueries().counts());
+    json.put("invalid", ids == null ? m.skippedQueries().counts() : ids.merged(m.skippedQueries().counts()));
     json.put("join_s", IndexJobs.seconds(start));
     return json;
   }
