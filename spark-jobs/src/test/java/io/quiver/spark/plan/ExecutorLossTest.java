@@ -125,14 +125,7 @@ class ExecutorLossTest {
   }
 
   private static List<Row> search(String index) throws Exception {
-    ShardStore.clearCaches();
-    SearchPlan.LoadedIndex idx = SearchPlan.LoadedIndex.load(spark, index);
-    VectorInput qin = new IndexJobs.Input(queries, "parquet", "id", "vector").open(spark, "queries");
-    List<Row> rows = new ArrayList<>(SearchPlan.search(spark, idx, qin, new SearchPlan.Options(10, 8, 1f,
-        SearchPlan.Strategy.ROUTE, SearchPlan.DEFAULT_BROADCAST_BYTES, ShardStore.DEFAULT_CACHE_BYTES),
-        Dataset::collectAsList));
-    rows.sort(Comparator.comparingLong(r -> r.getLong(0)));
-    return rows;
+    return TestTables.routeSearch(spark, index, queries, ShardStore.DEFAULT_CACHE_BYTES, true);
   }
 
   private static <T> T withKiller(Killer k, java.util.concurrent.Callable<T> job) throws Exception {

@@ -58,11 +58,6 @@ class ShardCachePressureTest {
   }
 
   private static List<Row> search(SparkSession spark, String index, String queries, long cacheBytes) throws Exception {
-    SearchPlan.LoadedIndex idx = SearchPlan.LoadedIndex.load(spark, index);
-    VectorInput qin = new IndexJobs.Input(queries, "parquet", "id", "vector").open(spark, "queries");
-    List<Row> rows = new ArrayList<>(SearchPlan.search(spark, idx, qin, new SearchPlan.Options(10, 8, 1f,
-        SearchPlan.Strategy.ROUTE, SearchPlan.DEFAULT_BROADCAST_BYTES, cacheBytes), Dataset::collectAsList));
-    rows.sort(Comparator.comparingLong(r -> r.getLong(0)));
-    return rows;
+    return TestTables.routeSearch(spark, index, queries, cacheBytes, false);
   }
 }

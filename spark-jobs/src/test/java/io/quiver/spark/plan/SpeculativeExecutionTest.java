@@ -204,14 +204,7 @@ class SpeculativeExecutionTest {
   }
 
   private static List<Row> search(SparkSession s, String index, String queries) throws Exception {
-    ShardStore.clearCaches();
-    SearchPlan.LoadedIndex idx = SearchPlan.LoadedIndex.load(s, index);
-    VectorInput qin = new IndexJobs.Input(queries, "parquet", "id", "vector").open(s, "queries");
-    List<Row> rows = new ArrayList<>(SearchPlan.search(s, idx, qin, new SearchPlan.Options(10, 8, 1f,
-        SearchPlan.Strategy.ROUTE, SearchPlan.DEFAULT_BROADCAST_BYTES, ShardStore.DEFAULT_CACHE_BYTES),
-        Dataset::collectAsList));
-    rows.sort(Comparator.comparingLong(r -> r.getLong(0)));
-    return rows;
+    return TestTables.routeSearch(s, index, queries, ShardStore.DEFAULT_CACHE_BYTES, true);
   }
 
   @Test

@@ -52,4 +52,23 @@ public final class TestTables {
     File f = new File(SparkTestSessions.targetDir(), "test-out/" + name + "-" + System.nanoTime());
     return f.getAbsolutePath();
   }
+
+  /**
+   * Searches {@code index} for the queries of a Parquet table (columns id, vector) with the route
+   * strategy, k = 10 and nprobe = 8 (the shard caches cleared first when {@code fresh}); rows
+   * sorted by query id.
+   */
+  public static List<Row> routeSearch(SparkSession spark, String index, String queries, long cacheBytes, boolean fresh)
+      throws Exception {
+    if (fresh) {
+      io.quiver.spark.shard.ShardStore.clearCaches();
+    }
+    SearchPlan.LoadedIndex idx = SearchPlan.LoadedIndex.load(spark, index);
+    VectorInput qin = new io.quiver.spark.job.IndexJobs.Input(queries, "parquet", "id", "vector").open(spark, "queries");
+    List<Row> rows = new ArrayList<>(SearchPlan.search(spark, idx, qin,
+        new SearchPlan.Options(10, 8, 1f, SearchPlan.Strategy.ROUTE, SearchPlan.DEFAULT_BROADCAST_BYTES, cacheBytes),
+        org.apache.spark.sql.Dataset::collectAsList));
+    rows.sort(java.util.Comparator.comparingLong(r -> r.getLong(0)));
+    return rows;
+  }
 }

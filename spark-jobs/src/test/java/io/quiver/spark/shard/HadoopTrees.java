@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -47,5 +48,45 @@ final class HadoopTrees {
       }
     }
     return out;
+  }
+
+  /**
+   * Runs {@code build} while a reader thread opens {@code target}'s manifest every 5 ms, and
+   * returns what the reader saw, each change once: the index's factory string (with
+   * {@code " while staging"} when a staging directory is beside it), or {@code "error: "} and the
+   * message.
+   */
+  static List<String> readDuring(FileSystem fs, String target, Configuration conf, Runnable build)
+      throws InterruptedException {
+    Path t = new Path(target);
+    AtomicBoolean building = new AtomicBoolean(true);
+    List<String> seen = new ArrayList<>();
+    Thread reader = new Thread(() -> {
+      while (building.get()) {
+        String state;
+        try {
+          boolean staging = !leftovers(fs, target).isEmpty();
+          state = Manifest.read(t, conf).factory + (staging ? " while staging" : "");
+        } catch (IOException e) {
+          state = "error: " + e.getMessage();
+        }
+        if (seen.isEmpty() || !seen.get(seen.size() - 1).equals(state)) {
+          seen.add(state);
+        }
+        try {
+          Thread.sleep(5);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }, "index-reader");
+    reader.start();
+    try {
+      build.run();
+    } finally {
+      building.set(false);
+      reader.join();
+    }
+    return seen;
   }
 }

@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -215,35 +214,8 @@ class HdfsTest {
     // the swap; then the new one. A reader polls the name node through the build.
     Path t = new Path(target);
     Configuration conf = spark.sparkContext().hadoopConfiguration();
-    AtomicBoolean building = new AtomicBoolean(true);
-    List<String> seen = new ArrayList<>();
-    Thread reader = new Thread(() -> {
-      while (building.get()) {
-        String state;
-        try {
-          boolean staging = !leftovers(target).isEmpty();
-          String factory = Manifest.read(t, conf).factory;
-          state = factory + (staging ? " while staging" : "");
-        } catch (IOException e) {
-          state = "error: " + e.getMessage();
-        }
-        if (seen.isEmpty() || !seen.get(seen.size() - 1).equals(state)) {
-          seen.add(state);
-        }
-        try {
-          Thread.sleep(5);
-        } catch (InterruptedException e) {
-          return;
-        }
-      }
-    }, "hdfs-reader");
-    reader.start();
-    try {
-      Cli.ok("index", "--input", base, "--output", target, "--factory", "IVF4,Flat", "--seed", "5", "--overwrite");
-    } finally {
-      building.set(false);
-      reader.join();
-    }
+    List<String> seen = HadoopTrees.readDuring(hdfs, target, conf, () -> Cli.ok("index", "--input", base, "--output",
+        target, "--factory", "IVF4,Flat", "--seed", "5", "--overwrite"));
     System.out.println("a reader of " + target + " during --overwrite saw: " + seen);
     // the old index, committed, until the swap; then (between the two renames) no directory, or
     // the new index: never a directory without _SUCCESS, never the old index again

@@ -20,7 +20,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -223,34 +222,8 @@ class S3Test {
     // copies objects, so a reader may see the output missing for the time of the copies
     Path t = new Path(target);
     Configuration conf = spark.sparkContext().hadoopConfiguration();
-    AtomicBoolean building = new AtomicBoolean(true);
-    List<String> seen = new ArrayList<>();
-    Thread reader = new Thread(() -> {
-      while (building.get()) {
-        String state;
-        try {
-          boolean staging = !leftovers(target).isEmpty();
-          state = Manifest.read(t, conf).factory + (staging ? " while staging" : "");
-        } catch (IOException e) {
-          state = "error: " + e.getMessage();
-        }
-        if (seen.isEmpty() || !seen.get(seen.size() - 1).equals(state)) {
-          seen.add(state);
-        }
-        try {
-          Thread.sleep(5);
-        } catch (InterruptedException e) {
-          return;
-        }
-      }
-    }, "s3-reader");
-    reader.start();
-    try {
-      Cli.ok("index", "--input", base, "--output", target, "--factory", "IVF4,Flat", "--seed", "5", "--overwrite");
-    } finally {
-      building.set(false);
-      reader.join();
-    }
+    List<String> seen = HadoopTrees.readDuring(s3, target, conf, () -> Cli.ok("index", "--input", base, "--output",
+        target, "--factory", "IVF4,Flat", "--seed", "5", "--overwrite"));
     System.out.println("a reader of " + target + " during --overwrite on S3 saw: " + seen);
     assertTrue(seen.contains("IVF8,PQ4 while staging"), "the old index is readable while the new one is built: "
         + seen);
