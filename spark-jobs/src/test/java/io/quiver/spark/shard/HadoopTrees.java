@@ -1,5 +1,11 @@
 package io.quiver.spark.shard;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.quiver.spark.cli.Cli;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -11,6 +17,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.FileUtil;
 import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RemoteIterator;
@@ -88,5 +95,31 @@ final class HadoopTrees {
       reader.join();
     }
     return seen;
+  }
+
+  /** The tables and the index every HDFS and S3 test starts from. */
+  record Tables(String base, String queries, String localBase, String localQueries, String index) {}
+
+  /**
+   * Writes 3000 base and 50 query vectors (16-d, seeded) under {@code root} with {@code quiver
+   * generate}, copies them to {@code local}, and indexes the base there ({@code IVF8,PQ4}, two
+   * shards, seed 5).
+   */
+  static Tables writeTables(FileSystem remote, String root, File local, Configuration conf) throws IOException {
+    String base = root + "/base.parquet";
+    String queries = root + "/q.parquet";
+    String localBase = new File(local, "base.parquet").getPath();
+    String localQueries = new File(local, "q.parquet").getPath();
+    Cli.ok("generate", "--rows", "3000", "--dim", "16", "--clusters", "5", "--seed", "11", "--output", base);
+    Cli.ok("generate", "--rows", "50", "--dim", "16", "--clusters", "5", "--seed", "12", "--output", queries);
+    FileSystem localFs = FileSystem.getLocal(conf);
+    FileUtil.copy(remote, new Path(base), localFs, new Path(localBase), false, conf);
+    FileUtil.copy(remote, new Path(queries), localFs, new Path(localQueries), false, conf);
+    assertTrue(remote.exists(new Path(base, "_SUCCESS")));
+    String index = root + "/idx";
+    JsonNode b = Cli.ok("index", "--input", base, "--output", index, "--factory", "IVF8,PQ4", "--shards", "2",
+        "--seed", "5");
+    assertEquals(3000, b.get("ntotal").asLong());
+    return new Tables(base, queries, localBase, localQueries, index);
   }
 }

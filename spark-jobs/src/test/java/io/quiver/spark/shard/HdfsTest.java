@@ -71,21 +71,12 @@ class HdfsTest {
     local = new File(dir, "local");
 
     // the input tables, written by Spark to HDFS, and copies of them on local files
-    base = root + "/base.parquet";
-    queries = root + "/q.parquet";
-    localBase = new File(local, "base.parquet").getPath();
-    localQueries = new File(local, "q.parquet").getPath();
-    Cli.ok("generate", "--rows", "3000", "--dim", "16", "--clusters", "5", "--seed", "11", "--output", base);
-    Cli.ok("generate", "--rows", "50", "--dim", "16", "--clusters", "5", "--seed", "12", "--output", queries);
-    FileSystem localFs = FileSystem.getLocal(conf);
-    FileUtil.copy(hdfs, new Path(base), localFs, new Path(localBase), false, conf);
-    FileUtil.copy(hdfs, new Path(queries), localFs, new Path(localQueries), false, conf);
-    assertTrue(hdfs.exists(new Path(base, "_SUCCESS")));
-
-    index = root + "/idx";
-    JsonNode b = Cli.ok("index", "--input", base, "--output", index, "--factory", "IVF8,PQ4", "--shards", "2",
-        "--seed", "5");
-    assertEquals(3000, b.get("ntotal").asLong());
+    HadoopTrees.Tables t = HadoopTrees.writeTables(hdfs, root, local, conf);
+    base = t.base();
+    queries = t.queries();
+    localBase = t.localBase();
+    localQueries = t.localQueries();
+    index = t.index();
     results = search(index, queries, root + "/out");
   }
 

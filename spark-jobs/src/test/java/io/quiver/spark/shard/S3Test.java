@@ -91,21 +91,12 @@ class S3Test {
     s3 = new Path(root).getFileSystem(conf);
     local = new File(SparkTestSessions.targetDir(), "s3-" + System.nanoTime());
 
-    base = root + "/base.parquet";
-    queries = root + "/q.parquet";
-    localBase = new File(local, "base.parquet").getPath();
-    localQueries = new File(local, "q.parquet").getPath();
-    Cli.ok("generate", "--rows", "3000", "--dim", "16", "--clusters", "5", "--seed", "11", "--output", base);
-    Cli.ok("generate", "--rows", "50", "--dim", "16", "--clusters", "5", "--seed", "12", "--output", queries);
-    FileSystem localFs = FileSystem.getLocal(conf);
-    FileUtil.copy(s3, new Path(base), localFs, new Path(localBase), false, conf);
-    FileUtil.copy(s3, new Path(queries), localFs, new Path(localQueries), false, conf);
-    assertTrue(s3.exists(new Path(base, "_SUCCESS")));
-
-    index = root + "/idx";
-    JsonNode b = Cli.ok("index", "--input", base, "--output", index, "--factory", "IVF8,PQ4", "--shards", "2",
-        "--seed", "5");
-    assertEquals(3000, b.get("ntotal").asLong());
+    HadoopTrees.Tables t = HadoopTrees.writeTables(s3, root, local, conf);
+    base = t.base();
+    queries = t.queries();
+    localBase = t.localBase();
+    localQueries = t.localQueries();
+    index = t.index();
     results = search(index, queries, root + "/out");
   }
 
