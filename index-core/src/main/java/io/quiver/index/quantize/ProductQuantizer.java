@@ -289,15 +289,7 @@ public final class ProductQuantizer {
         }
       }
     }
-    float[] norms = new float[m * ksub];
-    for (int i = 0; i < m * ksub; i++) {
-      float sq = 0;
-      for (int u = 0; u < dsub; u++) {
-        sq += c[i * dsub + u] * c[i * dsub + u];
-      }
-      norms[i] = sq;
-    }
-    centroidNorms = norms;
+    centroidNorms = VectorUtil.squareNorms(c, m * ksub, dsub);
     centroidsT = t;
     centroids = c;
   }
