@@ -16,7 +16,6 @@ import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -39,7 +38,7 @@ class KilledBuildTest {
     String input = TestTables.parquet(spark, "killed-build", new SyntheticData(D, 20, 11).generate(60_000, 1), D, 0, 8);
     String index = new File(work, "index").getPath();
     Cli.ok("index", "--input", input, "--output", index, "--factory", "IVF64,PQ8", "--seed", "3");
-    Map<String, byte[]> before = files(new File(index));
+    Map<String, byte[]> before = InvalidRowsCommandsTest.files(new File(index));
     List<Row> answers = search(spark, index, input, new File(work, "before").getPath());
 
     // the same build with --overwrite, in a JVM of its own, killed once it has trained its quantizer
@@ -71,7 +70,7 @@ class KilledBuildTest {
     assertNotNull(staging, "the build did not reach its training's end: " + Files.readString(log.toPath()));
     assertFalse(new File(staging, IndexLayout.SUCCESS).exists(), "killed before its commit");
 
-    Map<String, byte[]> after = files(new File(index));
+    Map<String, byte[]> after = InvalidRowsCommandsTest.files(new File(index));
     assertEquals(before.keySet(), after.keySet());
     for (String f : before.keySet()) {
       assertArrayEquals(before.get(f), after.get(f), f + " is unchanged");
@@ -87,15 +86,5 @@ class KilledBuildTest {
   private static List<Row> search(SparkSession spark, String index, String queries, String out) {
     Cli.ok("search", "--index", index, "--queries", queries, "--output", out, "--k", "5", "--nprobe", "4");
     return spark.read().parquet(out).orderBy("id").limit(2000).collectAsList();
-  }
-
-  private static Map<String, byte[]> files(File dir) throws Exception {
-    Map<String, byte[]> m = new TreeMap<>();
-    try (var walk = Files.walk(dir.toPath())) {
-      for (java.nio.file.Path f : walk.filter(Files::isRegularFile).toList()) {
-        m.put(dir.toPath().relativize(f).toString(), Files.readAllBytes(f));
-      }
-    }
-    return m;
   }
 }
