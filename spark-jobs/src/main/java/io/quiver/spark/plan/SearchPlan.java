@@ -367,10 +367,14 @@ public final class SearchPlan {
     long nq = queries.count();
     InvalidRows.Report invalid = invalidRows.value();
     // a query id on several rows would name several results: the same policy as a build's ids
+    // (row numbers that the Spark ML path gives its queries are unique: nothing to check there)
     boolean stringIds = input.idType() == VectorInput.IdType.STRING;
-    Duplicates<?> dups = stringIds ? Duplicates.strings(queries.map(q -> (String) q.id))
+    Duplicates<?> dups = Neighbors.ROW.equals(input.idCol()) ? null
+        : stringIds ? Duplicates.strings(queries.map(q -> (String) q.id))
         : Duplicates.longs(queries.map(q -> (Long) q.id));
-    dups.report(invalid);
+    if (dups != null) {
+      dups.report(invalid);
+    }
     input.skipped(invalid);
     if (invalid.total() > 0) {
       if (input.onInvalid() == InvalidRows.Policy.FAIL) {
@@ -379,7 +383,7 @@ public final class SearchPlan {
       }
       LOG.warn("--on-invalid skip: {} invalid query rows get no neighbours {}", invalid.total(), invalid.counts());
     }
-    if (dups.ids() > 0) {
+    if (dups != null && dups.ids() > 0) {
       if (stringIds) {
         Broadcast<String[]> drop = jsc.broadcast(dups.collectStrings());
         queries = queries.filter(q -> Arrays.binarySearch(drop.value(), (String) q.id) < 0);
