@@ -1,6 +1,11 @@
 package io.quiver.spark.job;
 
+import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.when;
 
 import io.quiver.spark.ml.IvfKnnModel;
 import io.quiver.spark.plan.InvalidRows;
@@ -111,15 +116,19 @@ public final class JoinJobs {
    */
   static IdCheck checkIds(Dataset<Row> q, String idCol, InvalidRows.Policy policy) {
     Column id = col(idCol);
-    long nullIds = q.filter(id.isNull()).count();
-    Dataset<Row> repeated = q.filter(id.isNotNull()).groupBy(id).count().filter(col("count").gt(1));
-    List<Row> some = repeated.orderBy(id).limit(InvalidRows.NAMED).collectAsList();
-    long repeatedIds = some.isEmpty() ? 0 : repeated.count();
-    long repeatedRows = repeatedIds == 0 ? 0 : repeated.agg(org.apache.spark.sql.functions.sum("count")).first().getLong(0);
+    // one aggregation: rows per id, the null id included as its own group
+    Dataset<Row> bad = q.groupBy(id).count().filter(id.isNull().or(col("count").gt(1)));
+    Row totals = bad.agg(coalesce(sum(when(id.isNull(), col("count"))), lit(0L)),
+        coalesce(sum(when(id.isNotNull(), col("count"))), lit(0L)), count(when(id.isNotNull(), lit(1)))).first();
+    long nullIds = totals.getLong(0);
+    long repeatedRows = totals.getLong(1);
+    long repeatedIds = totals.getLong(2);
     if (nullIds + repeatedRows == 0) {
       return new IdCheck(q, 0, 0);
     }
+    Dataset<Row> repeated = bad.filter(id.isNotNull());
     if (policy == InvalidRows.Policy.FAIL) {
+      List<Row> some = repeated.orderBy(id).limit(InvalidRows.NAMED).collectAsList();
       StringBuilder msg = new StringBuilder("the queries have ").append(nullIds + repeatedRows)
           .append(" rows with a null or repeated id (null_id: ").append(nullIds).append(", duplicate_id: ")
           .append(repeatedRows).append(")");
