@@ -1,12 +1,16 @@
 package io.quiver.index;
 
+import io.quiver.index.codec.Codec;
 import io.quiver.index.ivf.CoarseQuantizer;
-import io.quiver.index.ivf.CodeInvertedLists;
 import io.quiver.index.ivf.ListDirectMap;
 import io.quiver.index.ivf.PreassignedSearch;
+import io.quiver.index.scan.Scans;
 import io.quiver.index.spi.ComputeBackends;
 import io.quiver.index.spi.IvfLists;
 import io.quiver.index.spi.IvfSearchJob;
+import io.quiver.index.store.ArrayKind;
+import io.quiver.index.store.InvertedLists;
+import io.quiver.index.store.ListsView;
 import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.topk.TopKHeap;
 import io.quiver.index.util.Checks;
@@ -16,16 +20,25 @@ import java.util.Arrays;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
- * An inverted-file index whose lists hold compressed codes ({@link IvfPqIndex},
- * {@link IvfSqIndex}): FAISS's {@code IndexIVF} with {@code by_residual} on. A coarse quantizer of
- * {@code nlist} centroids assigns each vector to a list; the list stores its id and the code of
- * its residual (the vector minus its list's centroid). A search probes the {@code nprobe}
- * nearest lists and scans their codes; subclasses say how codes are trained, made and compared.
+ * The inverted-file index, FAISS's {@code IndexIVF}: a coarse quantizer of {@code nlist}
+ * centroids assigns each vector to a list; the list stores its id and its {@link Codec} code
+ * (of the residual to the list's centroid when {@code byResidual}, as FAISS's IVF-PQ and IVF-SQ
+ * do, else of the vector, as IVF-Flat). A search probes the {@code nprobe} nearest lists and
+ * scans their codes with a per-query list scanner. {@link IvfIndex}, {@link IvfPqIndex} and
+ * {@link IvfSqIndex} are this class over the float, PQ and SQ codecs.
+ *
+ * <p>Training mirrors FAISS's IVF: k-means with 10 iterations, at most 256 points per centroid,
+ * seed 1234 (spherical for inner product and cosine), then the codec on the residuals of the same
+ * vectors. Training runs outside the lock on new state that is published at once when it
+ * succeeds, so searches go on meanwhile and a failed training changes nothing.
  *
  * <p>Thread-safe: searches, range searches and reconstructs run concurrently under a read lock;
- * training, adding, removing and merging take the write lock. See {@link VectorIndex}.
+ * adding, removing, merging and the publication of a training take the write lock. See
+ * {@link VectorIndex}.
+ *
+ * @param <A> the code array type of the codec
  */
-public abstract class IvfCodesIndex implements InvertedFileIndex {
+public abstract class IvfCodesIndex<A> implements InvertedFileIndex {
 
   private static final int QUERY_BATCH = 16;
 
@@ -33,18 +46,20 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
   protected final Metric metric;
   protected final int nlist;
   protected final CoarseQuantizer coarse;
-  protected final CodeInvertedLists lists;
+  protected final InvertedLists<A> lists;
+  private final boolean byResidual;
   /** The live lists, for a compute backend ({@link IvfSearchJob}); one instance per index. */
   private final IvfLists listsView;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
 
+  private volatile Codec<A> codec;
   private volatile int nprobe = 1;
   private long ntotal;
   private final ListDirectMap directMap = new ListDirectMap();
   /** Set on {@link #emptyCopy} results: the quantizers are shared and must not be retrained. */
   private boolean sharesQuantizers;
 
-  protected IvfCodesIndex(int d, int nlist, Metric metric, int codeSize) {
+  protected IvfCodesIndex(int d, int nlist, Metric metric, Codec<A> codec, boolean byResidual) {
     Checks.atLeast("d", d, 1);
     Checks.atLeast("nlist", nlist, 1);
     if (metric == null) {
@@ -53,33 +68,28 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
     this.d = d;
     this.nlist = nlist;
     this.metric = metric;
+    this.codec = codec;
+    this.byResidual = byResidual;
     this.coarse = new CoarseQuantizer(d, nlist, metric.higherIsCloser());
-    this.lists = new CodeInvertedLists(nlist, codeSize);
-    this.listsView = lists.view(coarse, d, this::listsCodec);
+    this.lists = new InvertedLists<>(nlist, codec.kind(), codec.unitsPerCode());
+    this.listsView = new ListsView(lists, coarse, () -> this.codec.describe());
   }
 
-  // ---- what subclasses provide -----------------------------------------------------------
-
-  /** True when the code quantizer is trained. */
-  protected abstract boolean codecTrained();
-
-  /** Trains the code quantizer on residuals ({@code n * d} floats). Must not publish state on failure. */
-  protected abstract void trainCodec(float[] residuals);
-
-  /** Encodes {@code n} residuals into {@code n * codeSize} bytes. */
-  protected abstract byte[] encode(float[] residuals);
-
-  /** Decodes one code into a residual. */
-  protected abstract void decode(byte[] codes, int codeOff, float[] out, int outOff);
-
-  /** True when {@code other}'s code quantizer equals this one's (for merging). */
-  protected abstract boolean sameCodec(IvfCodesIndex other);
+  // ---- what a codec family adds ------------------------------------------------------------
 
   /**
-   * A new untrained-looking index of the same kind whose code quantizer (and its tables) is this
-   * one's, shared; {@link #emptyCopy} adds the coarse centroids.
+   * A new empty index of the same kind and parameters over {@code codec} (shared, not copied);
+   * {@link #emptyCopy} adds the coarse centroids.
    */
-  protected abstract IvfCodesIndex newSharingCodec();
+  protected abstract IvfCodesIndex<A> newSharing(Codec<A> codec);
+
+  /** Bytes of the coarse centroids and their norms, once trained. */
+  private long coarseMemoryBytes() {
+    return coarse.isTrained() ? 4L * nlist * d + 4L * nlist : 0;
+  }
+
+  /** Called under the write lock (or before the index is shared) whenever centroids or codec are published. */
+  protected void published() {}
 
   /** Per-query scanning state, made once per query and used for each probed list. */
   protected interface ListScan {
@@ -94,11 +104,47 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
     void range(int list, float coarseValue, float keyBound, RangeCollector out);
   }
 
-  /** The scanning state for query {@code q[qOff .. qOff+d)} (already normalized for cosine). */
-  protected abstract ListScan newScan(float[] q, int qOff);
+  /**
+   * The scanning state for query {@code q[qOff .. qOff+d)} (already normalized for cosine), FAISS's
+   * {@code InvertedListScanner}: the codec's scorer, set to the query (or, for L2 by residual, to
+   * the query's residual to each list's centroid); for inner product by residual the key is
+   * {@code -(<q, c> + <q, r>)}, the coarse value being {@code <q, c>}.
+   */
+  protected ListScan newScan(float[] q, int qOff) {
+    boolean ip = metric.higherIsCloser();
+    Codec.Scorer<A> scorer = codec.scorer(ip);
+    float[] buf = new float[Scans.BLOCK];
+    boolean perList = byResidual && !ip;
+    float[] residual = perList ? new float[d] : null;
+    if (!perList) {
+      scorer.setQuery(q, qOff);
+    }
+    return new ListScan() {
+      private float prepare(int list, float coarseValue) {
+        if (perList) {
+          coarse.residual(q, qOff, list, residual, 0);
+          scorer.setQuery(residual, 0);
+        }
+        return byResidual && ip ? -coarseValue : 0f;
+      }
 
-  /** How the lists' codes read, for a compute backend ({@link IvfLists#codec()}). */
-  protected abstract IvfLists.Codec listsCodec();
+      @Override
+      public void scan(int list, float coarseValue, TopKHeap heap) {
+        int size = lists.size(list);
+        if (size > 0) {
+          Scans.topK(scorer, lists.codes(list), lists.ids(list), 0, size, prepare(list, coarseValue), heap, buf);
+        }
+      }
+
+      @Override
+      public void range(int list, float coarseValue, float keyBound, RangeCollector out) {
+        int size = lists.size(list);
+        if (size > 0) {
+          Scans.range(scorer, lists.codes(list), lists.ids(list), 0, size, prepare(list, coarseValue), keyBound, out, buf);
+        }
+      }
+    };
+  }
 
   // ---- VectorIndex -------------------------------------------------------------------------
 
@@ -112,10 +158,22 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
     return metric;
   }
 
+  @Override
   public int nlist() {
     return nlist;
   }
 
+  /** The codec of the list entries (read-only once trained). */
+  public Codec<A> codec() {
+    return codec;
+  }
+
+  /** True when lists hold codes of residuals to their centroid (FAISS's {@code by_residual}). */
+  public boolean byResidual() {
+    return byResidual;
+  }
+
+  /** The default number of lists a search visits (1 unless set, as FAISS). */
   public int nprobe() {
     return nprobe;
   }
@@ -126,6 +184,7 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
   }
 
   /** The coarse quantizer (its k-means settings can be changed before training). */
+  @Override
   public CoarseQuantizer coarseQuantizer() {
     return coarse;
   }
@@ -142,12 +201,33 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
 
   @Override
   public boolean isTrained() {
-    return coarse.isTrained() && codecTrained();
+    return coarse.isTrained() && codec.isTrained();
+  }
+
+  @Override
+  public String factoryString() {
+    return "IVF" + nlist + "," + codec.factoryName();
+  }
+
+  /**
+   * Training vectors a build should sample: FAISS's {@code max_points_per_centroid * nlist} for
+   * the coarse k-means, or more when the codec's own training uses more (PQ's
+   * {@code 256 * ksub}).
+   */
+  public long trainingSampleSize() {
+    long coarseRows = 256L * nlist;
+    long codecRows = codec.trainingSampleSize();
+    return codecRows == Long.MAX_VALUE ? coarseRows : Math.max(coarseRows, codecRows);
+  }
+
+  /** Training vectors the codec uses from a sample; 0 when it needs none. */
+  public long codecTrainingSampleSize() {
+    return codec.trainingSampleSize();
   }
 
   /** Bytes per stored vector in the lists: the code plus its 8-byte id. */
   public int bytesPerVector() {
-    return lists.codeSize() + Long.BYTES;
+    return lists.codeBytes() + Long.BYTES;
   }
 
   private float[] prepare(String name, float[] vectors) {
@@ -161,8 +241,11 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
   }
 
   /**
-   * Trains the coarse quantizer with k-means, then the code quantizer on the residuals of the
-   * same vectors.
+   * Trains the coarse quantizer with k-means, then the codec on the residuals of the same
+   * vectors (on the vectors, for a codec that is not by residual).
+   *
+   * @throws IllegalArgumentException with fewer than nlist points
+   * @throws IllegalStateException when the index already holds vectors or shares its quantizers
    */
   @Override
   public void train(float[] vectors) {
@@ -172,25 +255,52 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
       throw new IllegalArgumentException("training needs at least nlist=" + nlist + " points, got " + n);
     }
     checkRetrainable();
-    lock.writeLock().lock();
-    try {
-      publishAndTrainCodec(coarse.computeCentroids(x), x);
-    } finally {
-      lock.writeLock().unlock();
-    }
+    float[] centroids = coarse.computeCentroids(x);
+    publish(centroids, trainCodec(centroids, x));
   }
 
+  /**
+   * {@inheritDoc} For a codec that needs no training {@code vectors} may be empty; they are
+   * checked when given.
+   */
   @Override
   public void trainWithCentroids(float[] centroids, float[] vectors) {
-    float[] x = prepare("training vectors", vectors);
+    float[] x = vectors == null ? new float[0] : prepare("training vectors", vectors);
     coarse.checkCentroids(centroids);
-    if (x.length == 0 && !codecTrained()) {
+    if (x.length == 0 && codec.needsTraining() && !codec.isTrained()) {
       throw new IllegalArgumentException("training the code quantizer needs vectors; got none");
     }
     checkRetrainable();
+    float[] c = centroids.clone();
+    publish(c, trainCodec(c, x));
+  }
+
+  /** A newly trained codec for these centroids (outside the lock), or the current one when there is nothing to train. */
+  private Codec<A> trainCodec(float[] centroids, float[] x) {
+    Codec<A> current = codec;
+    if (!current.needsTraining() || x.length == 0) {
+      return current;
+    }
+    Codec<A> fresh = current.untrainedCopy();
+    if (byResidual) {
+      CoarseQuantizer trained = coarse.withCentroids(centroids);
+      fresh.train(trained.residuals(x, trained.assign(x, 0)));
+    } else {
+      fresh.train(x);
+    }
+    return fresh;
+  }
+
+  private void publish(float[] centroids, Codec<A> trained) {
     lock.writeLock().lock();
     try {
-      publishAndTrainCodec(centroids.clone(), x);
+      if (ntotal > 0) {
+        throw new IllegalStateException("cannot retrain an index that holds " + ntotal + " vectors; build a new index");
+      }
+      coarse.setCentroids(centroids);
+      codec = trained;
+      published();
+      directMap.invalidate();
     } finally {
       lock.writeLock().unlock();
     }
@@ -206,23 +316,6 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
     }
   }
 
-  /** Publishes centroids and trains the codec on residuals; restores the old centroids on failure. */
-  private void publishAndTrainCodec(float[] centroids, float[] x) {
-    float[] old = coarse.centroids();
-    coarse.setCentroids(centroids);
-    try {
-      if (x.length > 0) {
-        trainCodec(coarse.residuals(x, coarse.assign(x, 0)));
-      }
-    } catch (RuntimeException e) {
-      if (old != null) {
-        coarse.setCentroids(old);
-      }
-      throw e;
-    }
-    directMap.invalidate();
-  }
-
   @Override
   public void add(float[] vectors) {
     addInternal(vectors, null);
@@ -231,11 +324,12 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
   @Override
   public void addWithIds(float[] vectors, long[] ids) {
     if (ids == null) {
-      throw new IllegalArgumentException("ids is null");
+      throw new IllegalArgumentException("ids is null"); // addInternal reads null as "number from ntotal"
     }
     addInternal(vectors, ids);
   }
 
+  /** Assigns and encodes outside the lock, then appends under it; ids from ntotal on when {@code givenIds} is null. */
   private void addInternal(float[] vectors, long[] givenIds) {
     requireTrained();
     float[] x = prepare("vectors", vectors);
@@ -246,8 +340,7 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
       ids = givenIds.clone();
     }
     long[] assign = coarse.assign(x, 0);
-    byte[] codes = encode(coarse.residuals(x, assign));
-    int codeSize = lists.codeSize();
+    A codes = encode(x, assign);
     int[] perList = new int[nlist];
     for (long a : assign) {
       perList[(int) a]++;
@@ -261,13 +354,18 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
       }
       long first = ntotal;
       for (int i = 0; i < n; i++) {
-        lists.append((int) assign[i], ids == null ? first + i : ids[i], codes, i * codeSize);
+        lists.append((int) assign[i], ids == null ? first + i : ids[i], codes, i);
       }
       ntotal += n;
       directMap.invalidate();
     } finally {
       lock.writeLock().unlock();
     }
+  }
+
+  /** The codes of {@code x} for their lists {@code assign}: of the residuals when by residual. */
+  private A encode(float[] x, long[] assign) {
+    return codec.encode(byResidual ? coarse.residuals(x, assign) : x);
   }
 
   private int effectiveNprobe(SearchParams params) {
@@ -312,12 +410,7 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
             scan.scan(list, coarseValues[qi * np + p], heap);
           }
         }
-        heap.drainSorted(outDist, outIds, null, qi * k, Float.POSITIVE_INFINITY);
-        if (ip) {
-          for (int j = qi * k; j < qi * k + k; j++) {
-            outDist[j] = -outDist[j];
-          }
-        }
+        Scans.drain(heap, outDist, outIds, qi * k, ip);
       }
     });
     return new SearchResult(nq, k, outIds, outDist);
@@ -395,7 +488,10 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
     }
   }
 
-  /** The decoded vector: centroid plus decoded residual (normalized input for cosine). */
+  /**
+   * The stored vector of this id (normalized input for cosine): the decoded code, plus the list's
+   * centroid when by residual.
+   */
   @Override
   public float[] reconstruct(long id) {
     requireTrained();
@@ -406,12 +502,13 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
         throw new IllegalArgumentException("id " + id + " is not in the index (ntotal=" + ntotal + ")");
       }
       int list = (int) (pos >>> 32);
-      int off = (int) pos;
       float[] out = new float[d];
-      decode(lists.codes(list), off * lists.codeSize(), out, 0);
-      float[] c = coarse.centroids();
-      for (int t = 0; t < d; t++) {
-        out[t] += c[list * d + t];
+      codec.decode(lists.codes(list), (int) pos, out, 0);
+      if (byResidual) {
+        float[] c = coarse.centroids();
+        for (int t = 0; t < d; t++) {
+          out[t] += c[list * d + t];
+        }
       }
       return out;
     } finally {
@@ -421,6 +518,9 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
 
   @Override
   public long removeIds(IdSelector selector) {
+    if (selector == null) {
+      throw new IllegalArgumentException("selector is null; pass an IdSelector that chooses the ids to remove");
+    }
     lock.writeLock().lock();
     try {
       long removed = lists.remove(selector);
@@ -437,53 +537,54 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
   /**
    * Moves every vector of {@code other} into this index (FAISS's {@code merge_from}); {@code other}
    * is left empty. Both must be of the same kind with the same d, metric, nlist, centroids and
-   * code quantizer.
+   * codec.
    */
   @Override
   public void mergeFrom(VectorIndex other) {
-    if (!(other instanceof IvfCodesIndex)) {
-      throw new IllegalArgumentException("cannot merge " + (other == null ? "null" : other.factoryString()) + " into "
-          + factoryString() + ": kind, d, metric and nlist must match");
-    }
-    mergeFrom((IvfCodesIndex) other);
-  }
-
-  /** See {@link #mergeFrom(VectorIndex)}. */
-  public void mergeFrom(IvfCodesIndex other) {
     if (other == this) {
       throw new IllegalArgumentException("cannot merge an index into itself");
     }
-    if (other.getClass() != getClass() || other.d != d || other.metric != metric || other.nlist != nlist) {
-      throw new IllegalArgumentException("cannot merge " + other.factoryString() + " d=" + other.d + " " + other.metric
+    if (other == null || other.getClass() != getClass()) {
+      throw new IllegalArgumentException("cannot merge " + (other == null ? "null" : other.factoryString()) + " into "
+          + factoryString() + ": kind, d, metric and nlist must match");
+    }
+    @SuppressWarnings("unchecked")
+    IvfCodesIndex<A> o = (IvfCodesIndex<A>) other;
+    if (o.d != d || o.metric != metric || o.nlist != nlist) {
+      throw new IllegalArgumentException("cannot merge " + o.factoryString() + " d=" + o.d + " " + o.metric
           + " into " + factoryString() + " d=" + d + " " + metric + ": kind, d, metric and nlist must match");
     }
     requireTrained();
-    other.requireTrained();
-    Locks.withBothWriteLocks(this, lock, other, other.lock, () -> {
-      if (!Arrays.equals(coarse.centroids(), other.coarse.centroids()) || !sameCodec(other)) {
-        throw new IllegalArgumentException("cannot merge indexes trained separately (centroids or code quantizers differ); "
-            + "train once and add to copies of the trained index");
+    o.requireTrained();
+    Locks.withBothWriteLocks(this, lock, o, o.lock, () -> {
+      boolean sameCentroids = Arrays.equals(coarse.centroids(), o.coarse.centroids());
+      if (!sameCentroids || !codec.sameAs(o.codec)) {
+        throw new IllegalArgumentException("cannot merge indexes trained separately ("
+            + (sameCentroids ? "their " + codec.factoryName() + " code quantizers differ" : "centroids differ")
+            + "); train once and add to copies of the trained index");
       }
-      lists.moveFrom(other.lists);
-      ntotal += other.ntotal;
-      other.ntotal = 0;
+      lists.moveFrom(o.lists);
+      ntotal += o.ntotal;
+      o.ntotal = 0;
       directMap.invalidate();
-      other.directMap.invalidate();
+      o.directMap.invalidate();
     });
   }
 
-  /** Bytes of the code quantizer and any tables it keeps (codebooks, precomputed tables). */
-  protected abstract long codecMemoryBytes();
+  /** Bytes of the codec's trained state and any tables the index keeps for it. */
+  protected long codecMemoryBytes() {
+    return codec.memoryBytes();
+  }
 
   /**
-   * Lists (codes, ids, capacity included), centroids and their norms, and the code quantizer
-   * with its tables.
+   * Lists (codes, ids, capacity included), centroids and their norms, and the codec with its
+   * tables.
    */
   @Override
   public long memoryBytes() {
     lock.readLock().lock();
     try {
-      return lists.memoryBytes() + (coarse.isTrained() ? 4L * nlist * d + 4L * nlist : 0) + codecMemoryBytes();
+      return lists.memoryBytes() + coarseMemoryBytes() + codecMemoryBytes();
     } finally {
       lock.readLock().unlock();
     }
@@ -501,9 +602,10 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
 
   // ---- InvertedFileIndex -------------------------------------------------------------------
 
+  /** Bytes of one code: the codec's, or {@code 4 * d} little-endian float32 values for IVF-Flat. */
   @Override
   public int codeSize() {
-    return lists.codeSize();
+    return lists.codeBytes();
   }
 
   @Override
@@ -511,7 +613,8 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
     requireTrained();
     float[] x = prepare("vectors", vectors);
     long[] assign = coarse.assignInto(x, listsOut, threads);
-    return encode(coarse.residuals(x, assign));
+    A codes = encode(x, assign);
+    return lists.kind().toBytes(codes, 0, lists.kind().length(codes));
   }
 
   @Override
@@ -521,9 +624,9 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
   }
 
   @Override
-  public IvfCodesIndex emptyCopy() {
+  public IvfCodesIndex<A> emptyCopy() {
     requireTrained();
-    IvfCodesIndex copy = newSharingCodec();
+    IvfCodesIndex<A> copy = newSharing(codec);
     copy.coarse.setCentroids(coarse.centroids());
     copy.sharesQuantizers = true;
     copy.setNprobe(nprobe);
@@ -534,14 +637,11 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
   public void addPreassigned(int list, long[] ids, int idsOff, byte[] codes, int codesOff, int n) {
     requireTrained();
     checkList(list);
-    int cs = lists.codeSize();
-    Checks.entries(ids, idsOff, codes, codesOff, n, cs);
+    Checks.entries(ids, idsOff, codes, codesOff, n, lists.codeBytes());
+    A a = lists.kind().fromBytes(codes, codesOff, n * lists.unitsPerCode());
     lock.writeLock().lock();
     try {
-      lists.reserve(list, n);
-      for (int i = 0; i < n; i++) {
-        lists.append(list, ids[idsOff + i], codes, codesOff + i * cs);
-      }
+      lists.append(list, ids, idsOff, a, 0, n);
       ntotal += n;
       directMap.invalidate();
     } finally {
@@ -571,7 +671,7 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
 
   // ---- storage access (index files) -------------------------------------------------------
 
-  /** A copy of the centroids, or null before training. */
+  /** A copy of the centroids ({@code nlist * d} floats), or null before training. */
   public float[] centroids() {
     float[] c = coarse.centroids();
     return c == null ? null : c.clone();
@@ -592,7 +692,7 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
   public long[] listIds(int list) {
     lock.readLock().lock();
     try {
-      return Arrays.copyOf(lists.ids(checkList(list)), lists.size(list));
+      return lists.copyIds(checkList(list));
     } finally {
       lock.readLock().unlock();
     }
@@ -603,18 +703,37 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
   public byte[] listCodes(int list) {
     lock.readLock().lock();
     try {
-      return Arrays.copyOf(lists.codes(checkList(list)), lists.size(list) * lists.codeSize());
+      ArrayKind<A> kind = lists.kind();
+      return kind.toBytes(lists.codes(checkList(list)), 0, lists.size(list) * lists.unitsPerCode());
     } finally {
       lock.readLock().unlock();
     }
   }
 
-  /** Restores lists and centroids read from storage (index files); arrays are taken as they are. */
-  protected final void restore(float[] centroids, int nprobe, long[][] listIds, byte[][] listCodes) {
+  /** A copy of the codes of a list in the codec's array type ({@code listSize * unitsPerCode} elements). */
+  protected A listCodesArray(int list) {
+    lock.readLock().lock();
+    try {
+      return lists.copyCodes(checkList(list));
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /**
+   * Restores lists and centroids read from storage (index files); arrays are taken as they are.
+   * {@code centroids} is null for an untrained index (then every list must be empty).
+   */
+  protected final void restore(float[] centroids, int nprobe, long[][] listIds, A[] listCodes) {
     if (listIds.length != nlist || listCodes.length != nlist) {
       throw new IllegalArgumentException("expected " + nlist + " lists");
     }
-    coarse.setCentroids(centroids);
+    if (centroids != null) {
+      if (centroids.length != (long) nlist * d) {
+        throw new IllegalArgumentException("centroids.length " + centroids.length + " != nlist " + nlist + " * d " + d);
+      }
+      coarse.setCentroids(centroids);
+    }
     long total = 0;
     for (int l = 0; l < nlist; l++) {
       lists.setList(l, listIds[l], listCodes[l]);
@@ -622,6 +741,7 @@ public abstract class IvfCodesIndex implements InvertedFileIndex {
     }
     ntotal = total;
     setNprobe(nprobe);
+    published();
   }
 
   private int checkList(int list) {

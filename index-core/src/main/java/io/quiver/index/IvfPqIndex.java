@@ -1,11 +1,12 @@
 package io.quiver.index;
 
+import io.quiver.index.codec.Codec;
+import io.quiver.index.codec.PqCodec;
 import io.quiver.index.quantize.ProductQuantizer;
-import io.quiver.index.spi.IvfLists;
+import io.quiver.index.scan.Scans;
 import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.topk.TopKHeap;
-import io.quiver.index.vector.VectorUtil;
-import java.util.Arrays;
+
 
 /**
  * An inverted file with product-quantized residuals: FAISS's {@code IndexIVFPQ}
@@ -24,7 +25,7 @@ import java.util.Arrays;
  * {@link #MAX_PRECOMPUTED_BYTES}, as FAISS does. For inner product the value is
  * {@code <q, c> + <q, r>}, with one table per query.
  */
-public final class IvfPqIndex extends IvfCodesIndex {
+public final class IvfPqIndex extends IvfCodesIndex<byte[]> {
 
   /** Largest precomputed table kept when asked for (FAISS's precomputed_table_max_bytes is 2 GiB too). */
   public static final long MAX_PRECOMPUTED_BYTES = 2L << 30;
@@ -37,28 +38,23 @@ public final class IvfPqIndex extends IvfCodesIndex {
   /** {@code use_precomputed_table = 1}: keep it up to {@link #MAX_PRECOMPUTED_BYTES}. */
   public static final int PRECOMPUTED_ON = 1;
 
-  private static final int SCAN_BLOCK = 256;
-
-  private final ProductQuantizer pq;
   /** nlist x m x ksub: |r|^2 + 2 <c, r> per sub-code (L2 only), or null. */
   private volatile float[] precomputed;
   private volatile int usePrecomputedTable = PRECOMPUTED_AUTO;
 
   public IvfPqIndex(int d, int nlist, int m, int nbits, Metric metric) {
-    this(d, nlist, new ProductQuantizer(d, m, nbits), metric);
+    this(d, nlist, new PqCodec(new ProductQuantizer(d, m, nbits)), metric);
   }
 
-  private IvfPqIndex(int d, int nlist, ProductQuantizer pq, Metric metric) {
-    super(d, nlist, metric, pq.codeSize());
-    this.pq = pq;
+  private IvfPqIndex(int d, int nlist, Codec<byte[]> codec, Metric metric) {
+    super(d, nlist, metric, codec, true);
   }
 
   /** Restores a trained index from storage (index files). */
   public static IvfPqIndex fromStorage(int d, Metric metric, int nlist, int nprobe, float[] centroids, ProductQuantizer pq,
                                        long[][] listIds, byte[][] listCodes) {
-    IvfPqIndex index = new IvfPqIndex(d, nlist, pq, metric);
+    IvfPqIndex index = new IvfPqIndex(d, nlist, new PqCodec(pq), metric);
     index.restore(centroids, nprobe, listIds, listCodes);
-    index.precomputeTables();
     return index;
   }
 
@@ -75,7 +71,7 @@ public final class IvfPqIndex extends IvfCodesIndex {
           + (AUTO_PRECOMPUTED_MAX_BYTES >> 20) + " MiB) or 1 (on), got " + mode);
     }
     this.usePrecomputedTable = mode;
-    precomputeTables();
+    published();
   }
 
   /** The {@code use_precomputed_table} mode: -1, 0 or 1. */
@@ -85,6 +81,7 @@ public final class IvfPqIndex extends IvfCodesIndex {
 
   /** Bytes of the per-list table of this index's shape: {@code nlist * m * ksub} floats. */
   public long precomputedTableBytes() {
+    ProductQuantizer pq = pq();
     return (long) nlist * pq.m() * pq.ksub() * Float.BYTES;
   }
 
@@ -93,37 +90,23 @@ public final class IvfPqIndex extends IvfCodesIndex {
     return precomputed != null;
   }
 
-  /** The product quantizer of the residuals. */
+  /** The product quantizer of the residuals (configure it before training; a training replaces it). */
   public ProductQuantizer pq() {
-    return pq;
+    return ((PqCodec) codec()).pq();
   }
 
   @Override
-  public String factoryString() {
-    return "IVF" + nlist + ",PQ" + pq.m() + (pq.nbits() == 8 ? "" : "x" + pq.nbits());
-  }
-
-  @Override
-  protected IvfCodesIndex newSharingCodec() {
-    IvfPqIndex copy = new IvfPqIndex(d, nlist, pq, metric);
+  protected IvfPqIndex newSharing(Codec<byte[]> codec) {
+    IvfPqIndex copy = new IvfPqIndex(d, nlist, codec, metric);
     copy.usePrecomputedTable = usePrecomputedTable;
-    copy.precomputed = precomputed;
+    copy.precomputed = precomputed; // same centroids and codebook: the same table
     return copy;
   }
 
-  @Override
-  protected boolean codecTrained() {
-    return pq.isTrained();
-  }
-
-  @Override
-  protected void trainCodec(float[] residuals) {
-    pq.train(residuals);
-    precomputeTables();
-  }
-
   /** FAISS's precompute_table: term2[list][j][c] = |C_jc|^2 + 2 <centroid_list,j , C_jc>. */
-  private void precomputeTables() {
+  @Override
+  protected void published() {
+    ProductQuantizer pq = pq();
     int mode = usePrecomputedTable;
     long max = mode == PRECOMPUTED_ON ? MAX_PRECOMPUTED_BYTES : mode == PRECOMPUTED_AUTO ? AUTO_PRECOMPUTED_MAX_BYTES : -1;
     if (!pq.isTrained() || !coarse.isTrained() || metric.higherIsCloser() || precomputedTableBytes() > max) {
@@ -149,44 +132,31 @@ public final class IvfPqIndex extends IvfCodesIndex {
   @Override
   protected long codecMemoryBytes() {
     float[] pre = precomputed;
-    return pq.memoryBytes() + (pre == null ? 0 : 4L * pre.length);
+    return super.codecMemoryBytes() + (pre == null ? 0 : 4L * pre.length);
   }
 
-  @Override
-  protected byte[] encode(float[] residuals) {
-    return pq.encode(residuals);
-  }
-
-  @Override
-  protected void decode(byte[] codes, int codeOff, float[] out, int outOff) {
-    pq.decode(codes, codeOff, out, outOff);
-  }
-
-  @Override
-  protected boolean sameCodec(IvfCodesIndex other) {
-    ProductQuantizer o = ((IvfPqIndex) other).pq;
-    return o.m() == pq.m() && o.nbits() == pq.nbits() && Arrays.equals(o.centroids(), pq.centroids());
-  }
-
-  @Override
-  protected IvfLists.Codec listsCodec() {
-    float[] codebooks = pq.centroids();
-    return codebooks == null ? new IvfLists.Other("untrained PQ") : new IvfLists.Pq(pq.m(), pq.nbits(), codebooks);
-  }
-
+  /**
+   * FAISS's IVFPQ scanner: one lookup table per probed list, from the precomputed per-list
+   * table plus the query's {@code -2 <q, r>} share, or computed from the query's residual; for
+   * inner product one table per query (negated, so keys are smaller-is-better) and the coarse
+   * value as the constant term.
+   */
   @Override
   protected ListScan newScan(float[] q, int qOff) {
+    ProductQuantizer pq = pq();
     int tableSize = pq.m() * pq.ksub();
+    int codeSize = pq.codeSize();
     float[] table = new float[tableSize];
-    float[] buf = new float[SCAN_BLOCK];
+    float[] buf = new float[Scans.BLOCK];
     boolean ip = metric.higherIsCloser();
     float[] pre = precomputed;
-    float[] queryTable;
-    float[] residual;
+    float[] queryTable = null;
+    float[] residual = null;
     if (ip) {
-      queryTable = new float[tableSize];
-      pq.computeInnerProductTable(q, qOff, queryTable);
-      residual = null;
+      pq.computeInnerProductTable(q, qOff, table);
+      for (int i = 0; i < tableSize; i++) {
+        table[i] = -table[i];
+      }
     } else if (pre != null) {
       // -2 <q, r>: the query's share of the decomposition
       queryTable = new float[tableSize];
@@ -194,83 +164,55 @@ public final class IvfPqIndex extends IvfCodesIndex {
       for (int i = 0; i < tableSize; i++) {
         queryTable[i] *= -2f;
       }
-      residual = null;
     } else {
-      queryTable = null;
       residual = new float[2 * d];
     }
+    float[] qt = queryTable;
+    float[] res = residual;
+    Codec.Scorer<byte[]> scorer = new Codec.Scorer<>() {
+      @Override
+      public void setQuery(float[] query, int off) {
+        throw new UnsupportedOperationException("the IVF-PQ scanner sets its table per list");
+      }
+
+      @Override
+      public void keys(byte[] codes, int from, int n, float[] out, int outOff) {
+        pq.adcScan(table, codes, from * codeSize, n, out, outOff);
+      }
+    };
     return new ListScan() {
-      /** The lookup table of one list; returns the constant term of every distance. */
+      /** The lookup table of one list; returns the constant term of every key. */
       private float prepareTable(int list, float coarseValue) {
         if (ip) {
-          System.arraycopy(queryTable, 0, table, 0, tableSize);
-          return coarseValue;
+          return -coarseValue;
         }
         if (pre != null) {
           int o = list * tableSize;
           for (int i = 0; i < tableSize; i++) {
-            table[i] = pre[o + i] + queryTable[i];
+            table[i] = pre[o + i] + qt[i];
           }
           return coarseValue;
         }
         // |q - c|^2 comes from the coarse search; the table adds |C_jc|^2 - 2 <r_j, C_jc>
-        coarse.residual(q, qOff, list, residual, d);
-        pq.computeDistanceTableLessNorm(residual, d, table, residual);
+        coarse.residual(q, qOff, list, res, d);
+        pq.computeDistanceTableLessNorm(res, d, table, res);
         return coarseValue;
       }
 
       @Override
       public void scan(int list, float coarseValue, TopKHeap heap) {
         int size = lists.size(list);
-        if (size == 0) {
-          return;
-        }
-        float dis0 = prepareTable(list, coarseValue);
-        byte[] codes = lists.codes(list);
-        long[] ids = lists.ids(list);
-        int codeSize = lists.codeSize();
-        for (int b = 0; b < size; b += SCAN_BLOCK) {
-          int n = Math.min(SCAN_BLOCK, size - b);
-          pq.adcScan(table, codes, b * codeSize, n, buf, 0);
-          // keys in place, then only the entries at most the heap's threshold are visited (a SIMD filter)
-          if (ip) {
-            for (int j = 0; j < n; j++) {
-              buf[j] = -(dis0 + buf[j]);
-            }
-          } else if (dis0 != 0f) {
-            for (int j = 0; j < n; j++) {
-              buf[j] = dis0 + buf[j];
-            }
-          }
-          float threshold = heap.threshold();
-          for (int j = VectorUtil.nextAtMost(buf, 0, n, threshold); j < n;
-               j = VectorUtil.nextAtMost(buf, j + 1, n, threshold)) {
-            if (heap.offer(buf[j], ids[b + j])) {
-              threshold = heap.threshold();
-            }
-          }
+        if (size > 0) {
+          Scans.topK(scorer, lists.codes(list), lists.ids(list), 0, size, prepareTable(list, coarseValue), heap, buf);
         }
       }
 
       @Override
       public void range(int list, float coarseValue, float keyBound, RangeCollector out) {
         int size = lists.size(list);
-        if (size == 0) {
-          return;
-        }
-        float dis0 = prepareTable(list, coarseValue);
-        byte[] codes = lists.codes(list);
-        long[] ids = lists.ids(list);
-        int codeSize = lists.codeSize();
-        for (int b = 0; b < size; b += SCAN_BLOCK) {
-          int n = Math.min(SCAN_BLOCK, size - b);
-          pq.adcScan(table, codes, b * codeSize, n, buf, 0);
-          for (int j = 0; j < n; j++) {
-            float key = ip ? -(dis0 + buf[j]) : dis0 + buf[j];
-            if (key < keyBound) {
-              out.add(key, ids[b + j]);
-            }
-          }
+        if (size > 0) {
+          Scans.range(scorer, lists.codes(list), lists.ids(list), 0, size, prepareTable(list, coarseValue), keyBound, out,
+              buf);
         }
       }
     };

@@ -92,6 +92,19 @@ public final class CoarseQuantizer {
     state = new float[][] {centroids, VectorUtil.squareNorms(centroids, nlist, d)};
   }
 
+  /**
+   * A detached quantizer with the same settings and these centroids: what a training assigns
+   * and computes residuals with before it publishes the centroids.
+   */
+  public CoarseQuantizer withCentroids(float[] centroids) {
+    CoarseQuantizer q = new CoarseQuantizer(d, nlist, innerProduct);
+    q.niter = niter;
+    q.seed = seed;
+    q.maxPointsPerCentroid = maxPointsPerCentroid;
+    q.setCentroids(centroids);
+    return q;
+  }
+
   /** The live centroids ({@code nlist * d}); callers must not modify them. Null before training. */
   public float[] centroids() {
     float[][] s = state;

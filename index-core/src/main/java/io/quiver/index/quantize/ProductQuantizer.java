@@ -107,6 +107,15 @@ public final class ProductQuantizer {
     this.codeSize = (m * nbits + 7) / 8;
   }
 
+  /**
+   * An untrained quantizer of the same shape with the same training settings (seed, iterations,
+   * points per centroid, threads): what a retraining trains, so that this one stays usable meanwhile.
+   */
+  public ProductQuantizer untrainedCopy() {
+    return new ProductQuantizer(d, m, nbits).seed(seed).niter(niter).maxPointsPerCentroid(maxPointsPerCentroid)
+        .threads(threads);
+  }
+
   /** The divisors of d, for error messages (the first 24). */
   private static String divisors(int d) {
     StringBuilder sb = new StringBuilder();
