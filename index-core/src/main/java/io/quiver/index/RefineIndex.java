@@ -201,6 +201,9 @@ public final class RefineIndex implements VectorIndex {
   /** The raw stored vector (exact, normalized for cosine). */
   @Override
   public float[] reconstruct(long id) {
+    if (!base.isTrained()) {
+      throw new IllegalStateException("the index is not trained: call train() before add() or search()");
+    }
     return refine.reconstruct(id);
   }
 

@@ -10,53 +10,12 @@ import io.quiver.index.util.SyntheticData;
 import org.junit.jupiter.api.Test;
 
 /**
- * IVF with PQ and SQ codes, refinement, the L2norm prefix and the factory grammar. Recall
- * thresholds come from FAISS 1.7.3 on the same data and parameters (bigann10k, 100 queries,
- * k = 10, one thread), given in brackets in each message.
+ * IVF with PQ and SQ codes, refinement, the L2norm prefix and the factory grammar. Recall on
+ * the real datasets against FAISS's is {@link IndexContractTest#recallMatchesFaiss}.
  */
 class CompressedIvfTest {
 
   private static final long SEED = 42;
-
-  private static double recall(String factory, int nprobe, float kFactor) {
-    Datasets.Dataset ds = Datasets.bigann10k();
-    VectorIndex index = IndexFactory.create(ds.d(), factory, Metric.L2);
-    index.train(ds.base().data());
-    index.add(ds.base().data());
-    SearchParams p = SearchParams.defaults().withNprobe(nprobe).withThreads(1);
-    if (kFactor > 0) {
-      p = p.withKFactor(kFactor);
-    }
-    double r = TestData.recallAtK(index.search(ds.queries().data(), 10, p), ds.groundTruth(), 10);
-    System.out.printf("CompressedIvfTest bigann10k %s nprobe %d%s recall@10 %.4f (%s)%n", factory, nprobe,
-        kFactor > 0 ? " kFactor " + kFactor : "", r, io.quiver.index.vector.VectorUtil.implementationName());
-    return r;
-  }
-
-  @Test
-  void ivfPq16RecallMatchesFaiss() {
-    double r = recall("IVF100,PQ16", 8, 0);
-    assertTrue(r >= 0.55, "IVF100,PQ16 nprobe 8 recall@10 " + r + " < 0.55 [FAISS 0.583]");
-  }
-
-  @Test
-  void ivfPq32RecallMatchesFaiss() {
-    double r = recall("IVF100,PQ32", 16, 0);
-    assertTrue(r >= 0.70, "IVF100,PQ32 nprobe 16 recall@10 " + r + " < 0.70 [FAISS 0.724]");
-  }
-
-  @Test
-  void ivfSq8RecallMatchesFaiss() {
-    double r = recall("IVF100,SQ8", 8, 0);
-    assertTrue(r >= 0.78, "IVF100,SQ8 nprobe 8 recall@10 " + r + " < 0.78 [FAISS 0.805]");
-  }
-
-  @Test
-  void refinedIvfPqReachesIvfFlatRecall() {
-    double r = recall("IVF100,PQ16,RFlat", 8, 10);
-    // IVF100,Flat at nprobe 8 gives 0.816: re-ranking 100 PQ candidates recovers nearly all of it
-    assertTrue(r >= 0.78, "IVF100,PQ16,RFlat nprobe 8 kFactor 10 recall@10 " + r + " < 0.78");
-  }
 
   private static float[] data(int n, int d, long seed) {
     return new SyntheticData(d, 20, SEED).generate(n, seed);

@@ -16,8 +16,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * {@link IvfIndex}: recall against exact ground truth on real data, with thresholds taken from
- * FAISS 1.7.3 on the same data and parameters, and the index operations on seeded synthetic data.
+ * {@link IvfIndex}: recall against exact ground truth on real data (against FAISS's in
+ * {@link IndexContractTest#recallMatchesFaiss}), and the index operations on seeded synthetic data.
  * recall@10 = |found top-10 ∩ true top-10| / 10, averaged over queries.
  */
 class IvfIndexTest {
@@ -47,11 +47,11 @@ class IvfIndexTest {
     double recall8 = TestData.recallAtK(ivf.search(queries, 10, NPROBE8_THREADS1), ds.groundTruth(), 10);
     double recall100 = TestData.recallAtK(ivf.search(queries, 10, SearchParams.defaults().withNprobe(100).withThreads(1)),
         ds.groundTruth(), 10);
-    System.out.printf("IvfIndexTest bigann10k L2 recall@10 (%s): Flat %.4f, IVF100,Flat nprobe 8 %.4f (FAISS 1.7.3: 0.805), "
+    System.out.printf("IvfIndexTest bigann10k L2 recall@10 (%s): Flat %.4f, IVF100,Flat nprobe 8 %.4f, "
         + "nprobe 100 %.4f; train+add %.2f s%n", io.quiver.index.vector.VectorUtil.implementationName(),
         flatRecall, recall8, recall100, seconds);
+    // recall against FAISS's at nprobe 8: IndexContractTest.recallMatchesFaiss
     assertEquals(1.0, flatRecall, "bigann10k Flat recall@10");
-    assertTrue(recall8 >= 0.78, "bigann10k IVF100,Flat nprobe 8 recall@10 " + recall8 + " < 0.78 (FAISS 1.7.3: 0.805)");
     assertEquals(1.0, recall100, "bigann10k IVF100,Flat nprobe 100 (= nlist, exhaustive) recall@10");
   }
 
@@ -67,10 +67,10 @@ class IvfIndexTest {
     VectorIndex flat = IndexFactory.create(d, "Flat", Metric.COSINE);
     flat.add(ds.base().data());
     double flatRecall = TestData.recallAtK(flat.search(ds.queries().data(), 10), ds.groundTruth(), 10);
-    System.out.printf("IvfIndexTest glove25 cosine recall@10 (%s): Flat %.4f, IVF100,Flat nprobe 8 %.4f (FAISS 1.7.3: 0.935)%n",
+    System.out.printf("IvfIndexTest glove25 cosine recall@10 (%s): Flat %.4f, IVF100,Flat nprobe 8 %.4f%n",
         io.quiver.index.vector.VectorUtil.implementationName(), flatRecall, recall8);
+    // recall against FAISS's at nprobe 8: IndexContractTest.recallMatchesFaiss
     assertTrue(flatRecall >= 0.999, "glove25 Flat cosine recall@10 " + flatRecall);
-    assertTrue(recall8 >= 0.91, "glove25 IVF100,Flat cosine nprobe 8 recall@10 " + recall8 + " < 0.91 (FAISS 1.7.3: 0.935)");
   }
 
   // ---------------------------------------------------------------- operations on synthetic data

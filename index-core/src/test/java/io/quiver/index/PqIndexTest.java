@@ -28,30 +28,7 @@ class PqIndexTest {
 
   static final SearchParams THREADS1 = SearchParams.defaults().withThreads(1);
 
-  // ---------------------------------------------------------------- recall on real data
-
-  @Test
-  void bigann10kRecall() {
-    Datasets.Dataset ds = Datasets.bigann10k();
-    int d = ds.d();
-    float[] base = ds.base().data();
-    float[] queries = ds.queries().data();
-    long t0 = System.nanoTime();
-    PqIndex pq = new PqIndex(d, 16, 8, Metric.L2);
-    assertEquals("PQ16", pq.factoryString());
-    pq.train(base);
-    pq.add(base);
-    double buildSeconds = (System.nanoTime() - t0) / 1e9;
-    assertEquals(10_000, pq.ntotal());
-    long t1 = System.nanoTime();
-    SearchResult r = pq.search(queries, 10, THREADS1);
-    double searchSeconds = (System.nanoTime() - t1) / 1e9;
-    double recall = TestData.recallAtK(r, ds.groundTruth(), 10);
-    System.out.printf("PqIndexTest bigann10k L2 recall@10 (%s): PQ16 %.4f (FAISS 1.7.3: 0.632); train+add %.2f s, "
-        + "search %d queries %.3f s (1 thread)%n", io.quiver.index.vector.VectorUtil.implementationName(), recall,
-        buildSeconds, r.nq(), searchSeconds);
-    assertTrue(recall >= 0.60, "bigann10k PQ16 recall@10 " + recall + " < 0.60 (FAISS 1.7.3: 0.632)");
-  }
+  // recall on the real datasets against FAISS's: IndexContractTest.recallMatchesFaiss
 
   // ---------------------------------------------------------------- operations on synthetic data
 

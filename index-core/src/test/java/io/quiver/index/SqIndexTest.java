@@ -30,38 +30,7 @@ class SqIndexTest {
 
   static final SearchParams THREADS1 = SearchParams.defaults().withThreads(1);
 
-  // ---------------------------------------------------------------- recall on real data
-
-  static double recall(Datasets.Dataset ds, Type type, Metric metric) {
-    SqIndex index = new SqIndex(ds.d(), type, metric);
-    index.train(ds.base().data());
-    index.add(ds.base().data());
-    assertEquals(ds.base().n(), index.ntotal());
-    return TestData.recallAtK(index.search(ds.queries().data(), 10, THREADS1), ds.groundTruth(), 10);
-  }
-
-  @Test
-  void bigann10kRecall() {
-    Datasets.Dataset ds = Datasets.bigann10k();
-    double sq8 = recall(ds, Type.SQ8, Metric.L2);
-    double sq4 = recall(ds, Type.SQ4, Metric.L2);
-    double fp16 = recall(ds, Type.SQFP16, Metric.L2);
-    System.out.printf("SqIndexTest bigann10k L2 recall@10: SQ8 %.4f (FAISS 1.7.3: 0.991), SQ4 %.4f (0.869), "
-        + "SQfp16 %.4f (1.000)%n", sq8, sq4, fp16);
-    assertTrue(sq8 >= 0.98, "bigann10k SQ8 recall@10 " + sq8 + " < 0.98 (FAISS 1.7.3: 0.991)");
-    assertTrue(sq4 >= 0.85, "bigann10k SQ4 recall@10 " + sq4 + " < 0.85 (FAISS 1.7.3: 0.869)");
-    assertTrue(fp16 >= 0.99, "bigann10k SQfp16 recall@10 " + fp16 + " < 0.99 (FAISS 1.7.3: 1.000)");
-  }
-
-  @Test
-  void glove25CosineRecall() {
-    Datasets.Dataset ds = Datasets.glove25();
-    double sq8 = recall(ds, Type.SQ8, Metric.COSINE);
-    double fp16 = recall(ds, Type.SQFP16, Metric.COSINE);
-    System.out.printf("SqIndexTest glove25 cosine recall@10: SQ8 %.4f (FAISS 1.7.3: 0.972), SQfp16 %.4f (0.9985)%n", sq8, fp16);
-    assertTrue(sq8 >= 0.96, "glove25 SQ8 cosine recall@10 " + sq8 + " < 0.96 (FAISS 1.7.3: 0.972)");
-    assertTrue(fp16 >= 0.99, "glove25 SQfp16 cosine recall@10 " + fp16 + " < 0.99 (FAISS 1.7.3: 0.9985)");
-  }
+  // recall on the real datasets against FAISS's: IndexContractTest.recallMatchesFaiss
 
   // ---------------------------------------------------------------- operations on synthetic data
 
