@@ -1,7 +1,6 @@
 package io.quiver.gpu;
 
-import io.quiver.index.quantize.ProductQuantizer;
-import io.quiver.index.quantize.ScalarQuantizer;
+import io.quiver.index.spi.IvfLists;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.JCudaDriver;
@@ -19,11 +18,11 @@ final class Encode {
     return (int) t;
   }
 
-  static byte[] pq(Device device, ProductQuantizer pq, float[] x, int n) {
-    int d = pq.d();
+  /** One byte per sub-code ({@code n * m} bytes, not packed). */
+  static byte[] pq(Device device, IvfLists.Pq pq, int d, float[] x, int n) {
     int m = pq.m();
-    int ksub = pq.ksub();
-    float[] codebooks = pq.centroids();
+    int ksub = 1 << pq.nbits();
+    float[] codebooks = pq.codebooks();
     byte[] sub = new byte[n * m];
     int t = tile(device, n, 4L * d + m, 4L * codebooks.length);
     try (Device.Arena arena = new Device.Arena(device)) {
@@ -37,11 +36,10 @@ final class Encode {
         JCudaDriver.cuMemcpyDtoH(Pointer.to(sub).withByteOffset((long) i0 * m), dc, (long) nt * m);
       }
     }
-    return pq.nbits() == 8 ? sub : pq.packSubCodes(sub, n);
+    return sub;
   }
 
-  static byte[] sq8(Device device, ScalarQuantizer sq, float[] x, int n) {
-    int d = sq.d();
+  static byte[] sq8(Device device, IvfLists.Sq8 sq, int d, float[] x, int n) {
     byte[] codes = new byte[n * d];
     int t = tile(device, n, 5L * d, 8L * d);
     try (Device.Arena arena = new Device.Arena(device)) {

@@ -12,8 +12,6 @@ import static jcuda.driver.JCudaDriver.cuModuleLoadData;
 
 import io.quiver.index.IdSelector;
 import io.quiver.index.SearchResult;
-import io.quiver.index.quantize.ProductQuantizer;
-import io.quiver.index.quantize.ScalarQuantizer;
 import io.quiver.index.spi.ComputeBackend;
 import io.quiver.index.spi.IvfLists;
 import io.quiver.index.spi.IvfSearchJob;
@@ -225,22 +223,23 @@ public final class JCudaBackend implements ComputeBackend {
 
   // ------------------------------------------------------------------------------------ encoding
 
+  /** PQ (any nbits; unpacked sub-codes) and SQ8 on the device; other codecs and small batches in Java. */
   @Override
-  public byte[] encode(ProductQuantizer pq, float[] x) {
-    int n = x.length / pq.d();
-    if ((double) n * pq.ksub() * pq.d() < minWork()) {
-      return reference.encode(pq, x);
+  public byte[] encode(IvfLists.Codec codec, int d, float[] x) {
+    int n = x.length / d;
+    if (codec instanceof IvfLists.Pq pq) {
+      if ((double) n * (1 << pq.nbits()) * d < minWork()) {
+        return null;
+      }
+      return guarded("PQ encoding of " + n + " vectors", () -> Encode.pq(device, pq, d, x, n), () -> null);
     }
-    return guarded("PQ encoding of " + n + " vectors", () -> Encode.pq(device, pq, x, n), () -> reference.encode(pq, x));
-  }
-
-  @Override
-  public byte[] encode(ScalarQuantizer sq, float[] x) {
-    int n = x.length / sq.d();
-    if (sq.type() != ScalarQuantizer.Type.SQ8 || (double) n * sq.d() * 64 < minWork()) {
-      return reference.encode(sq, x);
+    if (codec instanceof IvfLists.Sq8 sq) {
+      if ((double) n * d * 64 < minWork()) {
+        return null;
+      }
+      return guarded("SQ8 encoding of " + n + " vectors", () -> Encode.sq8(device, sq, d, x, n), () -> null);
     }
-    return guarded("SQ8 encoding of " + n + " vectors", () -> Encode.sq8(device, sq, x, n), () -> reference.encode(sq, x));
+    return null;
   }
 
   // ------------------------------------------------------------------------------------ IVF scans

@@ -9,6 +9,8 @@ import io.quiver.index.Metric;
 import io.quiver.index.SearchParams;
 import io.quiver.index.SearchResult;
 import io.quiver.index.VectorIndex;
+import io.quiver.index.codec.PqCodec;
+import io.quiver.index.codec.SqCodec;
 import io.quiver.index.quantize.KMeans;
 import io.quiver.index.quantize.ProductQuantizer;
 import io.quiver.index.quantize.ScalarQuantizer;
@@ -149,19 +151,19 @@ class GpuMatchesCpuTest {
       pq.train(x);
       return null;
     });
-    byte[] a = pq.encodeOnCpu(x);
-    byte[] b = on("gpu", () -> pq.encode(x));
+    byte[] a = pq.encode(x);
+    byte[] b = on("gpu", () -> new PqCodec(pq).encode(x));
     assertCodesMatch(pq, x, a, b);
     ProductQuantizer pq4 = new ProductQuantizer(ds.d(), 32, 4).seed(SEED);
     on("cpu", () -> {
       pq4.train(x);
       return null;
     });
-    assertCodesMatch(pq4, x, pq4.encodeOnCpu(x), on("gpu", () -> pq4.encode(x)));
+    assertCodesMatch(pq4, x, pq4.encode(x), on("gpu", () -> new PqCodec(pq4).encode(x)));
 
     ScalarQuantizer sq = new ScalarQuantizer(ds.d(), ScalarQuantizer.Type.SQ8);
     sq.train(x);
-    assertArrayEquals(sq.encodeOnCpu(x), on("gpu", () -> sq.encode(x)), "SQ8 codes (the same float operations)");
+    assertArrayEquals(sq.encode(x), on("gpu", () -> new SqCodec(sq).encode(x)), "SQ8 codes (the same float operations)");
   }
 
   /** Codes equal, except sub-codes whose two centroids are equally near (within 1e-4 relative). */

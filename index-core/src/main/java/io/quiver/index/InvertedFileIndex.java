@@ -26,6 +26,19 @@ public interface InvertedFileIndex extends VectorIndex {
   /** The coarse quantizer. */
   CoarseQuantizer coarseQuantizer();
 
+  /**
+   * Training vectors a build should sample: FAISS's {@code max_points_per_centroid * nlist} (256
+   * per list) for the coarse k-means, or more when the codec's own training uses more (PQ's
+   * {@code 256 * ksub}).
+   */
+  long trainingSampleSize();
+
+  /**
+   * Training vectors the codec takes from a sample: 0 when it needs none (IVF-Flat, SQfp16),
+   * {@link Long#MAX_VALUE} when it uses every one it is given (SQ's min-max ranges).
+   */
+  long codecTrainingSampleSize();
+
   /** Bytes of one stored vector's code. */
   int codeSize();
 

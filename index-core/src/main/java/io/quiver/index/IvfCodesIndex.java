@@ -209,18 +209,14 @@ public abstract class IvfCodesIndex<A> implements InvertedFileIndex {
     return "IVF" + nlist + "," + codec.factoryName();
   }
 
-  /**
-   * Training vectors a build should sample: FAISS's {@code max_points_per_centroid * nlist} for
-   * the coarse k-means, or more when the codec's own training uses more (PQ's
-   * {@code 256 * ksub}).
-   */
+  @Override
   public long trainingSampleSize() {
     long coarseRows = 256L * nlist;
     long codecRows = codec.trainingSampleSize();
     return codecRows == Long.MAX_VALUE ? coarseRows : Math.max(coarseRows, codecRows);
   }
 
-  /** Training vectors the codec uses from a sample; 0 when it needs none. */
+  @Override
   public long codecTrainingSampleSize() {
     return codec.trainingSampleSize();
   }

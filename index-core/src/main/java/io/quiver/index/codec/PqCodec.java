@@ -1,7 +1,9 @@
 package io.quiver.index.codec;
 
 import io.quiver.index.quantize.ProductQuantizer;
+import io.quiver.index.spi.ComputeBackends;
 import io.quiver.index.spi.IvfLists;
+import io.quiver.index.util.Checks;
 import io.quiver.index.store.ArrayKind;
 import java.util.Arrays;
 
@@ -67,9 +69,18 @@ public final class PqCodec implements Codec<byte[]> {
     pq.train(x);
   }
 
+  /** On the {@link ComputeBackends#current() compute backend} when it takes the batch, else in Java. */
   @Override
   public byte[] encode(float[] x) {
-    return pq.encode(x);
+    if (!pq.isTrained()) {
+      throw new IllegalStateException("the product quantizer is not trained: call train() first");
+    }
+    int n = Checks.vectors("vectors", x, pq.d());
+    byte[] sub = ComputeBackends.current().encode(describe(), pq.d(), x);
+    if (sub == null) {
+      return pq.encode(x);
+    }
+    return pq.nbits() == 8 ? sub : pq.packSubCodes(sub, n);
   }
 
   @Override

@@ -1,7 +1,9 @@
 package io.quiver.index.codec;
 
 import io.quiver.index.quantize.ScalarQuantizer;
+import io.quiver.index.spi.ComputeBackends;
 import io.quiver.index.spi.IvfLists;
+import io.quiver.index.util.Checks;
 import io.quiver.index.store.ArrayKind;
 import java.util.Arrays;
 
@@ -67,9 +69,15 @@ public final class SqCodec implements Codec<byte[]> {
     sq.train(x);
   }
 
+  /** On the {@link ComputeBackends#current() compute backend} when it takes the batch, else in Java. */
   @Override
   public byte[] encode(float[] x) {
-    return sq.encode(x);
+    if (!sq.isTrained()) {
+      return sq.encode(x); // names the untrained quantizer
+    }
+    Checks.vectors("vectors", x, sq.d());
+    byte[] codes = ComputeBackends.current().encode(describe(), sq.d(), x);
+    return codes != null ? codes : sq.encode(x);
   }
 
   @Override
@@ -103,7 +111,7 @@ public final class SqCodec implements Codec<byte[]> {
     if (sq.type() != ScalarQuantizer.Type.SQ8 || !sq.isTrained()) {
       return new IvfLists.Other(sq.type().factoryName());
     }
-    return new IvfLists.Sq8(sq.decodeScale(), sq.decodeOffset());
+    return new IvfLists.Sq8(sq.decodeScale(), sq.decodeOffset(), sq.vmin(), sq.vdiff());
   }
 
   @Override

@@ -1,6 +1,5 @@
 package io.quiver.index.quantize;
 
-import io.quiver.index.spi.ComputeBackends;
 import io.quiver.index.util.Checks;
 import io.quiver.index.util.Parallel;
 import io.quiver.index.vector.VectorUtil;
@@ -325,21 +324,11 @@ public final class ProductQuantizer {
   }
 
   /**
-   * Encodes {@code n} vectors ({@code x}: {@code n * d} finite floats) into {@code n * codeSize}
-   * bytes, code {@code i} at {@code i * codeSize}, on the {@link ComputeBackends#current() compute
-   * backend} (a GPU when one is in use, else {@link #encodeOnCpu}).
-   */
-  public byte[] encode(float[] x) {
-    requireTrained();
-    Checks.vectors("vectors", x, d);
-    return ComputeBackends.current().encode(this, x);
-  }
-
-  /**
-   * {@link #encode(float[])} in Java, the reference every backend matches. Large batches are split
+   * Encodes {@code n} vectors ({@code n * d} finite floats) into {@code n * codeSize} bytes, code
+   * {@code i} at {@code i * codeSize}: the reference every compute backend matches. Large batches are split
    * across threads; the result does not depend on the thread count.
    */
-  public byte[] encodeOnCpu(float[] x) {
+  public byte[] encode(float[] x) {
     requireTrained();
     float[] ct = centroidsT;
     int n = Checks.vectors("vectors", x, d);

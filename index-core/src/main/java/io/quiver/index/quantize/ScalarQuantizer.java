@@ -1,6 +1,5 @@
 package io.quiver.index.quantize;
 
-import io.quiver.index.spi.ComputeBackends;
 import io.quiver.index.util.Checks;
 import io.quiver.index.util.Parallel;
 import io.quiver.index.vector.VectorUtil;
@@ -400,19 +399,11 @@ public final class ScalarQuantizer {
   }
 
   /**
-   * Encodes {@code n = x.length / d} vectors ({@code n * d} finite floats) into
-   * {@code n * codeSize} bytes, code {@code i} at {@code i * codeSize}, on the
-   * {@link ComputeBackends#current() compute backend} (a GPU when one is in use, else
-   * {@link #encodeOnCpu}).
+   * Encodes {@code n = x.length / d} vectors ({@code n * d} finite floats) into {@code n * codeSize}
+   * bytes, code {@code i} at {@code i * codeSize}: the reference every compute backend matches.
+   * Large batches run on all cores.
    */
   public byte[] encode(float[] x) {
-    trained();
-    Checks.vectors("vectors", x, d);
-    return ComputeBackends.current().encode(this, x);
-  }
-
-  /** {@link #encode(float[])} in Java, the reference every backend matches. Large batches run on all cores. */
-  public byte[] encodeOnCpu(float[] x) {
     Ranges r = trained();
     int n = Checks.vectors("vectors", x, d);
     long bytes = (long) n * codeSize;

@@ -2,8 +2,6 @@ package io.quiver.index.spi;
 
 import io.quiver.index.IdSelector;
 import io.quiver.index.SearchResult;
-import io.quiver.index.quantize.ProductQuantizer;
-import io.quiver.index.quantize.ScalarQuantizer;
 
 /**
  * The hot loops of index-core, as one interface a compute device implements. {@link CpuBackend}
@@ -45,13 +43,16 @@ public interface ComputeBackend {
            int k, int threads, IdSelector[] selectors, float[] outDistances, long[] outIds);
 
   /**
-   * PQ codes of {@code x.length / pq.d()} vectors: the nearest sub-centroid of every sub-vector,
-   * packed as {@link ProductQuantizer#encodeOnCpu} packs them ({@code n * codeSize} bytes).
+   * The codes of {@code n = x.length / d} vectors ({@code n * d} checked floats) under the codec
+   * {@code codec} describes, or null when this backend leaves that codec (or this batch) to the
+   * codec's own Java encoder, as the reference does for every codec. {@link IvfLists.Pq}: the
+   * nearest sub-centroid of every sub-vector, one byte per sub-code ({@code n * m} bytes, not
+   * packed; the codec packs codes of fewer than 8 bits); {@link IvfLists.Sq8}: {@code n * d}
+   * bytes, {@code floor(clamp((x - vmin) / vdiff, 0, 1) * 255 + 0.5)} computed as the codec's
+   * Java encoder does. A backend must give the reference's codes (ties between equally near
+   * sub-centroids aside).
    */
-  byte[] encode(ProductQuantizer pq, float[] x);
-
-  /** SQ codes of {@code x.length / sq.d()} vectors, as {@link ScalarQuantizer#encodeOnCpu} makes them. */
-  byte[] encode(ScalarQuantizer sq, float[] x);
+  byte[] encode(IvfLists.Codec codec, int d, float[] x);
 
   /**
    * Scans the probed inverted lists of every query and keeps each query's k best entries:

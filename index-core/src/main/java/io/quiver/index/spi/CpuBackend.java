@@ -2,8 +2,6 @@ package io.quiver.index.spi;
 
 import io.quiver.index.IdSelector;
 import io.quiver.index.SearchResult;
-import io.quiver.index.quantize.ProductQuantizer;
-import io.quiver.index.quantize.ScalarQuantizer;
 import io.quiver.index.vector.ExhaustiveSearch;
 
 /**
@@ -36,14 +34,10 @@ public final class CpuBackend implements ComputeBackend {
         outDistances, outIds);
   }
 
+  /** The codecs encode in Java themselves. */
   @Override
-  public byte[] encode(ProductQuantizer pq, float[] x) {
-    return pq.encodeOnCpu(x);
-  }
-
-  @Override
-  public byte[] encode(ScalarQuantizer sq, float[] x) {
-    return sq.encodeOnCpu(x);
+  public byte[] encode(IvfLists.Codec codec, int d, float[] x) {
+    return null;
   }
 
   @Override

@@ -26,9 +26,10 @@ public interface IvfLists {
   /**
    * SQ8 codes of the residual to the list's centroid: component {@code j} decodes to
    * {@code fma(code_j, scale[j], offset[j])} ({@code IVF<n>,SQ8}). For L2 an entry's distance is
-   * {@code |(q - c) - decode|^2}; for inner product {@code <q, c> + <q, decode>}.
+   * {@code |(q - c) - decode|^2}; for inner product {@code <q, c> + <q, decode>}. {@code vmin} and
+   * {@code vdiff} are the trained ranges encoding uses ({@link ComputeBackend#encode}).
    */
-  record Sq8(float[] scale, float[] offset) implements Codec {}
+  record Sq8(float[] scale, float[] offset, float[] vmin, float[] vdiff) implements Codec {}
 
   /** A storage no accelerator handles (SQ4, SQfp16, ...): the reference scans it. */
   record Other(String name) implements Codec {}

@@ -17,6 +17,8 @@ import io.quiver.index.SearchParams;
 import io.quiver.index.SearchResult;
 import io.quiver.index.TestData;
 import io.quiver.index.VectorIndex;
+import io.quiver.index.codec.PqCodec;
+import io.quiver.index.codec.SqCodec;
 import io.quiver.index.quantize.KMeans;
 import io.quiver.index.quantize.ProductQuantizer;
 import io.quiver.index.quantize.ScalarQuantizer;
@@ -109,14 +111,18 @@ class ComputeBackendsTest {
     new KMeans(D, 16).niter(3).seed(SEED).train(x);
     assertEquals(3, gpu.calls.stream().filter(c -> c.endsWith("x16 k=1")).count(), gpu.calls.toString());
 
+    // codecs hand encoding to the backend with their descriptor; PQ codes of fewer bits are packed after
     ProductQuantizer pq = new ProductQuantizer(D, 8, 8).seed(SEED);
     pq.train(x);
+    ProductQuantizer pq4 = new ProductQuantizer(D, 8, 4).seed(SEED);
+    pq4.train(x);
     ScalarQuantizer sq = new ScalarQuantizer(D, ScalarQuantizer.Type.SQ8);
     sq.train(x);
     gpu.calls.clear();
-    assertArrayEquals(pq.encodeOnCpu(x), pq.encode(x));
-    assertArrayEquals(sq.encodeOnCpu(x), sq.encode(x));
-    assertEquals(java.util.List.of("encode PQ8", "encode SQ8"), gpu.calls);
+    assertArrayEquals(pq.encode(x), new PqCodec(pq).encode(x), "PQ8 codes from the backend");
+    assertArrayEquals(pq4.encode(x), new PqCodec(pq4).encode(x), "PQ8x4 codes from the backend, packed");
+    assertArrayEquals(sq.encode(x), new SqCodec(sq).encode(x), "SQ8 codes, left to Java");
+    assertEquals(java.util.List.of("encode PQ8x8", "encode PQ8x4", "encode SQ8 (left to Java)"), gpu.calls);
   }
 
   /** The IVF search a device would do from the view equals the index's own scan (search and preassigned). */
@@ -180,12 +186,8 @@ class ComputeBackendsTest {
         gpu.knn(queries, nq, base, nb, baseNorms, labels, d, innerProduct, k, threads, selectors, outDistances, outIds);
       }
 
-      @Override public byte[] encode(ProductQuantizer pq, float[] v) {
-        return pq.encodeOnCpu(v);
-      }
-
-      @Override public byte[] encode(ScalarQuantizer sq, float[] v) {
-        return sq.encodeOnCpu(v);
+      @Override public byte[] encode(IvfLists.Codec codec, int d, float[] v) {
+        return null;
       }
 
       @Override public SearchResult ivfSearch(IvfSearchJob job) {

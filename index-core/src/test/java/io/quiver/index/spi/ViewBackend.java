@@ -2,8 +2,6 @@ package io.quiver.index.spi;
 
 import io.quiver.index.IdSelector;
 import io.quiver.index.SearchResult;
-import io.quiver.index.quantize.ProductQuantizer;
-import io.quiver.index.quantize.ScalarQuantizer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -38,16 +36,42 @@ final class ViewBackend implements ComputeBackend {
     reference.knn(queries, nq, base, nb, baseNorms, labels, d, innerProduct, k, threads, selectors, outDistances, outIds);
   }
 
+  /**
+   * PQ: the nearest sub-centroid of each sub-vector from the descriptor alone, one byte per
+   * sub-code (what a device kernel returns); every other codec is left to Java.
+   */
   @Override
-  public byte[] encode(ProductQuantizer pq, float[] x) {
-    calls.add("encode PQ" + pq.m());
-    return reference.encode(pq, x);
-  }
-
-  @Override
-  public byte[] encode(ScalarQuantizer sq, float[] x) {
-    calls.add("encode " + sq.type().factoryName());
-    return reference.encode(sq, x);
+  public byte[] encode(IvfLists.Codec codec, int d, float[] x) {
+    if (!(codec instanceof IvfLists.Pq pq)) {
+      calls.add("encode " + (codec instanceof IvfLists.Sq8 ? "SQ8" : codec.toString()) + " (left to Java)");
+      return null;
+    }
+    calls.add("encode PQ" + pq.m() + "x" + pq.nbits());
+    int n = x.length / d;
+    int m = pq.m();
+    int dsub = d / m;
+    int ksub = 1 << pq.nbits();
+    float[] cb = pq.codebooks();
+    byte[] out = new byte[n * m];
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < m; j++) {
+        int best = 0;
+        float bestDist = Float.POSITIVE_INFINITY;
+        for (int c = 0; c < ksub; c++) {
+          float s = 0;
+          for (int t = 0; t < dsub; t++) {
+            float e = x[i * d + j * dsub + t] - cb[(j * ksub + c) * dsub + t];
+            s += e * e;
+          }
+          if (s < bestDist) {
+            bestDist = s;
+            best = c;
+          }
+        }
+        out[i * m + j] = (byte) best;
+      }
+    }
+    return out;
   }
 
   @Override

@@ -3,7 +3,6 @@ package io.quiver.spark.plan;
 import io.quiver.index.IndexFactory;
 import io.quiver.index.InvertedFileIndex;
 import io.quiver.index.IvfIndex;
-import io.quiver.index.IvfPqIndex;
 import io.quiver.index.Metric;
 import io.quiver.index.RefineIndex;
 import io.quiver.index.VectorIndex;
@@ -23,9 +22,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class TrainPlan {
   private static final Logger LOG = LoggerFactory.getLogger(TrainPlan.class);
-
-  /** FAISS's k-means cap: at most this many training points per centroid are useful. */
-  public static final int MAX_POINTS_PER_CENTROID = 256;
 
   /** Default bound on the sample collected to the driver: 2 GiB. */
   public static final long DEFAULT_MAX_TRAIN_BYTES = 2L << 30;
@@ -60,11 +56,7 @@ public final class TrainPlan {
    * {@code 256 * 2^nbits} for the PQ codebooks (SQ ranges need no more).
    */
   public static long defaultSampleSize(InvertedFileIndex index) {
-    long n = (long) MAX_POINTS_PER_CENTROID * index.nlist();
-    if (index instanceof IvfPqIndex pq) {
-      n = Math.max(n, (long) MAX_POINTS_PER_CENTROID * pq.pq().ksub());
-    }
-    return n;
+    return index.trainingSampleSize();
   }
 
   /**
@@ -94,13 +86,7 @@ public final class TrainPlan {
       JavaSparkContext jsc = JavaSparkContext.fromSparkContext(input.projected().sparkSession().sparkContext());
       float[] centroids = DistributedKMeans.train(jsc, sample, index.nlist(), d, IvfIndex.DEFAULT_TRAIN_NITER, seed, ip,
           ip);
-      long codecRows = 0;
-      if (index instanceof IvfPqIndex pq) {
-        codecRows = (long) MAX_POINTS_PER_CENTROID * pq.pq().ksub();
-      } else if (!(index instanceof IvfIndex)) {
-        codecRows = n;
-      }
-      codecRows = Math.min(Math.min(codecRows, n), maxTrainBytes / (4L * d));
+      long codecRows = Math.min(Math.min(index.codecTrainingSampleSize(), n), maxTrainBytes / (4L * d));
       List<float[]> codecSample = codecRows == 0 ? List.of() : sample.takeSample(false, (int) codecRows, seed + 1);
       float[] x = new float[codecSample.size() * d];
       for (int i = 0; i < codecSample.size(); i++) {
