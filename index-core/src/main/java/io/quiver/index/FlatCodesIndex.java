@@ -437,6 +437,29 @@ public abstract class FlatCodesIndex<A> implements VectorIndex {
     }
   }
 
+  /**
+   * A copy of {@code count} stored codes from row {@code from} ({@code count * unitsPerCode}
+   * elements): what index files stream.
+   *
+   * @throws IndexOutOfBoundsException when the rows are not all stored (any more)
+   */
+  public A copyCodes(int from, int count) {
+    lock.readLock().lock();
+    try {
+      int ntotal = store.size(0);
+      if (from < 0 || count < 0 || (long) from + count > ntotal) {
+        throw new IndexOutOfBoundsException("rows [" + from + ", " + ((long) from + count) + ") outside [0, " + ntotal + ")");
+      }
+      int u = store.unitsPerCode();
+      A codes = store.codes(0);
+      A out = store.kind().newArray(count * u);
+      System.arraycopy(codes, from * u, out, 0, count * u);
+      return out;
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
   /** Runs {@code body} under the read lock. */
   protected final <T> T withReadLock(java.util.function.Supplier<T> body) {
     lock.readLock().lock();

@@ -108,12 +108,6 @@ public final class FlatIndex extends FlatCodesIndex<float[]> {
 
   /** A copy of {@code count} stored rows from row {@code from} ({@code count * d} floats). */
   public float[] copyRows(int from, int count) {
-    return withReadLock(() -> {
-      int ntotal = store.size(0);
-      if (from < 0 || count < 0 || from + count > ntotal) {
-        throw new IndexOutOfBoundsException("rows [" + from + ", " + (from + count) + ") outside [0, " + ntotal + ")");
-      }
-      return Arrays.copyOfRange(store.codes(0), from * d, (from + count) * d);
-    });
+    return copyCodes(from, count);
   }
 }

@@ -254,13 +254,6 @@ public final class IndexFormat {
   /** File type of a shard: some inverted lists of an IVF index, read with its quantizer: 'SHRD'. */
   public static final int TYPE_SHARD = fourcc("SHRD");
 
-  /**
-   * Every file type this code reads and writes, in the order they were added (all in format
-   * version 1: a new type is not a change to existing files, see the class comment).
-   */
-  public static final List<Integer> FILE_TYPES = List.of(TYPE_FLAT, TYPE_IVF_FLAT, TYPE_PQ, TYPE_SQ, TYPE_IVF_PQ,
-      TYPE_IVF_SQ, TYPE_REFINE_FLAT, TYPE_L2_NORM, TYPE_SHARD);
-
   /** Flat, PQ, SQ: ntotal int64 ids, in row order. */
   public static final int SECTION_IDS = fourcc("IDS_");
   /** Flat: ntotal * d float32, row-major. */
@@ -298,6 +291,122 @@ public final class IndexFormat {
 
   /** L2norm: the wrapped index, a nested index file. */
   public static final int SECTION_INNER = fourcc("INNR");
+
+  /**
+   * One section of a file type's layout: its fourcc, and when it is present only sometimes, the
+   * condition ("when trained"); {@code nested} for a section that holds a whole index file.
+   */
+  public record Section(int fourcc, String when, String nested) {
+    /** A section every file of its type has. */
+    static Section always(int fourcc) {
+      return new Section(fourcc, null, null);
+    }
+
+    /** A section present only {@code when}. */
+    static Section only(int fourcc, String when) {
+      return new Section(fourcc, when, null);
+    }
+
+    /** A section holding a nested index file ({@code what}: "a nested index file"). */
+    static Section nested(int fourcc, String what) {
+      return new Section(fourcc, null, what);
+    }
+
+    /** True when every file of the type has this section. */
+    public boolean required() {
+      return when == null;
+    }
+  }
+
+  /**
+   * A file type: the registry entry of one index family x codec (or wrapper), with its sections
+   * in file order, declared once. Readers check files against it, writers follow it, and
+   * {@code docs/format.md}'s table of file types is checked against it ({@code FormatDocTest}).
+   *
+   * @param name the type's name in messages: "Flat", "IVF,PQ", ...
+   * @param article "a" or "an", as the fourcc is read aloud
+   */
+  public record FileType(int fourcc, String name, String article, List<Section> sections) {
+    /** The sections in the docs' notation: {@code PRMS [CENT] LSIZ LIDS LVEC}. */
+    public String compact() {
+      StringBuilder sb = new StringBuilder();
+      for (Section sec : sections) {
+        String f = fourccToString(sec.fourcc).replace("'", "");
+        sb.append(sb.length() == 0 ? "" : " ").append(sec.required() ? f : "[" + f + "]");
+      }
+      return sb.toString();
+    }
+
+    /** The layout sentence of error messages: "an 'IVFF' file holds sections 'PRMS', 'CENT' (when trained), ... in this order". */
+    public String layout() {
+      StringBuilder sb = new StringBuilder(article).append(' ').append(fourccToString(fourcc)).append(" file holds ");
+      if (sections.size() == 1) {
+        Section only = sections.get(0);
+        return sb.append("one section, ").append(describe(only)).toString();
+      }
+      sb.append("sections ");
+      for (int i = 0; i < sections.size(); i++) {
+        sb.append(i == 0 ? "" : ", ").append(describe(sections.get(i)));
+      }
+      return sb.append(" in this order").toString();
+    }
+
+    private static String describe(Section sec) {
+      String f = fourccToString(sec.fourcc);
+      return sec.nested != null ? f + " (" + sec.nested + ")" : sec.when != null ? f + " (" + sec.when + ")" : f;
+    }
+
+    /** The fourccs of its sections, in order. */
+    public int[] sectionFourccs() {
+      return sections.stream().mapToInt(Section::fourcc).toArray();
+    }
+  }
+
+  private static final String WHEN_TRAINED = "when trained";
+  private static final String WHEN_SQ_TRAINED = "when trained, SQ8/SQ4";
+
+  /**
+   * Every file type this code reads and writes, in the order they were added (all in format
+   * version 1: a new type is not a change to existing files, see the class comment). The flat
+   * family is {@code [codec sections] IDS_ VECS|CODE}; the IVF family is
+   * {@code PRMS [CENT] [codec sections] LSIZ LIDS LVEC|LCOD}; the codec sections are PQ's
+   * {@code PQPR [PQCB]} and SQ's {@code SQPR [SQRG]} (none for float vectors).
+   */
+  public static final List<FileType> TYPES = List.of(
+      new FileType(TYPE_FLAT, "Flat", "a", List.of(Section.always(SECTION_IDS), Section.always(SECTION_VECTORS))),
+      new FileType(TYPE_IVF_FLAT, "IVF,Flat", "an", List.of(Section.always(SECTION_IVF_PARAMS),
+          Section.only(SECTION_CENTROIDS, WHEN_TRAINED), Section.always(SECTION_LIST_SIZES), Section.always(SECTION_LIST_IDS),
+          Section.always(SECTION_LIST_VECTORS))),
+      new FileType(TYPE_PQ, "PQ", "a", List.of(Section.always(SECTION_PQ_PARAMS),
+          Section.only(SECTION_PQ_CODEBOOK, WHEN_TRAINED), Section.always(SECTION_IDS), Section.always(SECTION_CODES))),
+      new FileType(TYPE_SQ, "SQ", "an", List.of(Section.always(SECTION_SQ_PARAMS),
+          Section.only(SECTION_SQ_RANGES, WHEN_SQ_TRAINED), Section.always(SECTION_IDS), Section.always(SECTION_CODES))),
+      new FileType(TYPE_IVF_PQ, "IVF,PQ", "an", List.of(Section.always(SECTION_IVF_PARAMS),
+          Section.only(SECTION_CENTROIDS, WHEN_TRAINED), Section.always(SECTION_PQ_PARAMS), Section.only(SECTION_PQ_CODEBOOK, WHEN_TRAINED),
+          Section.always(SECTION_LIST_SIZES), Section.always(SECTION_LIST_IDS), Section.always(SECTION_LIST_CODES))),
+      new FileType(TYPE_IVF_SQ, "IVF,SQ", "an", List.of(Section.always(SECTION_IVF_PARAMS),
+          Section.only(SECTION_CENTROIDS, WHEN_TRAINED), Section.always(SECTION_SQ_PARAMS),
+          Section.only(SECTION_SQ_RANGES, WHEN_SQ_TRAINED), Section.always(SECTION_LIST_SIZES), Section.always(SECTION_LIST_IDS),
+          Section.always(SECTION_LIST_CODES))),
+      new FileType(TYPE_REFINE_FLAT, "RFlat refine", "an", List.of(Section.always(SECTION_REFINE_PARAMS),
+          Section.nested(SECTION_BASE, "a nested index file"), Section.nested(SECTION_REFINE, "a nested 'FLAT' file"))),
+      new FileType(TYPE_L2_NORM, "L2norm", "an", List.of(Section.nested(SECTION_INNER, "a nested index file"))),
+      new FileType(TYPE_SHARD, "IVF shard", "an", List.of(Section.always(SECTION_SHARD_PARAMS), Section.always(SECTION_LIST_SIZES),
+          Section.always(SECTION_LIST_IDS), Section.always(SECTION_LIST_CODES))));
+
+  /** The fourccs of {@link #TYPES}. */
+  public static final List<Integer> FILE_TYPES = TYPES.stream().map(FileType::fourcc).toList();
+
+  /** The registry entry of a file type, or null for a fourcc that is none. */
+  public static FileType fileType(int fourcc) {
+    for (FileType t : TYPES) {
+      if (t.fourcc == fourcc) {
+        return t;
+      }
+    }
+    return null;
+  }
+
 
   /** 'PRMS' flags bit 0: the IVF index is trained and 'CENT' follows. */
   public static final int IVF_FLAG_TRAINED = 1;
@@ -406,34 +515,8 @@ public final class IndexFormat {
 
   /** The name of a file type for messages: "Flat", "IVF,Flat", "IVF,PQ", ..., or the fourcc. */
   public static String fileTypeName(int fileType) {
-    if (fileType == TYPE_FLAT) {
-      return "Flat";
-    }
-    if (fileType == TYPE_IVF_FLAT) {
-      return "IVF,Flat";
-    }
-    if (fileType == TYPE_PQ) {
-      return "PQ";
-    }
-    if (fileType == TYPE_SQ) {
-      return "SQ";
-    }
-    if (fileType == TYPE_IVF_PQ) {
-      return "IVF,PQ";
-    }
-    if (fileType == TYPE_IVF_SQ) {
-      return "IVF,SQ";
-    }
-    if (fileType == TYPE_REFINE_FLAT) {
-      return "RFlat refine";
-    }
-    if (fileType == TYPE_L2_NORM) {
-      return "L2norm";
-    }
-    if (fileType == TYPE_SHARD) {
-      return "IVF shard";
-    }
-    return fourccToString(fileType);
+    FileType t = fileType(fileType);
+    return t != null ? t.name : fourccToString(fileType);
   }
 
   /** The known file types for messages: {@code 'FLAT' (Flat), 'IVFF' (IVF,Flat), ...}. */

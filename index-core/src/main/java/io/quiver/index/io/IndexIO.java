@@ -6,6 +6,7 @@ import static io.quiver.index.io.IndexFormat.MAX_ARRAY_LENGTH;
 import static io.quiver.index.io.IndexFormat.SECTION_HEADER_BYTES;
 import static io.quiver.index.io.IndexFormat.fourccToString;
 
+import io.quiver.index.FlatCodesIndex;
 import io.quiver.index.FlatIndex;
 import io.quiver.index.InvertedFileIndex;
 import io.quiver.index.IvfCodesIndex;
@@ -18,6 +19,7 @@ import io.quiver.index.PqIndex;
 import io.quiver.index.RefineIndex;
 import io.quiver.index.SqIndex;
 import io.quiver.index.VectorIndex;
+import io.quiver.index.codec.Codec;
 import io.quiver.index.quantize.ProductQuantizer;
 import io.quiver.index.quantize.ScalarQuantizer;
 import java.io.BufferedInputStream;
@@ -76,8 +78,8 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 public final class IndexIO {
 
-  /** Rows of a Flat index copied per chunk while writing, to bound the writer's memory. */
-  private static final int WRITE_CHUNK_FLOATS = 1 << 18;
+  /** Bytes of codes of a flat-codes index copied per chunk while writing, to bound the writer's memory. */
+  private static final int WRITE_CHUNK_BYTES = 1 << 20;
 
   /** What index files hold, for the message that refuses other indexes. */
   private static final String SUPPORTED = "index files hold Flat, IVF<nlist>,Flat, PQ, SQ, IVF<nlist>,PQ and "
@@ -172,24 +174,12 @@ public final class IndexIO {
       checkWritable(root, refine.refine(), depth + 1);
     } else if (index instanceof L2NormIndex norm) {
       checkWritable(root, norm.inner(), depth + 1);
-    } else if (!(index instanceof FlatIndex || index instanceof IvfIndex || index instanceof PqIndex
-        || index instanceof SqIndex || index instanceof IvfPqIndex || index instanceof IvfSqIndex)) {
+    } else if (index instanceof FlatCodesIndex<?> flat) {
+      CodecSections.checkWritable(flat.codec(), describe(index) + where);
+    } else if (index instanceof IvfCodesIndex<?> ivf) {
+      CodecSections.checkWritable(ivf.codec(), describe(index) + where);
+    } else {
       throw new IllegalArgumentException("cannot write " + describe(index) + where + ": " + SUPPORTED);
-    }
-    // quantizer settings the format has no code for (a later addition to the quantizers)
-    ScalarQuantizer.Type sqType = index instanceof SqIndex sq ? sq.type()
-        : index instanceof IvfSqIndex ivfSq ? ivfSq.sq().type() : null;
-    if (sqType != null && sqTypeCode(sqType) < 0) {
-      throw new IllegalArgumentException("cannot write " + describe(index) + where + ": format version "
-          + IndexFormat.VERSION_CURRENT + " has no 'SQPR' type code for scalar quantizer type " + sqType
-          + " (it stores SQ8, SQ4 and SQfp16)");
-    }
-    ProductQuantizer pq = index instanceof PqIndex pqIndex ? pqIndex.pq()
-        : index instanceof IvfPqIndex ivfPq ? ivfPq.pq() : null;
-    if (pq != null && (pq.nbits() < IndexFormat.PQ_MIN_NBITS || pq.nbits() > IndexFormat.PQ_MAX_NBITS)) {
-      throw new IllegalArgumentException("cannot write " + describe(index) + where + ": format version "
-          + IndexFormat.VERSION_CURRENT + " stores PQ nbits " + IndexFormat.PQ_MIN_NBITS + ".." + IndexFormat.PQ_MAX_NBITS
-          + ", not " + pq.nbits());
     }
   }
 
@@ -206,16 +196,10 @@ public final class IndexIO {
   /** Writes one whole index file (header to checksum) and returns the ntotal of its header. */
   private static long writeIndex(VectorIndex index, FormatOutput o) throws IOException {
     long ntotal;
-    if (index instanceof FlatIndex flat) {
-      ntotal = writeFlat(flat, o);
-    } else if (index instanceof IvfIndex ivf) {
+    if (index instanceof FlatCodesIndex<?> flat) {
+      ntotal = writeFlatCodes(flat, o);
+    } else if (index instanceof IvfCodesIndex<?> ivf) {
       ntotal = writeIvf(ivf, o);
-    } else if (index instanceof PqIndex pq) {
-      ntotal = writePq(pq, o);
-    } else if (index instanceof SqIndex sq) {
-      ntotal = writeSq(sq, o);
-    } else if (index instanceof IvfPqIndex || index instanceof IvfSqIndex) {
-      ntotal = writeIvfCodes((IvfCodesIndex) index, o);
     } else if (index instanceof RefineIndex refine) {
       ntotal = writeRefine(refine, o);
     } else if (index instanceof L2NormIndex norm) {
@@ -237,34 +221,56 @@ public final class IndexIO {
     o.writeLong(ntotal);
   }
 
-  private static long writeFlat(FlatIndex index, FormatOutput o) throws IOException {
-    int d = index.d();
+  /** The flat family ('FLAT', 'PQ__', 'SQ__'): [codec sections] 'IDS_', then 'VECS' or 'CODE' streamed in chunks. */
+  private static long writeFlatCodes(FlatCodesIndex<?> index, FormatOutput o) throws IOException {
+    Codec<?> codec = index.codec();
     long[] ids = index.ids(); // the snapshot that fixes ntotal for this file
     int n = ids.length;
-    writeHeader(o, IndexFormat.TYPE_FLAT, index, n);
+    boolean trained = codec.isTrained();
+    if (!trained && n > 0) {
+      throw new IllegalStateException("the " + index.factoryString() + " index changed while it was being written ("
+          + n + " ids, untrained); do not modify an index while writing it");
+    }
+    int codeSize = codec.codeSize();
+    writeHeader(o, CodecSections.flatType(codec), index, n);
+    CodecSections.write(o, codec, trained);
     o.writeSectionHeader(IndexFormat.SECTION_IDS, 8L * n);
     o.writeLongs(ids, 0, n);
-    o.writeSectionHeader(IndexFormat.SECTION_VECTORS, 4L * n * d);
-    int rowsPerChunk = Math.max(1, WRITE_CHUNK_FLOATS / d);
+    o.writeSectionHeader(CodecSections.flatCodesSection(codec), (long) n * codeSize);
+    int rowsPerChunk = Math.max(1, WRITE_CHUNK_BYTES / codeSize);
     for (int from = 0; from < n; from += rowsPerChunk) {
       int count = Math.min(rowsPerChunk, n - from);
-      float[] rows;
+      Object rows;
       try {
-        rows = index.copyRows(from, count);
+        rows = index.copyCodes(from, count);
       } catch (IndexOutOfBoundsException e) {
-        throw new IllegalStateException("the Flat index lost rows while it was being written (ntotal was " + n
-            + " when writing began); do not remove vectors while writing", e);
+        throw new IllegalStateException("the " + index.factoryString() + " index lost rows while it was being written "
+            + "(ntotal was " + n + " when writing began); do not remove vectors while writing", e);
       }
-      o.writeFloats(rows, 0, rows.length);
+      if (rows instanceof float[] f) {
+        o.writeFloats(f, 0, f.length);
+      } else {
+        byte[] b = (byte[]) rows;
+        o.writeBytes(b, 0, b.length);
+      }
     }
     return n;
   }
 
-  private static long writeIvf(IvfIndex index, FormatOutput o) throws IOException {
+  /**
+   * The IVF family ('IVFF', 'IVPQ', 'IVSQ'): 'PRMS', 'CENT' when trained, [codec sections],
+   * 'LSIZ', 'LIDS', then 'LVEC' or 'LCOD', one list copy at a time, checked against the sizes
+   * already written.
+   */
+  private static long writeIvf(IvfCodesIndex<?> index, FormatOutput o) throws IOException {
     int d = index.d();
     int nlist = index.nlist();
-    float[] centroids = index.centroids();
-    boolean trained = centroids != null;
+    Codec<?> codec = index.codec();
+    boolean trained = index.isTrained();
+    float[] centroids = trained ? index.centroids() : null;
+    if (trained && centroids == null) {
+      throw new IllegalStateException("the IVF index lost its training while it was being written");
+    }
     long[] sizes = new long[nlist];
     long ntotal = 0;
     for (int l = 0; l < nlist; l++) {
@@ -275,7 +281,7 @@ public final class IndexIO {
       throw new IllegalStateException("the IVF index was trained and filled while it was being written; "
           + "do not modify an index while writing it");
     }
-    writeHeader(o, IndexFormat.TYPE_IVF_FLAT, index, ntotal);
+    writeHeader(o, CodecSections.ivfType(codec), index, ntotal);
     o.writeSectionHeader(IndexFormat.SECTION_IVF_PARAMS, IndexFormat.IVF_PARAMS_BYTES);
     o.writeInt(nlist);
     o.writeInt(index.nprobe());
@@ -284,20 +290,21 @@ public final class IndexIO {
       o.writeSectionHeader(IndexFormat.SECTION_CENTROIDS, 4L * nlist * d);
       o.writeFloats(centroids, 0, centroids.length);
     }
+    CodecSections.write(o, codec, trained);
+    int codeSize = index.codeSize();
     o.writeSectionHeader(IndexFormat.SECTION_LIST_SIZES, 8L * nlist);
     o.writeLongs(sizes, 0, nlist);
-    // ids then vectors, one list copy at a time, checked against the sizes already written
     o.writeSectionHeader(IndexFormat.SECTION_LIST_IDS, 8L * ntotal);
     for (int l = 0; l < nlist; l++) {
       long[] ids = index.listIds(l);
       checkUnchanged(ids.length, sizes[l], l);
       o.writeLongs(ids, 0, ids.length);
     }
-    o.writeSectionHeader(IndexFormat.SECTION_LIST_VECTORS, 4L * ntotal * d);
+    o.writeSectionHeader(CodecSections.ivfCodesSection(codec), ntotal * codeSize);
     for (int l = 0; l < nlist; l++) {
-      float[] v = index.listVectors(l);
-      checkUnchanged(v.length / d, sizes[l], l);
-      o.writeFloats(v, 0, v.length);
+      byte[] codes = index.listCodes(l);
+      checkUnchanged(codes.length / codeSize, sizes[l], l);
+      o.writeBytes(codes, 0, codes.length);
     }
     return ntotal;
   }
@@ -333,144 +340,6 @@ public final class IndexIO {
   }
 
   /** True when an 'SQ__'/'IVSQ' file has an 'SQRG' section: trained SQ8 or SQ4. */
-  private static boolean hasRanges(ScalarQuantizer.Type type, boolean trained) {
-    return trained && type != ScalarQuantizer.Type.SQFP16;
-  }
-
-  /** 'PQPR', then 'PQCB' when {@code codebook} is not null (a trained quantizer). */
-  private static void writePqSections(FormatOutput o, int m, int nbits, float[] codebook) throws IOException {
-    o.writeSectionHeader(IndexFormat.SECTION_PQ_PARAMS, IndexFormat.PQ_PARAMS_BYTES);
-    o.writeInt(m);
-    o.writeInt(nbits);
-    o.writeInt(codebook != null ? IndexFormat.QUANTIZER_FLAG_TRAINED : 0);
-    if (codebook != null) {
-      o.writeSectionHeader(IndexFormat.SECTION_PQ_CODEBOOK, 4L * codebook.length);
-      o.writeFloats(codebook, 0, codebook.length);
-    }
-  }
-
-  /** 'SQPR', then 'SQRG' for a trained SQ8/SQ4 quantizer ({@code trained}: the index's state; SQfp16 always is). */
-  private static void writeSqSections(FormatOutput o, ScalarQuantizer sq, boolean trained) throws IOException {
-    ScalarQuantizer.Type type = sq.type();
-    boolean ranges = hasRanges(type, trained);
-    o.writeSectionHeader(IndexFormat.SECTION_SQ_PARAMS, IndexFormat.SQ_PARAMS_BYTES);
-    o.writeInt(sqTypeCode(type));
-    o.writeInt(trained || type == ScalarQuantizer.Type.SQFP16 ? IndexFormat.QUANTIZER_FLAG_TRAINED : 0);
-    if (ranges) {
-      float[] vmin = sq.vmin();
-      float[] vdiff = sq.vdiff();
-      if (vmin == null || vdiff == null) {
-        throw new IllegalStateException("the scalar quantizer lost its training while it was being written");
-      }
-      o.writeSectionHeader(IndexFormat.SECTION_SQ_RANGES, 8L * sq.d());
-      o.writeFloats(vmin, 0, vmin.length);
-      o.writeFloats(vdiff, 0, vdiff.length);
-    }
-  }
-
-  // ---- PQ and SQ (flat codes) ----
-
-  private static long writePq(PqIndex index, FormatOutput o) throws IOException {
-    ProductQuantizer pq = index.pq();
-    float[] codebook = pq.centroids(); // a copy; null before training
-    long[] ids = index.ids();
-    byte[] codes = index.codes();
-    checkCodes(ids.length, codes.length, pq.codeSize(), codebook != null, index);
-    writeHeader(o, IndexFormat.TYPE_PQ, index, ids.length);
-    writePqSections(o, pq.m(), pq.nbits(), codebook);
-    writeIdsAndCodes(o, ids, codes);
-    return ids.length;
-  }
-
-  private static long writeSq(SqIndex index, FormatOutput o) throws IOException {
-    ScalarQuantizer sq = index.sq(); // a copy
-    long[] ids = index.ids();
-    byte[] codes = index.codes();
-    boolean trained = sq.isTrained();
-    checkCodes(ids.length, codes.length, sq.codeSize(), trained, index);
-    writeHeader(o, IndexFormat.TYPE_SQ, index, ids.length);
-    writeSqSections(o, sq, trained);
-    writeIdsAndCodes(o, ids, codes);
-    return ids.length;
-  }
-
-  /** Ids and codes snapshots taken one after the other must agree. */
-  private static void checkCodes(int n, int codeBytes, int codeSize, boolean trained, VectorIndex index) {
-    if (codeBytes != (long) n * codeSize || (!trained && n > 0)) {
-      throw new IllegalStateException("the " + index.factoryString() + " index changed while it was being written ("
-          + n + " ids but " + codeBytes + " code bytes of " + codeSize + " per vector" + (trained ? "" : ", untrained")
-          + "); do not modify an index while writing it");
-    }
-  }
-
-  private static void writeIdsAndCodes(FormatOutput o, long[] ids, byte[] codes) throws IOException {
-    o.writeSectionHeader(IndexFormat.SECTION_IDS, 8L * ids.length);
-    o.writeLongs(ids, 0, ids.length);
-    o.writeSectionHeader(IndexFormat.SECTION_CODES, codes.length);
-    o.writeBytes(codes, 0, codes.length);
-  }
-
-  // ---- IVF,PQ and IVF,SQ ----
-
-  private static long writeIvfCodes(IvfCodesIndex index, FormatOutput o) throws IOException {
-    int d = index.d();
-    int nlist = index.nlist();
-    boolean trained = index.isTrained();
-    float[] centroids = trained ? index.centroids() : null;
-    if (trained && centroids == null) {
-      throw new IllegalStateException("the IVF index lost its training while it was being written");
-    }
-    long[] sizes = new long[nlist];
-    long ntotal = 0;
-    for (int l = 0; l < nlist; l++) {
-      sizes[l] = index.listSize(l);
-      ntotal += sizes[l];
-    }
-    if (!trained && ntotal > 0) {
-      throw new IllegalStateException("the IVF index was trained and filled while it was being written; "
-          + "do not modify an index while writing it");
-    }
-    boolean pq = index instanceof IvfPqIndex;
-    writeHeader(o, pq ? IndexFormat.TYPE_IVF_PQ : IndexFormat.TYPE_IVF_SQ, index, ntotal);
-    o.writeSectionHeader(IndexFormat.SECTION_IVF_PARAMS, IndexFormat.IVF_PARAMS_BYTES);
-    o.writeInt(nlist);
-    o.writeInt(index.nprobe());
-    o.writeInt(trained ? IndexFormat.IVF_FLAG_TRAINED : 0);
-    if (trained) {
-      o.writeSectionHeader(IndexFormat.SECTION_CENTROIDS, 4L * nlist * d);
-      o.writeFloats(centroids, 0, centroids.length);
-    }
-    int codeSize;
-    if (pq) {
-      ProductQuantizer q = ((IvfPqIndex) index).pq();
-      float[] codebook = trained ? q.centroids() : null;
-      if (trained && codebook == null) {
-        throw new IllegalStateException("the product quantizer lost its training while it was being written");
-      }
-      writePqSections(o, q.m(), q.nbits(), codebook);
-      codeSize = q.codeSize();
-    } else {
-      ScalarQuantizer q = ((IvfSqIndex) index).sq();
-      writeSqSections(o, q, trained);
-      codeSize = q.codeSize();
-    }
-    o.writeSectionHeader(IndexFormat.SECTION_LIST_SIZES, 8L * nlist);
-    o.writeLongs(sizes, 0, nlist);
-    o.writeSectionHeader(IndexFormat.SECTION_LIST_IDS, 8L * ntotal);
-    for (int l = 0; l < nlist; l++) {
-      long[] ids = index.listIds(l);
-      checkUnchanged(ids.length, sizes[l], l);
-      o.writeLongs(ids, 0, ids.length);
-    }
-    o.writeSectionHeader(IndexFormat.SECTION_LIST_CODES, ntotal * codeSize);
-    for (int l = 0; l < nlist; l++) {
-      byte[] codes = index.listCodes(l);
-      checkUnchanged(codes.length / codeSize, sizes[l], l);
-      o.writeBytes(codes, 0, codes.length);
-    }
-    return ntotal;
-  }
-
   private static void checkUnchanged(int size, long written, int list) {
     if (size != written) {
       throw new IllegalStateException("inverted list " + list + " changed size from " + written + " to " + size
@@ -526,48 +395,19 @@ public final class IndexIO {
   static long fileBytes(VectorIndex index) {
     long d = index.d();
     long body;
-    if (index instanceof FlatIndex flat) {
+    if (index instanceof FlatCodesIndex<?> flat) {
+      Codec<?> codec = flat.codec();
       long n = flat.ntotal();
-      body = section(8 * n) + section(4 * n * d);
-    } else if (index instanceof IvfIndex ivf) {
-      long nlist = ivf.nlist();
-      long n = 0;
-      for (int l = 0; l < nlist; l++) {
-        n += ivf.listSize(l);
-      }
-      boolean trained = ivf.centroids() != null;
-      body = section(IndexFormat.IVF_PARAMS_BYTES) + (trained ? section(4 * nlist * d) : 0) + section(8 * nlist)
-          + section(8 * n) + section(4 * n * d);
-    } else if (index instanceof PqIndex pq) {
-      ProductQuantizer q = pq.pq();
-      long n = pq.ntotal();
-      body = section(IndexFormat.PQ_PARAMS_BYTES) + (q.isTrained() ? section(4L * q.ksub() * d) : 0) + section(8 * n)
-          + section(n * q.codeSize());
-    } else if (index instanceof SqIndex sq) {
-      ScalarQuantizer q = sq.sq();
-      long n = sq.ntotal();
-      body = sqBytes(q, q.isTrained()) + section(8 * n) + section(n * q.codeSize());
-    } else if (index instanceof IvfPqIndex || index instanceof IvfSqIndex) {
-      IvfCodesIndex ivf = (IvfCodesIndex) index;
+      body = CodecSections.bytes(codec, codec.isTrained()) + section(8 * n) + section(n * codec.codeSize());
+    } else if (index instanceof IvfCodesIndex<?> ivf) {
       long nlist = ivf.nlist();
       long n = 0;
       for (int l = 0; l < nlist; l++) {
         n += ivf.listSize(l);
       }
       boolean trained = ivf.isTrained();
-      long codec;
-      long codeSize;
-      if (ivf instanceof IvfPqIndex pqIndex) {
-        ProductQuantizer q = pqIndex.pq();
-        codec = section(IndexFormat.PQ_PARAMS_BYTES) + (trained ? section(4L * q.ksub() * d) : 0);
-        codeSize = q.codeSize();
-      } else {
-        ScalarQuantizer q = ((IvfSqIndex) ivf).sq();
-        codec = sqBytes(q, trained);
-        codeSize = q.codeSize();
-      }
-      body = section(IndexFormat.IVF_PARAMS_BYTES) + (trained ? section(4 * nlist * d) : 0) + codec
-          + section(8 * nlist) + section(8 * n) + section(n * codeSize);
+      body = section(IndexFormat.IVF_PARAMS_BYTES) + (trained ? section(4 * nlist * d) : 0)
+          + CodecSections.bytes(ivf.codec(), trained) + section(8 * nlist) + section(8 * n) + section(n * ivf.codeSize());
     } else if (index instanceof RefineIndex refine) {
       body = section(IndexFormat.REFINE_PARAMS_BYTES) + section(fileBytes(refine.base()))
           + section(fileBytes(refine.refine()));
@@ -579,22 +419,12 @@ public final class IndexIO {
     return IndexFormat.HEADER_BYTES + body + FOOTER_BYTES;
   }
 
-  private static long sqBytes(ScalarQuantizer q, boolean trained) {
-    return section(IndexFormat.SQ_PARAMS_BYTES) + (hasRanges(q.type(), trained) ? section(8L * q.d()) : 0);
-  }
-
   // ============================== shards ==============================
 
   /** The file type of the quantizer a shard belongs to ('IVFF', 'IVPQ', 'IVSQ'). */
   private static int shardIndexType(InvertedFileIndex index) {
-    if (index instanceof IvfIndex) {
-      return IndexFormat.TYPE_IVF_FLAT;
-    }
-    if (index instanceof IvfPqIndex) {
-      return IndexFormat.TYPE_IVF_PQ;
-    }
-    if (index instanceof IvfSqIndex) {
-      return IndexFormat.TYPE_IVF_SQ;
+    if (index instanceof IvfCodesIndex<?> ivf) {
+      return CodecSections.ivfType(ivf.codec());
     }
     throw new IllegalArgumentException("cannot write a shard of " + describe(index) + ": shards hold lists of IvfIndex, "
         + "IvfPqIndex or IvfSqIndex");
@@ -1059,7 +889,7 @@ public final class IndexIO {
         if (pq) {
           return trained ? SECTION_HEADER_BYTES + 4L * (1 << nbits) * d : 0;
         }
-        return hasRanges(sqType, trained) ? SECTION_HEADER_BYTES + 8L * d : 0;
+        return CodecSections.hasRanges(sqType, trained) ? SECTION_HEADER_BYTES + 8L * d : 0;
       }
 
       void readBody(String layout) throws IOException {
@@ -1068,7 +898,7 @@ public final class IndexIO {
           expectSection(IndexFormat.SECTION_PQ_CODEBOOK, 4L * ksub * d, "4 * 2^nbits * d with nbits=" + nbits, layout);
           codebook = in.readFloats(ksub * d, "section 'PQCB' (" + m + " x " + ksub + " centroids of " + (d / m)
               + " floats)");
-        } else if (!pq && hasRanges(sqType, trained)) {
+        } else if (!pq && CodecSections.hasRanges(sqType, trained)) {
           expectSection(IndexFormat.SECTION_SQ_RANGES, 8L * d, "8 * d", layout);
           vmin = in.readFloats(d, "section 'SQRG' (vmin, " + d + " floats)");
           vdiff = in.readFloats(d, "section 'SQRG' (vdiff, " + d + " floats)");
@@ -1086,7 +916,7 @@ public final class IndexIO {
 
       ScalarQuantizer buildSq() throws CorruptIndexException {
         try {
-          return hasRanges(sqType, trained) ? ScalarQuantizer.fromTrained(d, sqType, vmin, vdiff)
+          return CodecSections.hasRanges(sqType, trained) ? ScalarQuantizer.fromTrained(d, sqType, vmin, vdiff)
               : new ScalarQuantizer(d, sqType);
         } catch (IllegalArgumentException e) {
           throw new CorruptIndexException(src, scope + "the scalar quantizer stored in sections 'SQPR' (byte " + at
@@ -1345,73 +1175,14 @@ public final class IndexIO {
 
     // ---- sections and footer ----
 
-    /** The required sections of this file type, in order. */
+    /** Every section of this file type, required or not, in order (the registry's). */
     private int[] sectionsOfType() {
-      if (fileType == IndexFormat.TYPE_FLAT) {
-        return new int[] {IndexFormat.SECTION_IDS, IndexFormat.SECTION_VECTORS};
-      }
-      if (fileType == IndexFormat.TYPE_IVF_FLAT) {
-        return new int[] {IndexFormat.SECTION_IVF_PARAMS, IndexFormat.SECTION_CENTROIDS, IndexFormat.SECTION_LIST_SIZES,
-            IndexFormat.SECTION_LIST_IDS, IndexFormat.SECTION_LIST_VECTORS};
-      }
-      if (fileType == IndexFormat.TYPE_PQ) {
-        return new int[] {IndexFormat.SECTION_PQ_PARAMS, IndexFormat.SECTION_PQ_CODEBOOK, IndexFormat.SECTION_IDS,
-            IndexFormat.SECTION_CODES};
-      }
-      if (fileType == IndexFormat.TYPE_SQ) {
-        return new int[] {IndexFormat.SECTION_SQ_PARAMS, IndexFormat.SECTION_SQ_RANGES, IndexFormat.SECTION_IDS,
-            IndexFormat.SECTION_CODES};
-      }
-      if (fileType == IndexFormat.TYPE_IVF_PQ) {
-        return new int[] {IndexFormat.SECTION_IVF_PARAMS, IndexFormat.SECTION_CENTROIDS, IndexFormat.SECTION_PQ_PARAMS,
-            IndexFormat.SECTION_PQ_CODEBOOK, IndexFormat.SECTION_LIST_SIZES, IndexFormat.SECTION_LIST_IDS,
-            IndexFormat.SECTION_LIST_CODES};
-      }
-      if (fileType == IndexFormat.TYPE_IVF_SQ) {
-        return new int[] {IndexFormat.SECTION_IVF_PARAMS, IndexFormat.SECTION_CENTROIDS, IndexFormat.SECTION_SQ_PARAMS,
-            IndexFormat.SECTION_SQ_RANGES, IndexFormat.SECTION_LIST_SIZES, IndexFormat.SECTION_LIST_IDS,
-            IndexFormat.SECTION_LIST_CODES};
-      }
-      if (fileType == IndexFormat.TYPE_REFINE_FLAT) {
-        return new int[] {IndexFormat.SECTION_REFINE_PARAMS, IndexFormat.SECTION_BASE, IndexFormat.SECTION_REFINE};
-      }
-      if (fileType == IndexFormat.TYPE_SHARD) {
-        return new int[] {IndexFormat.SECTION_SHARD_PARAMS, IndexFormat.SECTION_LIST_SIZES, IndexFormat.SECTION_LIST_IDS,
-            IndexFormat.SECTION_LIST_CODES};
-      }
-      return new int[] {IndexFormat.SECTION_INNER};
+      return IndexFormat.fileType(fileType).sectionFourccs();
     }
 
-    /** The section order of this file type, for messages. */
+    /** The layout sentence of this file type (the registry's). */
     private String layout() {
-      if (fileType == IndexFormat.TYPE_FLAT) {
-        return "a 'FLAT' file holds sections 'IDS_', 'VECS' in this order";
-      }
-      if (fileType == IndexFormat.TYPE_IVF_FLAT) {
-        return "an 'IVFF' file holds sections 'PRMS', 'CENT' (when trained), 'LSIZ', 'LIDS', 'LVEC' in this order";
-      }
-      if (fileType == IndexFormat.TYPE_PQ) {
-        return "a 'PQ__' file holds sections 'PQPR', 'PQCB' (when trained), 'IDS_', 'CODE' in this order";
-      }
-      if (fileType == IndexFormat.TYPE_SQ) {
-        return "an 'SQ__' file holds sections 'SQPR', 'SQRG' (when trained, SQ8/SQ4), 'IDS_', 'CODE' in this order";
-      }
-      if (fileType == IndexFormat.TYPE_IVF_PQ) {
-        return "an 'IVPQ' file holds sections 'PRMS', 'CENT' (when trained), 'PQPR', 'PQCB' (when trained), 'LSIZ', "
-            + "'LIDS', 'LCOD' in this order";
-      }
-      if (fileType == IndexFormat.TYPE_IVF_SQ) {
-        return "an 'IVSQ' file holds sections 'PRMS', 'CENT' (when trained), 'SQPR', 'SQRG' (when trained, SQ8/SQ4), "
-            + "'LSIZ', 'LIDS', 'LCOD' in this order";
-      }
-      if (fileType == IndexFormat.TYPE_REFINE_FLAT) {
-        return "an 'RFLT' file holds sections 'RPRM', 'BASE' (a nested index file), 'REFN' (a nested 'FLAT' file) in "
-            + "this order";
-      }
-      if (fileType == IndexFormat.TYPE_SHARD) {
-        return "an 'SHRD' file holds sections 'SHPR', 'LSIZ', 'LIDS', 'LCOD' in this order";
-      }
-      return "an 'L2NM' file holds one section, 'INNR' (a nested index file)";
+      return IndexFormat.fileType(fileType).layout();
     }
 
     /** True when {@code fourcc} is a required section of this file type. */
