@@ -364,6 +364,16 @@ public abstract class IvfCodesIndex<A> implements InvertedFileIndex {
     return codec.encode(byResidual ? coarse.residuals(x, assign) : x);
   }
 
+  /** The {@code np} nearest lists of each query and the query's coarse value for each ({@code nq * np}). */
+  private record Probes(long[] lists, float[] values) {}
+
+  private Probes probes(float[] q, int nq, int np, int threads) {
+    long[] lists = new long[nq * np];
+    float[] values = new float[nq * np];
+    coarse.search(q, nq, np, threads, values, lists);
+    return new Probes(lists, values);
+  }
+
   private int effectiveNprobe(SearchParams params) {
     return Math.min(params.nprobe() > 0 ? params.nprobe() : nprobe, nlist);
   }
@@ -378,11 +388,9 @@ public abstract class IvfCodesIndex<A> implements InvertedFileIndex {
     IdSelector[] selectors = params.selectors(nq);
     lock.readLock().lock();
     try {
-      long[] probes = new long[nq * np];
-      float[] coarseValues = new float[nq * np];
-      coarse.search(q, nq, np, params.threads(), coarseValues, probes);
-      return ComputeBackends.current().ivfSearch(new IvfSearchJob(listsView, q, nq, k, np, probes, coarseValues,
-          selectors, params.threads(), () -> scan(q, nq, k, np, probes, coarseValues, selectors, params.threads())));
+      Probes p = probes(q, nq, np, params.threads());
+      return ComputeBackends.current().ivfSearch(new IvfSearchJob(listsView, q, nq, k, np, p.lists, p.values,
+          selectors, params.threads(), () -> scan(q, nq, k, np, p.lists, p.values, selectors, params.threads())));
     } finally {
       lock.readLock().unlock();
     }
@@ -422,10 +430,8 @@ public abstract class IvfCodesIndex<A> implements InvertedFileIndex {
     IdSelector[] selectors = params.selectors(nq);
     lock.readLock().lock();
     try {
-      long[] probes = new long[nq * np];
-      float[] coarseValues = new float[nq * np];
-      coarse.search(q, nq, np, params.threads(), coarseValues, probes);
-      return rangeScan(q, nq, radius, np, probes, coarseValues, selectors, params.threads());
+      Probes p = probes(q, nq, np, params.threads());
+      return rangeScan(q, nq, radius, np, p.lists, p.values, selectors, params.threads());
     } finally {
       lock.readLock().unlock();
     }

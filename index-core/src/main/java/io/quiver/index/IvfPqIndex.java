@@ -154,9 +154,7 @@ public final class IvfPqIndex extends IvfCodesIndex<byte[]> {
     float[] residual = null;
     if (ip) {
       pq.computeInnerProductTable(q, qOff, table);
-      for (int i = 0; i < tableSize; i++) {
-        table[i] = -table[i];
-      }
+      Scans.negate(table, 0, tableSize);
     } else if (pre != null) {
       // -2 <q, r>: the query's share of the decomposition
       queryTable = new float[tableSize];

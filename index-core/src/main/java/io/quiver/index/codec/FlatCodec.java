@@ -1,5 +1,6 @@
 package io.quiver.index.codec;
 
+import io.quiver.index.scan.Scans;
 import io.quiver.index.spi.IvfLists;
 import io.quiver.index.store.ArrayKind;
 import io.quiver.index.util.Checks;
@@ -105,9 +106,7 @@ public final class FlatCodec implements Codec<float[]> {
       public void keys(float[] codes, int from, int n, float[] out, int outOff) {
         if (innerProduct) {
           VectorUtil.dotProductOneToMany(q, qOff, codes, from * d, n, d, out, outOff);
-          for (int j = outOff; j < outOff + n; j++) {
-            out[j] = -out[j];
-          }
+          Scans.negate(out, outOff, n);
         } else {
           VectorUtil.squareDistanceOneToMany(q, qOff, codes, from * d, n, d, out, outOff);
         }

@@ -1,6 +1,7 @@
 package io.quiver.index.codec;
 
 import io.quiver.index.quantize.ProductQuantizer;
+import io.quiver.index.scan.Scans;
 import io.quiver.index.spi.ComputeBackends;
 import io.quiver.index.spi.IvfLists;
 import io.quiver.index.util.Checks;
@@ -123,9 +124,7 @@ public final class PqCodec implements Codec<byte[]> {
         if (innerProduct) {
           // negation is exact, so the sum is exactly minus the inner-product sum
           pq.computeInnerProductTable(q, qOff, table);
-          for (int i = 0; i < table.length; i++) {
-            table[i] = -table[i];
-          }
+          Scans.negate(table, 0, table.length);
         } else {
           pq.computeDistanceTable(q, qOff, table);
         }

@@ -2,6 +2,7 @@ package io.quiver.index.codec;
 
 import io.quiver.index.quantize.ScalarQuantizer;
 import io.quiver.index.spi.ComputeBackends;
+import io.quiver.index.scan.Scans;
 import io.quiver.index.spi.IvfLists;
 import io.quiver.index.util.Checks;
 import io.quiver.index.store.ArrayKind;
@@ -131,9 +132,7 @@ public final class SqCodec implements Codec<byte[]> {
       public void keys(byte[] codes, int from, int n, float[] out, int outOff) {
         if (innerProduct) {
           sq.dotProductOneToMany(q, qOff, codes, from * codeSize, n, out, outOff);
-          for (int j = outOff; j < outOff + n; j++) {
-            out[j] = -out[j];
-          }
+          Scans.negate(out, outOff, n);
         } else {
           sq.squareDistanceOneToMany(q, qOff, codes, from * codeSize, n, out, outOff);
         }

@@ -64,6 +64,13 @@ public final class Scans {
     }
   }
 
+  /** Negates {@code a[off .. off + n)}: inner products to keys and back (negation is exact). */
+  public static void negate(float[] a, int off, int n) {
+    for (int j = off; j < off + n; j++) {
+      a[j] = -a[j];
+    }
+  }
+
   private static void addBias(float[] buf, int n, float bias) {
     if (bias != 0) {
       for (int j = 0; j < n; j++) {
@@ -81,9 +88,7 @@ public final class Scans {
     int k = heap.capacity();
     heap.drainSorted(outKeys, outIds, null, off, Float.POSITIVE_INFINITY);
     if (innerProduct) {
-      for (int j = off; j < off + k; j++) {
-        outKeys[j] = -outKeys[j];
-      }
+      negate(outKeys, off, k);
     }
   }
 }
