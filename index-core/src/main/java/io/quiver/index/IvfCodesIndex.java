@@ -7,6 +7,7 @@ import io.quiver.index.ivf.PreassignedSearch;
 import io.quiver.index.scan.Scans;
 import io.quiver.index.spi.ComputeBackends;
 import io.quiver.index.spi.IvfLists;
+import io.quiver.index.spi.IvfRangeJob;
 import io.quiver.index.spi.IvfSearchJob;
 import io.quiver.index.store.ArrayKind;
 import io.quiver.index.store.InvertedLists;
@@ -70,7 +71,7 @@ public abstract class IvfCodesIndex<A> implements InvertedFileIndex {
     this.metric = metric;
     this.codec = codec;
     this.byResidual = byResidual;
-    this.coarse = new CoarseQuantizer(d, nlist, metric.higherIsCloser());
+    this.coarse = CoarseQuantizer.flat(d, nlist, metric.higherIsCloser());
     this.lists = new InvertedLists<>(nlist, codec.kind(), codec.unitsPerCode());
     this.listsView = new ListsView(lists, coarse, () -> this.codec.describe());
   }
@@ -431,7 +432,8 @@ public abstract class IvfCodesIndex<A> implements InvertedFileIndex {
     lock.readLock().lock();
     try {
       Probes p = probes(q, nq, np, params.threads());
-      return rangeScan(q, nq, radius, np, p.lists, p.values, selectors, params.threads());
+      return ComputeBackends.current().ivfRangeSearch(new IvfRangeJob(listsView, q, nq, radius, np, p.lists, p.values,
+          selectors, params.threads(), () -> rangeScan(q, nq, radius, np, p.lists, p.values, selectors, params.threads())));
     } finally {
       lock.readLock().unlock();
     }
@@ -449,7 +451,9 @@ public abstract class IvfCodesIndex<A> implements InvertedFileIndex {
     IdSelector[] selectors = params.selectors(nq);
     lock.readLock().lock();
     try {
-      return rangeScan(q, nq, radius, nprobe, probes, coarseValues, selectors, params.threads());
+      return ComputeBackends.current().ivfRangeSearch(new IvfRangeJob(listsView, q, nq, radius, nprobe, probes,
+          coarseValues, selectors, params.threads(), () -> rangeScan(q, nq, radius, nprobe, probes, coarseValues,
+          selectors, params.threads())));
     } finally {
       lock.readLock().unlock();
     }

@@ -1,13 +1,15 @@
 package io.quiver.index.ivf;
 
 import io.quiver.index.quantize.KMeans;
-import io.quiver.index.spi.ComputeBackends;
 import io.quiver.index.util.Checks;
 import io.quiver.index.vector.VectorUtil;
 
 /**
  * The coarse quantizer of an inverted-file index: {@code nlist} centroids that split the space
- * into cells (FAISS's {@code Level1Quantizer} with a flat quantizer index).
+ * into cells (FAISS's {@code Level1Quantizer}). Training, the published centroids, assignment and
+ * residuals live here; how the nearest centroids of a query are found is the subclass's
+ * ({@link #search}): {@link FlatCoarseQuantizer} compares with every centroid (FAISS's
+ * {@code IndexFlat} quantizer), a graph over the centroids can answer in fewer comparisons.
  *
  * <p>Training mirrors FAISS's IVF: k-means with 10 iterations, at most 256 points per centroid,
  * seed 1234; for inner product the centroids are normalized (spherical k-means) and assignment
@@ -16,7 +18,7 @@ import io.quiver.index.vector.VectorUtil;
  * <p>Thread-safe: training builds new centroids and publishes them at once; assignment and probing
  * read whatever centroids are published.
  */
-public final class CoarseQuantizer {
+public abstract class CoarseQuantizer {
 
   /** k-means iterations used to train (FAISS's Level1Quantizer uses 10). */
   public static final int DEFAULT_NITER = 10;
@@ -31,7 +33,12 @@ public final class CoarseQuantizer {
   /** centroids and their norms, published together. */
   private volatile float[][] state;
 
-  public CoarseQuantizer(int d, int nlist, boolean innerProduct) {
+  /** The flat coarse quantizer (every centroid compared), FAISS's default. */
+  public static CoarseQuantizer flat(int d, int nlist, boolean innerProduct) {
+    return new FlatCoarseQuantizer(d, nlist, innerProduct);
+  }
+
+  protected CoarseQuantizer(int d, int nlist, boolean innerProduct) {
     this.d = Checks.atLeast("d", d, 1);
     this.nlist = Checks.atLeast("nlist", nlist, 1);
     this.innerProduct = innerProduct;
@@ -84,6 +91,9 @@ public final class CoarseQuantizer {
         .centroids();
   }
 
+  /** A quantizer of the same kind, shape and settings with no centroids ({@link #withCentroids} sets them). */
+  protected abstract CoarseQuantizer newEmpty();
+
   /** Publishes centroids ({@code nlist * d} floats, taken as they are). */
   public void setCentroids(float[] centroids) {
     if (centroids.length != (long) nlist * d) {
@@ -92,12 +102,21 @@ public final class CoarseQuantizer {
     state = new float[][] {centroids, VectorUtil.squareNorms(centroids, nlist, d)};
   }
 
+  /** The centroids and their squared norms, as published together ({@code [0]}, {@code [1]}). */
+  protected final float[][] trained() {
+    float[][] s = state;
+    if (s == null) {
+      throw new IllegalStateException("the index is not trained: call train() before add() or search()");
+    }
+    return s;
+  }
+
   /**
    * A detached quantizer with the same settings and these centroids: what a training assigns
    * and computes residuals with before it publishes the centroids.
    */
   public CoarseQuantizer withCentroids(float[] centroids) {
-    CoarseQuantizer q = new CoarseQuantizer(d, nlist, innerProduct);
+    CoarseQuantizer q = newEmpty();
     q.niter = niter;
     q.seed = seed;
     q.maxPointsPerCentroid = maxPointsPerCentroid;
@@ -111,22 +130,11 @@ public final class CoarseQuantizer {
     return s == null ? null : s[0];
   }
 
-  private float[][] trained() {
-    float[][] s = state;
-    if (s == null) {
-      throw new IllegalStateException("the index is not trained: call train() before add() or search()");
-    }
-    return s;
-  }
-
   /**
    * The {@code np} nearest lists of each of {@code nq} queries, nearest first: {@code lists} and
    * {@code distances} of size {@code nq * np} (squared L2, or inner products).
    */
-  public void search(float[] q, int nq, int np, int threads, float[] distances, long[] lists) {
-    float[][] s = trained();
-    ComputeBackends.current().knn(q, nq, s[0], nlist, s[1], null, d, innerProduct, np, threads, null, distances, lists);
-  }
+  public abstract void search(float[] q, int nq, int np, int threads, float[] distances, long[] lists);
 
   /**
    * {@link #search} for an index's {@code probe}: checks {@code 1 <= nprobe <= nlist} first.

@@ -1,6 +1,7 @@
 package io.quiver.index.spi;
 
 import io.quiver.index.IdSelector;
+import io.quiver.index.RangeSearchResult;
 import io.quiver.index.SearchResult;
 
 /**
@@ -60,4 +61,14 @@ public interface ComputeBackend {
    * a preassigned search). The reference is {@link IvfSearchJob#reference()}: the index's own scan.
    */
   SearchResult ivfSearch(IvfSearchJob job);
+
+  /**
+   * Scans the probed inverted lists of every query for the entries within {@code job.radius()}
+   * (IVF {@code rangeSearch} and {@code rangeSearchPreassigned}). The reference is
+   * {@link IvfRangeJob#reference()}, which this default runs: no accelerator has a range kernel
+   * yet.
+   */
+  default RangeSearchResult ivfRangeSearch(IvfRangeJob job) {
+    return job.reference().get();
+  }
 }

@@ -157,6 +157,14 @@ class ComputeBackendsTest {
     assertEquals(java.util.List.of("ivfSearch " + codec), gpu.calls);
     assertSameNeighbours(cpu, pre, factory + " " + metric + " preassigned");
 
+    // range scans reach the backend too (which hands them to the reference)
+    gpu.calls.clear();
+    float radius = cpu.distance(0, 4);
+    io.quiver.index.RangeSearchResult range = ivf.rangeSearchPreassigned(q, radius, nprobe, probes, coarse,
+        SearchParams.defaults());
+    assertEquals(java.util.List.of("ivfRangeSearch " + codec), gpu.calls);
+    assertTrue(range.count(0) >= 4, factory + " " + metric + ": the range holds query 0's four nearer neighbours");
+
     // per-query selectors stay with the reference, which applies them during the scan
     SearchResult filtered = index.search(q, k, params.withSelector(IdSelector.range(0, 2000)));
     for (long id : filtered.ids()) {

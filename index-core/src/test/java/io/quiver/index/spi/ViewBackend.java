@@ -74,6 +74,13 @@ final class ViewBackend implements ComputeBackend {
     return out;
   }
 
+  /** Recorded, then the reference's range scan. */
+  @Override
+  public io.quiver.index.RangeSearchResult ivfRangeSearch(IvfRangeJob job) {
+    calls.add("ivfRangeSearch " + job.lists().codec().getClass().getSimpleName());
+    return job.reference().get();
+  }
+
   @Override
   public SearchResult ivfSearch(IvfSearchJob job) {
     IvfLists.Codec codec = job.lists().codec();

@@ -76,7 +76,7 @@ public final class DistributedKMeans {
       long t0 = System.nanoTime();
       Broadcast<float[]> cb = jsc.broadcast(centroids);
       Stats s = data.mapPartitions(part -> {
-        CoarseQuantizer q = new CoarseQuantizer(d, k, innerProduct);
+        CoarseQuantizer q = CoarseQuantizer.flat(d, k, innerProduct);
         q.setCentroids(cb.value());
         Stats st = new Stats(k, d);
         float[] x = new float[BATCH * d];
