@@ -120,8 +120,9 @@ public final class BuildPlan {
       encoded = encode(vectors, qkey, qb, d, refine);
       encoded.persist(StorageLevel.MEMORY_AND_DISK_SER());
     } else {
-      vectors = input.internalRows().mapPartitionsWithIndex((part, it) -> input.validRows(part, it, d, invalidRows,
-          (r, v, pos) -> new IdVec(r.getLong(0), v)), true);
+      // ids below 0 are invalid here: searches take every negative id for padding
+      vectors = input.internalRows().mapPartitionsWithIndex((part, it) -> input.validRows(part, it, d, true,
+          invalidRows, (r, v, pos) -> new IdVec(r.getLong(0), v)), true);
       encoded = encode(vectors, qkey, qb, d, refine);
       encoded.persist(StorageLevel.MEMORY_AND_DISK_SER());
       // the action that encodes (and caches) the input and counts its invalid rows
