@@ -5,6 +5,7 @@ import io.quiver.index.RefineIndex;
 import io.quiver.index.RangeSearchResult;
 import io.quiver.index.SearchParams;
 import io.quiver.index.SearchResult;
+import io.quiver.index.io.IndexIO;
 import io.quiver.spark.shard.HadoopConf;
 import io.quiver.spark.shard.IndexLayout;
 import io.quiver.spark.shard.Manifest;
@@ -176,7 +177,45 @@ public final class SearchPlan {
             + " but the manifest records " + m.quantizer.bytes + " bytes with CRC32C " + m.quantizer.crc32c
             + ": the index directory was modified or damaged");
       }
+      ShardStore.checkSha256(qp, m.quantizer, ShardStore.sha256().digest(q), "the quantizer");
+      checkAgainstQuantizer(qp, m, IndexIO.read(new java.io.ByteArrayInputStream(q), qp.toString(), q.length));
       return new LoadedIndex(p, m, q);
+    }
+
+    /**
+     * Fails unless the manifest's parameters are the quantizer's: searches take d, metric, nlist,
+     * codeSize and the list-to-shard map from the manifest, and the probes and codes from the
+     * quantizer, so any disagreement gives wrong results or fails inside a task.
+     */
+    static void checkAgainstQuantizer(Path qp, Manifest m, io.quiver.index.VectorIndex read) throws IOException {
+      boolean refine = read instanceof RefineIndex;
+      io.quiver.index.VectorIndex base = read instanceof RefineIndex r ? r.base() : read;
+      if (!(base instanceof InvertedFileIndex q)) {
+        throw new IOException(qp + " holds " + read.factoryString() + ", not the quantizer of an IVF index");
+      }
+      String qFactory = q.factoryString() + (refine ? ",RFlat" : "");
+      String qMetric = MetricNames.name(q.metric());
+      String manifest = IndexLayout.manifest(qp.getParent()).toString();
+      List<String> wrong = new ArrayList<>();
+      if (m.d != q.d()) {
+        wrong.add("d " + m.d + " where " + qp.getName() + " has " + q.d());
+      }
+      if (!qMetric.equals(m.metric)) {
+        wrong.add("metric '" + m.metric + "' where " + qp.getName() + " has " + qMetric);
+      }
+      if (m.nlist != q.nlist()) {
+        wrong.add("nlist " + m.nlist + " where " + qp.getName() + " has " + q.nlist());
+      }
+      if (m.codeSize != q.codeSize()) {
+        wrong.add("codeSize " + m.codeSize + " where " + qp.getName() + " has " + q.codeSize());
+      }
+      if (m.refine != refine || !qFactory.equals(m.factory)) {
+        wrong.add("factory '" + m.factory + "' (refine " + m.refine + ") where " + qp.getName() + " is " + qFactory);
+      }
+      if (!wrong.isEmpty()) {
+        throw new IOException(manifest + " says " + String.join(", ", wrong) + ": the manifest and the quantizer "
+            + "are not of one build (the manifest was modified, or the quantizer replaced)");
+      }
     }
 
     /**

@@ -6,6 +6,10 @@ import io.quiver.index.RefineIndex;
 import io.quiver.index.VectorIndex;
 import io.quiver.index.io.IndexIO;
 import java.io.ByteArrayInputStream;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -43,18 +47,29 @@ public final class ShardStore {
 
   private ShardStore() {}
 
-  /** What a committed file is: its name relative to the index, size and CRC32C. */
-  public static Manifest.FileEntry entry(String file, long bytes, long crc) {
+  /** What a committed file is: its name relative to the index, size, CRC32C and SHA-256. */
+  public static Manifest.FileEntry entry(String file, long bytes, long crc, byte[] sha256) {
     Manifest.FileEntry e = new Manifest.FileEntry();
     e.file = file;
     e.bytes = bytes;
     e.crc32c = String.format("%08x", crc);
+    e.sha256 = HexFormat.of().formatHex(sha256);
     return e;
+  }
+
+  /** A new SHA-256 digest (every JVM has one). */
+  public static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("this JVM has no SHA-256", e);
+    }
   }
 
   /** An output stream that counts and checksums what passes through. */
   private static final class Checked extends FilterOutputStream {
     final CRC32C crc = new CRC32C();
+    final MessageDigest sha = sha256();
     long bytes;
 
     Checked(OutputStream out) {
@@ -65,6 +80,7 @@ public final class ShardStore {
     public void write(int b) throws IOException {
       out.write(b);
       crc.update(b);
+      sha.update((byte) b);
       bytes++;
     }
 
@@ -72,7 +88,34 @@ public final class ShardStore {
     public void write(byte[] b, int off, int len) throws IOException {
       out.write(b, off, len);
       crc.update(b, off, len);
+      sha.update(b, off, len);
       bytes += len;
+    }
+  }
+
+  /**
+   * Fails unless {@code sha256} (of the file's bytes) is the one the manifest records for it; a
+   * version 1 manifest records none, and nothing is checked.
+   *
+   * @param what the entry, for the message ("shard 3", "the quantizer")
+   */
+  public static void checkSha256(Path path, Manifest.FileEntry entry, byte[] sha256, String what) throws IOException {
+    if (entry.sha256 == null) {
+      return;
+    }
+    String got = HexFormat.of().formatHex(sha256);
+    if (!got.equals(entry.sha256)) {
+      throw new IOException(path + " has SHA-256 " + got + " but " + IndexLayout.MANIFEST + " records " + entry.sha256
+          + " for " + what + ": a well-formed file of another build, or of another shard, was put in its place "
+          + "(restore the index directory as it was built, or rebuild it)");
+    }
+  }
+
+  /** Reads what is left of {@code in} (into the digest it feeds): a reader may stop at the footer. */
+  private static void drain(InputStream in) throws IOException {
+    byte[] buf = new byte[1 << 16];
+    while (in.read(buf) >= 0) {
+      // the digest sees every byte
     }
   }
 
@@ -116,7 +159,7 @@ public final class ShardStore {
       fs.delete(tmp, false);
       throw e;
     }
-    Manifest.FileEntry entry = entry(file, checked.bytes, checked.crc.getValue());
+    Manifest.FileEntry entry = entry(file, checked.bytes, checked.crc.getValue(), checked.sha.digest());
     if (createDirectories) {
       fs.mkdirs(target.getParent());
     }
@@ -127,7 +170,7 @@ public final class ShardStore {
         throw new IOException("could not rename " + tmp + " to " + target);
       }
       FileStatus st = fs.getFileStatus(target);
-      if (st.getLen() != entry.bytes || !crcOf(fs, target).equals(entry.crc32c)) {
+      if (st.getLen() != entry.bytes || !sha256Of(fs, target).equals(entry.sha256)) {
         throw new IOException(target + " exists with " + st.getLen() + " bytes, but this attempt wrote " + entry.bytes
             + " bytes with another checksum: two attempts of one task gave different output (did the input change "
             + "during the build?)");
@@ -165,16 +208,13 @@ public final class ShardStore {
     }
   }
 
-  /** The CRC32C of a whole file, as the manifest writes it. */
-  static String crcOf(FileSystem fs, Path path) throws IOException {
-    CRC32C crc = new CRC32C();
-    byte[] buf = new byte[1 << 16];
-    try (InputStream in = fs.open(path)) {
-      for (int r; (r = in.read(buf)) > 0; ) {
-        crc.update(buf, 0, r);
-      }
+  /** The SHA-256 of a whole file, as the manifest writes it. */
+  static String sha256Of(FileSystem fs, Path path) throws IOException {
+    MessageDigest sha = sha256();
+    try (InputStream in = new DigestInputStream(fs.open(path), sha)) {
+      drain(in);
     }
-    return String.format("%08x", crc.getValue());
+    return HexFormat.of().formatHex(sha.digest());
   }
 
   /** Reads a whole small file (the quantizer). */
@@ -241,17 +281,20 @@ public final class ShardStore {
   public static InvertedFileIndex shard(Path index, String indexKey, Manifest.FileEntry entry,
                                         InvertedFileIndex quantizer, Configuration conf, long cacheBytes)
       throws IOException {
-    String key = indexKey + "|" + new Path(index, entry.file) + "#" + entry.crc32c;
+    String key = cacheKey(index, indexKey, entry);
     return (InvertedFileIndex) SHARDS.get(key, cacheLimit(cacheBytes), () -> {
       Path path = new Path(index, entry.file);
       FileSystem fs = path.getFileSystem(conf);
       long t0 = System.nanoTime();
       checkLength(fs, path, entry);
-      try (InputStream in = new java.io.BufferedInputStream(fs.open(path), 1 << 20)) {
+      MessageDigest sha = sha256();
+      try (InputStream in = new DigestInputStream(new java.io.BufferedInputStream(fs.open(path), 1 << 20), sha)) {
         InvertedFileIndex s = IndexIO.readShard(in, path.toString(), entry.bytes, quantizer);
-        if (entry instanceof Manifest.Shard sh && s.ntotal() != sh.count) {
-          throw new IOException(path + " holds " + s.ntotal() + " vectors; " + IndexLayout.MANIFEST + " says shard "
-              + sh.shard + " holds " + sh.count);
+        drain(in);
+        String what = entry instanceof Manifest.Shard sh ? "shard " + sh.shard : entry.file;
+        checkSha256(path, entry, sha.digest(), what);
+        if (entry instanceof Manifest.Shard sh) {
+          checkLists(path, s, sh);
         }
         LOG.info("loaded {} ({} vectors, {} MB) in {} ms", path, s.ntotal(), entry.bytes >> 20,
             (System.nanoTime() - t0) / 1_000_000);
@@ -260,19 +303,53 @@ public final class ShardStore {
     });
   }
 
+  /** The cache key of a file of the index that {@code indexKey} names. */
+  private static String cacheKey(Path index, String indexKey, Manifest.FileEntry entry) {
+    return indexKey + "|" + new Path(index, entry.file) + "#" + (entry.sha256 != null ? entry.sha256 : entry.crc32c);
+  }
+
+  /**
+   * Fails unless the loaded shard holds the vectors and exactly the list sizes its manifest entry
+   * gives: searches route each query to the shards the manifest names for its lists.
+   */
+  static void checkLists(Path path, InvertedFileIndex s, Manifest.Shard sh) throws IOException {
+    if (s.ntotal() != sh.count) {
+      throw new IOException(path + " holds " + s.ntotal() + " vectors; " + IndexLayout.MANIFEST + " says shard "
+          + sh.shard + " holds " + sh.count);
+    }
+    long[] listed = new long[s.nlist()];
+    for (long[] lc : sh.lists) {
+      if (lc[0] >= listed.length) {
+        throw new IOException(IndexLayout.MANIFEST + " lists list " + lc[0] + " in shard " + sh.shard + ", but " + path
+            + " has nlist " + s.nlist());
+      }
+      listed[(int) lc[0]] += lc[1];
+    }
+    for (int l = 0; l < listed.length; l++) {
+      if (s.listSize(l) != listed[l]) {
+        throw new IOException(path + " holds " + s.listSize(l) + " entries of list " + l + "; " + IndexLayout.MANIFEST
+            + " says shard " + sh.shard + " holds " + listed[l] + " (searches go to the shards the manifest names "
+            + "for each list, so the manifest was modified or belongs to another build)");
+      }
+    }
+  }
+
   /**
    * The raw vectors of a shard of an {@code RFlat} index (a 'FLAT' index file), loaded through
    * the same cache as the shards.
    */
   public static FlatIndex refine(Path index, String indexKey, Manifest.FileEntry entry, Configuration conf,
                                  long cacheBytes) throws IOException {
-    String key = indexKey + "|" + new Path(index, entry.file) + "#" + entry.crc32c;
+    String key = cacheKey(index, indexKey, entry);
     return (FlatIndex) SHARDS.get(key, cacheLimit(cacheBytes), () -> {
       Path path = new Path(index, entry.file);
       FileSystem fs = path.getFileSystem(conf);
       checkLength(fs, path, entry);
-      try (InputStream in = new java.io.BufferedInputStream(fs.open(path), 1 << 20)) {
+      MessageDigest sha = sha256();
+      try (InputStream in = new DigestInputStream(new java.io.BufferedInputStream(fs.open(path), 1 << 20), sha)) {
         VectorIndex v = IndexIO.read(in, path.toString(), entry.bytes);
+        drain(in);
+        checkSha256(path, entry, sha.digest(), "the raw vectors " + entry.file);
         if (!(v instanceof FlatIndex f)) {
           throw new IOException(path + " holds " + v.factoryString() + " where the raw vectors of a shard (Flat) belong");
         }
