@@ -51,6 +51,15 @@ public final class SearchPlan {
 
   /** Queries probed or scanned per call into index-core. */
   static final int BATCH = 2048;
+  /**
+   * The largest k (and MMR fetch-k) of a search: index-core's bound less one, the place a
+   * self-join's shard task takes for the query's own row. A search also refuses a k above the
+   * index's vector count: every result beyond it would be padding.
+   */
+  public static final int MAX_K = io.quiver.index.util.Checks.MAX_K - 1;
+  /** Candidates (queries x k) one shard-task batch scans at most: smaller batches for large k. */
+  static final int MAX_BATCH_RESULTS = 1 << 22;
+
   /** Default query-set size up to which {@link Strategy#AUTO} broadcasts: 64 MiB of vectors. */
   public static final long DEFAULT_BROADCAST_BYTES = 64L << 20;
 
@@ -145,14 +154,20 @@ public final class SearchPlan {
         throw new IllegalArgumentException("--k must be >= 1 (or 0 with a distance threshold: every neighbour within "
             + "it), was " + k);
       }
+      if (k > MAX_K || constraints.fetchK() > MAX_K) {
+        throw new IllegalArgumentException((k > MAX_K ? "--k " + k : "--fetch-k " + constraints.fetchK())
+            + " is more than a search returns: at most " + MAX_K + " neighbours per query (and at most the index's "
+            + "vectors)");
+      }
       if (constraints.mmr() && k == 0) {
         throw new IllegalArgumentException("--mmr-lambda re-ranks a top-k: give --k >= 1");
       }
       if (constraints.mmr() && constraints.fetchK() < k) {
         throw new IllegalArgumentException("--fetch-k (" + constraints.fetchK() + ") must be >= --k (" + k + ")");
       }
-      if (!(kFactor >= 1f) || Float.isInfinite(kFactor)) {
-        throw new IllegalArgumentException("--kfactor must be a finite number >= 1, was " + kFactor);
+      if (!(kFactor >= 1f && kFactor <= io.quiver.index.util.Checks.MAX_K_FACTOR)) {
+        throw new IllegalArgumentException("--kfactor must be a number in [1, "
+            + (int) io.quiver.index.util.Checks.MAX_K_FACTOR + "], was " + kFactor);
       }
       if (nprobe < 1) {
         throw new IllegalArgumentException("--nprobe must be >= 1, was " + nprobe);
@@ -366,6 +381,11 @@ public final class SearchPlan {
     Manifest m = index.manifest();
     int d = m.d;
     int k = o.k();
+    int kMost = Math.max(k, o.constraints().mmr() ? o.constraints().fetchK() : 0);
+    if (kMost > Math.max(1, m.ntotal)) {
+      throw new IllegalArgumentException((kMost == k ? "--k " : "--fetch-k ") + kMost + " is more than the " + m.ntotal
+          + " vectors " + index.path() + " holds: k is at most the index's ntotal");
+    }
     int nprobe = Math.min(o.nprobe(), m.nlist);
     boolean hi = MetricNames.parse(m.metric).higherIsCloser();
     Constraints c = o.constraints();
@@ -636,17 +656,19 @@ public final class SearchPlan {
     InvertedFileIndex s = ShardStore.shard(new Path(indexPath), qkey, shards[shard], q, hc.get(), cacheBytes);
     // RFlat: kFactor * k candidates from the codes, re-ranked exactly with the shard's raw vectors
     Manifest.FileEntry rf = shards[shard].refineFile;
-    RefineIndex refine = rf == null ? null : RefineIndex.fromParts(s,
-        ShardStore.refine(new Path(indexPath), qkey, rf, hc.get(), cacheBytes), spec.kFactor());
+    RefineIndex refine = rf == null ? null
+        : ShardStore.refined(new Path(indexPath), qkey, shards[shard], s, hc.get(), cacheBytes);
     // one more when the query's own row may take a place
     int kWant = spec.kScan() == 0 ? 0 : spec.kScan() + (spec.excludeSelf() ? 1 : 0);
-    int kc = refine == null ? kWant : RefineIndex.candidates(kWant, spec.kFactor());
+    int kc = refine == null ? kWant : RefineIndex.candidates(kWant, spec.kFactor(), s.ntotal());
     int d = p.d;
     int np = p.nprobe;
     TaskContext tc = TaskContext.get();
     int threads = tc == null ? 1 : Math.max(1, tc.cpus());
-    for (int from = 0; from < p.n; from += BATCH) {
-      int n = Math.min(BATCH, p.n - from);
+    // results take batch x kc entries: fewer queries per batch for a large k
+    int batch = Math.max(1, Math.min(BATCH, MAX_BATCH_RESULTS / Math.max(1, kc)));
+    for (int from = 0; from < p.n; from += batch) {
+      int n = Math.min(batch, p.n - from);
       float[] x = Arrays.copyOfRange(p.vectors, from * d, (from + n) * d);
       long[] lists = Arrays.copyOfRange(p.lists, from * np, (from + n) * np);
       float[] coarse = Arrays.copyOfRange(p.coarse, from * np, (from + n) * np);

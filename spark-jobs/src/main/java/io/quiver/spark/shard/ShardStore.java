@@ -335,27 +335,39 @@ public final class ShardStore {
   }
 
   /**
-   * The raw vectors of a shard of an {@code RFlat} index (a 'FLAT' index file), loaded through
-   * the same cache as the shards.
+   * A shard of an {@code RFlat} index with its raw vectors ({@code shard.refineFile}, a 'FLAT'
+   * index file), loaded through the same cache as the shards and checked to hold the shard's ids,
+   * each once ({@link RefineIndex#fromParts}).
    */
-  public static FlatIndex refine(Path index, String indexKey, Manifest.FileEntry entry, Configuration conf,
-                                 long cacheBytes) throws IOException {
-    String key = cacheKey(index, indexKey, entry);
-    return (FlatIndex) SHARDS.get(key, cacheLimit(cacheBytes), () -> {
-      Path path = new Path(index, entry.file);
-      FileSystem fs = path.getFileSystem(conf);
-      checkLength(fs, path, entry);
-      MessageDigest sha = sha256();
-      try (InputStream in = new DigestInputStream(new java.io.BufferedInputStream(fs.open(path), 1 << 20), sha)) {
-        VectorIndex v = IndexIO.read(in, path.toString(), entry.bytes);
-        drain(in);
-        checkSha256(path, entry, sha.digest(), "the raw vectors " + entry.file);
-        if (!(v instanceof FlatIndex f)) {
-          throw new IOException(path + " holds " + v.factoryString() + " where the raw vectors of a shard (Flat) belong");
-        }
-        return f;
+  public static RefineIndex refined(Path index, String indexKey, Manifest.Shard shard, InvertedFileIndex codes,
+                                    Configuration conf, long cacheBytes) throws IOException {
+    Manifest.FileEntry entry = shard.refineFile;
+    return (RefineIndex) SHARDS.get(cacheKey(index, indexKey, entry) + "+refined", cacheLimit(cacheBytes), () -> {
+      FlatIndex raw = refine(index, entry, conf);
+      try {
+        return RefineIndex.fromParts(codes, raw, 1f);
+      } catch (IllegalArgumentException e) {
+        throw new IOException(new Path(index, entry.file) + " does not hold the raw vectors of "
+            + new Path(index, shard.file) + ": " + e.getMessage());
       }
     });
+  }
+
+  /** The raw vectors of a shard of an {@code RFlat} index (a 'FLAT' index file). */
+  private static FlatIndex refine(Path index, Manifest.FileEntry entry, Configuration conf) throws IOException {
+    Path path = new Path(index, entry.file);
+    FileSystem fs = path.getFileSystem(conf);
+    checkLength(fs, path, entry);
+    MessageDigest sha = sha256();
+    try (InputStream in = new DigestInputStream(new java.io.BufferedInputStream(fs.open(path), 1 << 20), sha)) {
+      VectorIndex v = IndexIO.read(in, path.toString(), entry.bytes);
+      drain(in);
+      checkSha256(path, entry, sha.digest(), "the raw vectors " + entry.file);
+      if (!(v instanceof FlatIndex f)) {
+        throw new IOException(path + " holds " + v.factoryString() + " where the raw vectors of a shard (Flat) belong");
+      }
+      return f;
+    }
   }
 
   /** Drops every cached shard and quantizer of this JVM (tests, and jobs that finish). */
