@@ -181,8 +181,8 @@ public final class SearchPlan {
       org.apache.hadoop.conf.Configuration conf = spark.sparkContext().hadoopConfiguration();
       Path p = new Path(path);
       Manifest m = Manifest.read(p, conf);
-      Path qp = new Path(p, m.quantizer.file);
-      ShardStore.checkLength(qp.getFileSystem(conf), qp, m.quantizer);
+      Path qp = ShardStore.checkedFile(p.getFileSystem(conf), p, m.quantizer);
+      m.checkShardFiles(p, conf);
       byte[] q = ShardStore.readAll(qp, conf);
       CRC32C crc = new CRC32C();
       crc.update(q);
@@ -193,7 +193,13 @@ public final class SearchPlan {
             + ": the index directory was modified or damaged");
       }
       ShardStore.checkSha256(qp, m.quantizer, ShardStore.sha256().digest(q), "the quantizer");
-      checkAgainstQuantizer(qp, m, IndexIO.read(new java.io.ByteArrayInputStream(q), qp.toString(), q.length));
+      io.quiver.index.VectorIndex read;
+      try {
+        read = IndexIO.read(new java.io.ByteArrayInputStream(q), qp.toString(), q.length);
+      } catch (io.quiver.index.io.NotAnIndexFileException e) {
+        throw ShardStore.notAnIndexFile(qp);
+      }
+      checkAgainstQuantizer(qp, m, read);
       return new LoadedIndex(p, m, q);
     }
 

@@ -156,6 +156,7 @@ public final class Manifest implements Serializable {
             + "that wrote it did not finish, or this is not an index directory)");
       }
     }
+    RegularFiles.check(fs, index, path, IndexLayout.MANIFEST);
     long len = fs.getFileStatus(path).getLen();
     if (len > MAX_MANIFEST_BYTES) {
       throw new IOException(path + " has " + len + " bytes; a manifest has at most " + MAX_MANIFEST_BYTES
@@ -166,6 +167,11 @@ public final class Manifest implements Serializable {
       m = JSON.readValue(in, Manifest.class);
     } catch (java.io.FileNotFoundException e) {
       throw e;
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      // the parser's message quotes the file's bytes: say where, not what
+      com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
+      throw new IOException(path + " is not a Quiver manifest: not valid JSON for a manifest"
+          + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr()));
     } catch (IOException e) {
       throw new IOException("cannot read " + path + ": " + e.getMessage(), e);
     }
@@ -286,6 +292,54 @@ public final class Manifest implements Serializable {
     if (formatVersion >= VERSION_2 && (e.sha256 == null || !e.sha256.matches("[0-9a-f]{64}"))) {
       throw new IOException(path + ": the " + what + " entry has sha256 '" + e.sha256 + "'; a version "
           + formatVersion + " manifest gives every file's SHA-256 as 64 lowercase hex digits");
+    }
+  }
+
+  /**
+   * Checks, before any task runs, that every shard file (and RFlat raw-vector file) this manifest
+   * lists is in {@code index} as a regular file of the listed size, with one listing of
+   * {@code shards/}: a manifest naming missing files fails here instead of in every task.
+   */
+  public void checkShardFiles(Path index, Configuration conf) throws IOException {
+    FileSystem fs = index.getFileSystem(conf);
+    java.util.Map<String, org.apache.hadoop.fs.FileStatus> present = new java.util.HashMap<>();
+    try {
+      for (org.apache.hadoop.fs.FileStatus st : fs.listStatus(new Path(index, IndexLayout.SHARDS))) {
+        present.put(IndexLayout.SHARDS + "/" + st.getPath().getName(), st);
+      }
+    } catch (java.io.FileNotFoundException e) {
+      // no shards/ directory: every shard is missing
+    }
+    List<FileEntry> listed = new ArrayList<>();
+    for (Shard s : shards) {
+      listed.add(s);
+      if (s.refineFile != null) {
+        listed.add(s.refineFile);
+      }
+    }
+    FileEntry firstMissing = null;
+    int missing = 0;
+    for (FileEntry e : listed) {
+      org.apache.hadoop.fs.FileStatus st = present.get(e.file);
+      if (st == null) {
+        firstMissing = firstMissing == null ? e : firstMissing;
+        missing++;
+        continue;
+      }
+      Path file = new Path(index, e.file);
+      if (!st.isFile()) {
+        throw new IOException(file + " is not a regular file; " + IndexLayout.MANIFEST + " lists it as an index file");
+      }
+      RegularFiles.check(fs, index, file, e.file);
+      if (st.getLen() != e.bytes) {
+        throw new IOException(file + " has " + st.getLen() + " bytes; " + IndexLayout.MANIFEST + " says " + e.bytes
+            + " (a truncated or replaced file)");
+      }
+    }
+    if (missing > 0) {
+      throw new IOException(new Path(index, firstMissing.file) + " is missing; " + IndexLayout.MANIFEST + " lists it "
+          + "with " + firstMissing.bytes + " bytes" + (missing > 1 ? " (and " + (missing - 1) + " more of the "
+          + listed.size() + " shard files it lists are missing)" : ""));
     }
   }
 

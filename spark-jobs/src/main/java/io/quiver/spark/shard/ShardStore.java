@@ -4,7 +4,9 @@ import io.quiver.index.InvertedFileIndex;
 import io.quiver.index.FlatIndex;
 import io.quiver.index.RefineIndex;
 import io.quiver.index.VectorIndex;
+import io.quiver.index.io.IndexFormat;
 import io.quiver.index.io.IndexIO;
+import io.quiver.index.io.NotAnIndexFileException;
 import java.io.ByteArrayInputStream;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
@@ -193,6 +195,17 @@ public final class ShardStore {
     }
   }
 
+  /**
+   * The file of {@code entry} in {@code index}, after checking it is a regular file inside the
+   * directory ({@link RegularFiles}) with the length the manifest gives it.
+   */
+  public static Path checkedFile(FileSystem fs, Path index, Manifest.FileEntry entry) throws IOException {
+    Path path = new Path(index, entry.file);
+    RegularFiles.check(fs, index, path, entry.file);
+    checkLength(fs, path, entry);
+    return path;
+  }
+
   /** Fails unless {@code path} exists with the length the manifest gives it. */
   public static void checkLength(FileSystem fs, Path path, Manifest.FileEntry entry) throws IOException {
     long len;
@@ -283,13 +296,17 @@ public final class ShardStore {
       throws IOException {
     String key = cacheKey(index, indexKey, entry);
     return (InvertedFileIndex) SHARDS.get(key, cacheLimit(cacheBytes), () -> {
-      Path path = new Path(index, entry.file);
-      FileSystem fs = path.getFileSystem(conf);
+      FileSystem fs = index.getFileSystem(conf);
       long t0 = System.nanoTime();
-      checkLength(fs, path, entry);
+      Path path = checkedFile(fs, index, entry);
       MessageDigest sha = sha256();
       try (InputStream in = new DigestInputStream(new java.io.BufferedInputStream(fs.open(path), 1 << 20), sha)) {
-        InvertedFileIndex s = IndexIO.readShard(in, path.toString(), entry.bytes, quantizer);
+        InvertedFileIndex s;
+        try {
+          s = IndexIO.readShard(in, path.toString(), entry.bytes, quantizer);
+        } catch (NotAnIndexFileException e) {
+          throw notAnIndexFile(path);
+        }
         drain(in);
         String what = entry instanceof Manifest.Shard sh ? "shard " + sh.shard : entry.file;
         checkSha256(path, entry, sha.digest(), what);
@@ -301,6 +318,15 @@ public final class ShardStore {
         return s;
       }
     });
+  }
+
+  /**
+   * The error for a file of an index directory that is not an index file, without quoting its
+   * bytes as {@link NotAnIndexFileException} does: the file may hold anything.
+   */
+  public static IOException notAnIndexFile(Path path) {
+    return new IOException(path + ": not a Quiver index file (it does not start with the magic "
+        + IndexFormat.fourccToString(IndexFormat.MAGIC) + "); restore the index directory as it was built, or rebuild it");
   }
 
   /** The cache key of a file of the index that {@code indexKey} names. */
@@ -355,12 +381,16 @@ public final class ShardStore {
 
   /** The raw vectors of a shard of an {@code RFlat} index (a 'FLAT' index file). */
   private static FlatIndex refine(Path index, Manifest.FileEntry entry, Configuration conf) throws IOException {
-    Path path = new Path(index, entry.file);
-    FileSystem fs = path.getFileSystem(conf);
-    checkLength(fs, path, entry);
+    FileSystem fs = index.getFileSystem(conf);
+    Path path = checkedFile(fs, index, entry);
     MessageDigest sha = sha256();
     try (InputStream in = new DigestInputStream(new java.io.BufferedInputStream(fs.open(path), 1 << 20), sha)) {
-      VectorIndex v = IndexIO.read(in, path.toString(), entry.bytes);
+      VectorIndex v;
+      try {
+        v = IndexIO.read(in, path.toString(), entry.bytes);
+      } catch (NotAnIndexFileException e) {
+        throw notAnIndexFile(path);
+      }
       drain(in);
       checkSha256(path, entry, sha.digest(), "the raw vectors " + entry.file);
       if (!(v instanceof FlatIndex f)) {

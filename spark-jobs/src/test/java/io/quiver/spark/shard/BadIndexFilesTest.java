@@ -240,6 +240,88 @@ class BadIndexFilesTest {
     assertNames(err, "manifest.json", "the quantizer entry has sha256 'null'");
   }
 
+  /** A FIFO in place of manifest.json or a shard hung the search forever (reading it never ends). */
+  @Test
+  void aFifoInPlaceOfTheManifestOrAShardIsRefused() {
+    org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(120), () -> {
+      String manifest = searchBroken("fifo-manifest", d -> fifo(d.resolve("manifest.json")));
+      assertNames(manifest, "manifest.json is not a regular file (a FIFO, socket or device)");
+      String shard = searchBroken("fifo-shard", d -> fifo(d.resolve("shards/shard-00001.qvs")));
+      assertNames(shard, "shards/shard-00001.qvs is not a regular file");
+    });
+  }
+
+  /**
+   * A symbolic link inside the index directory served a file from outside it, and errors quoted the
+   * bytes of what it pointed at; files that are not index files are never quoted.
+   */
+  @Test
+  void symbolicLinksInsideTheIndexAreRefusedAndForeignBytesNeverQuoted() throws IOException {
+    Path outside = new File(work, "outside").toPath();
+    Files.createDirectories(outside);
+    Path secret = outside.resolve("secret");
+    Files.writeString(secret, "root:x:0:0:root:/root:/bin/bash\n");
+    Path elsewhere = outside.resolve("shard-00000.qvs");
+    Files.copy(good.resolve("shards/shard-00000.qvs"), elsewhere, StandardCopyOption.REPLACE_EXISTING);
+    // the same bytes as the shard, but served from outside the index
+    String linked = searchBroken("link-shard", d -> link(d.resolve("shards/shard-00000.qvs"), elsewhere));
+    assertNames(linked, "shards/shard-00000.qvs is reached through the symbolic link");
+    String dir = searchBroken("link-dir", d -> {
+      Path real = outside.resolve("shards-copy");
+      copy(d.resolve("shards"), real);
+      deleteTree(d.resolve("shards"));
+      link(d.resolve("shards"), real);
+    });
+    assertNames(dir, "is reached through the symbolic link", "/shards");
+    for (String f : new String[] {"manifest.json", "quantizer.qvq", "shards/shard-00001.qvs"}) {
+      String err = searchBroken("link-" + f.replace('/', '-'), d -> link(d.resolve(f), secret));
+      assertNames(err, f + " is reached through the symbolic link");
+      assertTrue(!err.contains("root"), "no byte of the link's target is quoted:\n" + err);
+    }
+    // a regular file inside the index that is not an index file is named, not quoted
+    for (String f : new String[] {"manifest.json", "quantizer.qvq", "shards/shard-00001.qvs"}) {
+      String err = searchBroken("foreign-" + f.replace('/', '-'), d -> {
+        Path target = d.resolve(f);
+        byte[] bytes = "root:x:0:0:root:/root:/bin/bash\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] sized = java.util.Arrays.copyOf(bytes, (int) target.toFile().length());
+        write(target, 0, f.endsWith(".json") ? bytes : sized);
+      });
+      assertNames(err, f);
+      assertTrue(!err.contains("root"), "no byte of a file that is not an index file is quoted:\n" + err);
+    }
+  }
+
+  /** A manifest listing 20,000 shards whose files are missing fails before any Spark job runs. */
+  @Test
+  void aManifestListingMissingShardsFailsBeforeAnyJob() throws Exception {
+    Path dir = new File(work, "many-missing").toPath();
+    copy(good, dir);
+    Path mf = dir.resolve("manifest.json");
+    Manifest m = new ObjectMapper().readValue(mf.toFile(), Manifest.class);
+    Manifest.Shard last = m.shards.get(m.shards.size() - 1);
+    for (int i = m.shards.size(); i < 20_000; i++) {
+      Manifest.Shard s = new Manifest.Shard();
+      s.shard = i;
+      s.file = IndexLayout.shardFile(i);
+      s.bytes = last.bytes;
+      s.crc32c = last.crc32c;
+      s.sha256 = last.sha256;
+      m.shards.add(s);
+    }
+    m.buildId = Manifest.buildIdOf(m.quantizer, m.shards);
+    Files.writeString(mf, m.toJson());
+    ShardStore.clearCaches();
+    org.apache.spark.SparkContext sc = SparkTestSessions.local(2).sparkContext();
+    int jobsBefore = sc.statusTracker().getJobIdsForGroup(null).length;
+    Cli r = Cli.run("search", "--index", dir.toString(), "--queries", queries, "--output",
+        new File(work, "many-missing-out").getPath(), "--k", "5", "--nprobe", "8");
+    assertEquals(1, r.status(), r.err());
+    assertNames(r.err(), "shards/shard-00002.qvs is missing; manifest.json lists it with " + last.bytes + " bytes (and "
+        + "19997 more of the 20000 shard files it lists are missing)");
+    Thread.sleep(500);
+    assertEquals(jobsBefore, sc.statusTracker().getJobIdsForGroup(null).length, "no Spark job ran");
+  }
+
   private static String twinQueries;
 
   /**
@@ -278,6 +360,37 @@ class BadIndexFilesTest {
         } else if (!f.getFileName().toString().endsWith(".crc")) {
           Files.copy(f, t, StandardCopyOption.REPLACE_EXISTING);
         }
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static void fifo(Path file) {
+    try {
+      Files.delete(file);
+      Process p = new ProcessBuilder("mkfifo", file.toString()).inheritIO().start();
+      assertEquals(0, p.waitFor(), "mkfifo " + file);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void link(Path link, Path target) {
+    try {
+      Files.deleteIfExists(link);
+      Files.createSymbolicLink(link, target);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static void deleteTree(Path dir) {
+    try (Stream<Path> files = Files.walk(dir)) {
+      for (Path f : (Iterable<Path>) files.sorted(java.util.Comparator.reverseOrder())::iterator) {
+        Files.delete(f);
       }
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
