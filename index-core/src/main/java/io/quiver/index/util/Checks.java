@@ -65,8 +65,11 @@ public final class Checks {
 
   /** Checks {@code 1 <= k <= MAX_K}. */
   public static void k(int k) {
-    if (k < 1 || k > MAX_K) {
-      throw new IllegalArgumentException("k must be in 1.." + MAX_K + ", was " + k);
+    if (k < 1) {
+      throw new IllegalArgumentException("k must be >= 1, was " + k);
+    }
+    if (k > MAX_K) {
+      throw new IllegalArgumentException("k must be <= " + MAX_K + " (results hold nq * k entries), was " + k);
     }
   }
 
