@@ -157,7 +157,8 @@ public final class ShardStore {
       checked = new Checked(raw);
       writer.write(checked);
       checked.flush();
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException | Error e) {
+      // Error: Hadoop's local file system throws FSError on a full disk
       fs.delete(tmp, false);
       throw e;
     }
