@@ -147,7 +147,7 @@ public final class Manifest implements Serializable {
     Path path = IndexLayout.manifest(index);
     FileSystem fs = path.getFileSystem(conf);
     if (!fs.exists(IndexLayout.success(index))) {
-      if (!fs.exists(index)) {
+      if (!fs.exists(index) && !StagedOutput.recover(fs, fs.makeQualified(index), true)) {
         throw new java.io.FileNotFoundException("no index at " + index + ": the directory does not exist");
       }
       // --overwrite's second rename may have put a committed index in place between the two checks
