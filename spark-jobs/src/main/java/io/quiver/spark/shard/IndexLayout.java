@@ -70,7 +70,7 @@ public final class IndexLayout {
         : is.startsWith(os + "/") ? "contains the index being read, " + is : null;
     if (where != null) {
       throw new IllegalArgumentException("the output " + os + " " + where + "; writing it would delete or change the "
-          + "index before it is read (--overwrite deletes the output first): choose an --output outside the index");
+          + "index before it is read (--overwrite deletes the output first): choose an output path outside the index");
     }
   }
 

@@ -35,7 +35,7 @@ class OutputOverlapTest {
     Cli r = Cli.run(command, "--index", index.getPath(), "--queries", base, "--output", output, "--k", "2",
         "--overwrite");
     assertEquals(1, r.status(), command + " --output " + output + ": " + r.err());
-    assertTrue(r.err().contains(where) && r.err().contains("choose an --output outside the index"), r.err());
+    assertTrue(r.err().contains(where) && r.err().contains("choose an output path outside the index"), r.err());
     Map<String, byte[]> after = InvalidRowsCommandsTest.files(index);
     assertEquals(before.keySet(), after.keySet(), "the index keeps every file");
     for (String f : before.keySet()) {
@@ -51,6 +51,15 @@ class OutputOverlapTest {
       refused(command, new File(index, "out").getPath(), "lies inside the index being read");
       refused(command, index.getParent(), "contains the index being read");
     }
+    // the Spark ML model's save (overwrite() deletes the path first)
+    io.quiver.spark.ml.IvfKnnModel model = io.quiver.spark.ml.IvfKnnModel.load(index.getPath());
+    Map<String, byte[]> before = InvalidRowsCommandsTest.files(index);
+    for (String path : new String[] {index.getPath(), new File(index, "saved").getPath(), index.getParent()}) {
+      IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> model.write().overwrite().save(path));
+      assertTrue(e.getMessage().contains("choose an output path outside the index"), e.getMessage());
+    }
+    assertEquals(before.keySet(), InvalidRowsCommandsTest.files(index).keySet(), "the index keeps every file");
     // a sibling whose name starts like the index is apart from it
     Cli.ok("search", "--index", index.getPath(), "--queries", base, "--output", index.getPath() + "-out", "--k", "2");
   }
