@@ -297,28 +297,46 @@ public final class ShardStore {
       throws IOException {
     String key = cacheKey(index, indexKey, entry);
     return (InvertedFileIndex) SHARDS.get(key, cacheLimit(cacheBytes), () -> {
-      FileSystem fs = index.getFileSystem(conf);
       long t0 = System.nanoTime();
-      Path path = checkedFile(fs, index, entry);
-      MessageDigest sha = sha256();
-      try (InputStream in = new DigestInputStream(new java.io.BufferedInputStream(fs.open(path), 1 << 20), sha)) {
-        InvertedFileIndex s;
-        try {
-          s = IndexIO.readShard(in, path.toString(), entry.bytes, quantizer);
-        } catch (NotAnIndexFileException e) {
-          throw notAnIndexFile(path);
-        }
-        drain(in);
-        String what = entry instanceof Manifest.Shard sh ? "shard " + sh.shard : entry.file;
-        checkSha256(path, entry, sha.digest(), what);
-        if (entry instanceof Manifest.Shard sh) {
-          checkLists(path, s, sh);
-        }
-        LOG.info("loaded {} ({} vectors, {} MB) in {} ms", path, s.ntotal(), entry.bytes >> 20,
-            (System.nanoTime() - t0) / 1_000_000);
-        return s;
+      String what = entry instanceof Manifest.Shard sh ? "shard " + sh.shard : entry.file;
+      InvertedFileIndex s = readChecked(index, entry, conf, what,
+          (in, name) -> IndexIO.readShard(in, name, entry.bytes, quantizer));
+      if (entry instanceof Manifest.Shard sh) {
+        checkLists(new Path(index, entry.file), s, sh);
       }
+      LOG.info("loaded {} ({} vectors, {} MB) in {} ms", new Path(index, entry.file), s.ntotal(), entry.bytes >> 20,
+          (System.nanoTime() - t0) / 1_000_000);
+      return s;
     });
+  }
+
+  /** Reads an index file from a stream. */
+  @FunctionalInterface
+  private interface FileReader<T> {
+    T read(InputStream in, String name) throws IOException;
+  }
+
+  /**
+   * Reads the file of {@code entry} after {@link #checkedFile}, checking its SHA-256 against the
+   * manifest's ({@code what} names the entry); a file that is not an index file is named, not
+   * quoted.
+   */
+  private static <T> T readChecked(Path index, Manifest.FileEntry entry, Configuration conf, String what,
+                                   FileReader<T> reader) throws IOException {
+    FileSystem fs = index.getFileSystem(conf);
+    Path path = checkedFile(fs, index, entry);
+    MessageDigest sha = sha256();
+    try (InputStream in = new DigestInputStream(new java.io.BufferedInputStream(fs.open(path), 1 << 20), sha)) {
+      T read;
+      try {
+        read = reader.read(in, path.toString());
+      } catch (NotAnIndexFileException e) {
+        throw notAnIndexFile(path);
+      }
+      drain(in);
+      checkSha256(path, entry, sha.digest(), what);
+      return read;
+    }
   }
 
   /**
@@ -382,23 +400,13 @@ public final class ShardStore {
 
   /** The raw vectors of a shard of an {@code RFlat} index (a 'FLAT' index file). */
   private static FlatIndex refine(Path index, Manifest.FileEntry entry, Configuration conf) throws IOException {
-    FileSystem fs = index.getFileSystem(conf);
-    Path path = checkedFile(fs, index, entry);
-    MessageDigest sha = sha256();
-    try (InputStream in = new DigestInputStream(new java.io.BufferedInputStream(fs.open(path), 1 << 20), sha)) {
-      VectorIndex v;
-      try {
-        v = IndexIO.read(in, path.toString(), entry.bytes);
-      } catch (NotAnIndexFileException e) {
-        throw notAnIndexFile(path);
-      }
-      drain(in);
-      checkSha256(path, entry, sha.digest(), "the raw vectors " + entry.file);
-      if (!(v instanceof FlatIndex f)) {
-        throw new IOException(path + " holds " + v.factoryString() + " where the raw vectors of a shard (Flat) belong");
-      }
-      return f;
+    VectorIndex v = readChecked(index, entry, conf, "the raw vectors " + entry.file,
+        (in, name) -> IndexIO.read(in, name, entry.bytes));
+    if (!(v instanceof FlatIndex f)) {
+      throw new IOException(new Path(index, entry.file) + " holds " + v.factoryString() + " where the raw vectors of a "
+          + "shard (Flat) belong");
     }
+    return f;
   }
 
   /** Drops every cached shard and quantizer of this JVM (tests, and jobs that finish). */
