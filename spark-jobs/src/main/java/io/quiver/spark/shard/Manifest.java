@@ -5,13 +5,13 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.quiver.index.io.IndexFormat;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
-import io.quiver.index.io.IndexFormat;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -175,7 +175,7 @@ public final class Manifest implements Serializable {
     } catch (IOException e) {
       throw new IOException("cannot read " + path + ": " + e.getMessage(), e);
     }
-    if (!FORMAT.equals(m.format) || m.formatVersion < 1) {
+    if (!FORMAT.equals(m.format) || m.formatVersion < VERSION_1) {
       throw new IOException(path + " is not a Quiver manifest (format '" + m.format + "', version " + m.formatVersion + ")");
     }
     if (m.formatVersion > FORMAT_VERSION) {
