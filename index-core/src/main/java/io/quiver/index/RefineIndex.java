@@ -30,11 +30,60 @@ public final class RefineIndex implements VectorIndex {
     this(base, new FlatIndex(base.d(), base.metric()));
   }
 
-  /** Restores a refine index from its two stored parts (index files). */
+  /**
+   * Restores a refine index from its two stored parts (index files). The raw vectors must hold
+   * each id once, and exactly the base index's ids: a re-ranking looks every candidate up by id.
+   *
+   * @throws IllegalArgumentException naming the first id at fault
+   */
   public static RefineIndex fromParts(VectorIndex base, FlatIndex refine, float kFactor) {
     RefineIndex r = new RefineIndex(base, refine);
     r.setKFactor(kFactor);
+    long[] raw = refine.ids();
+    java.util.Arrays.sort(raw);
+    for (int i = 1; i < raw.length; i++) {
+      if (raw[i] == raw[i - 1]) {
+        throw new IllegalArgumentException("the raw vectors hold id " + raw[i] + " more than once; each id is stored "
+            + "once");
+      }
+    }
+    long[] ids = idsOf(base);
+    if (ids != null) {
+      java.util.Arrays.sort(ids);
+      // as many ids in both (the constructor checks), the raw ones distinct: equal when sorted
+      for (int i = 0; i < ids.length; i++) {
+        if (ids[i] != raw[i]) {
+          throw new IllegalArgumentException(java.util.Arrays.binarySearch(raw, ids[i]) < 0
+              ? "the base index holds id " + ids[i] + ", which the raw vectors do not; both parts hold the same ids"
+              : "the raw vectors hold id " + raw[i] + ", which the base index does not; both parts hold the same ids");
+        }
+      }
+    }
     return r;
+  }
+
+  /** Every id of an index whose ids can be listed (IVF, Flat, PQ, SQ), in any order; null for others. */
+  private static long[] idsOf(VectorIndex index) {
+    if (index instanceof InvertedFileIndex ivf) {
+      long[] all = new long[(int) Math.min(Integer.MAX_VALUE - 8, ivf.ntotal())];
+      int n = 0;
+      for (int l = 0; l < ivf.nlist(); l++) {
+        long[] li = ivf.listIds(l);
+        System.arraycopy(li, 0, all, n, li.length);
+        n += li.length;
+      }
+      return all;
+    }
+    if (index instanceof FlatIndex f) {
+      return f.ids();
+    }
+    if (index instanceof PqIndex pq) {
+      return pq.ids();
+    }
+    if (index instanceof SqIndex sq) {
+      return sq.ids();
+    }
+    return null;
   }
 
   private RefineIndex(VectorIndex base, FlatIndex refine) {
@@ -60,10 +109,7 @@ public final class RefineIndex implements VectorIndex {
 
   /** The default kFactor (>= 1; FAISS's default is 1), used when {@link SearchParams} leaves it at 0. */
   public void setKFactor(float kFactor) {
-    if (!(kFactor >= 1f) || Float.isInfinite(kFactor)) {
-      throw new IllegalArgumentException("kFactor must be a finite number >= 1, was " + kFactor);
-    }
-    this.kFactor = kFactor;
+    this.kFactor = Checks.kFactor(kFactor);
   }
 
   public float kFactor() {
@@ -123,12 +169,17 @@ public final class RefineIndex implements VectorIndex {
   public SearchResult search(float[] queries, int k, SearchParams params) {
     Checks.k(k);
     float kf = params.kFactor() > 0 ? params.kFactor() : kFactor;
-    return rerank(queries, base.search(queries, candidates(k, kf), params), k, params.threads());
+    return rerank(queries, base.search(queries, candidates(k, kf, base.ntotal()), params), k, params.threads());
   }
 
-  /** How many candidates a refined search of {@code k} takes from the base index: {@code ceil(k * kFactor)}. */
-  public static int candidates(int k, float kFactor) {
-    return (int) Math.min(Integer.MAX_VALUE / 2, Math.max(k, (long) Math.ceil(k * (double) kFactor)));
+  /**
+   * How many candidates a refined search of {@code k} takes from a base index of {@code ntotal}
+   * vectors: {@code ceil(k * kFactor)}, but no more than the base holds (more are padding) or
+   * than {@link Checks#MAX_K}, and never fewer than k.
+   */
+  public static int candidates(int k, float kFactor, long ntotal) {
+    long want = (long) Math.ceil(k * (double) kFactor);
+    return (int) Math.max(k, Math.min(want, Math.min(ntotal, Checks.MAX_K)));
   }
 
   /**
@@ -144,6 +195,10 @@ public final class RefineIndex implements VectorIndex {
     int d = d();
     if (q.length != (long) nq * d) {
       throw new IllegalArgumentException("candidates are for " + nq + " queries, got " + q.length / d + " queries");
+    }
+    if ((long) nq * Math.max(k, k2) > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException(nq + " queries x k " + Math.max(k, k2) + " results are more than one array "
+          + "holds; search fewer queries at a time");
     }
     boolean ip = metric().higherIsCloser();
     long[] outIds = new long[nq * k];

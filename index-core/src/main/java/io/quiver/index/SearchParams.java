@@ -1,5 +1,6 @@
 package io.quiver.index;
 
+import io.quiver.index.util.Checks;
 import java.util.function.IntFunction;
 
 /**
@@ -57,9 +58,7 @@ public final class SearchParams {
    * re-ranked exactly (FAISS's {@code k_factor}); must be >= 1.
    */
   public SearchParams withKFactor(float kFactor) {
-    if (!(kFactor >= 1f) || Float.isInfinite(kFactor)) {
-      throw new IllegalArgumentException("kFactor must be a finite number >= 1, was " + kFactor);
-    }
+    Checks.kFactor(kFactor);
     return new SearchParams(nprobe, threads, kFactor, selector, querySelectors);
   }
 

@@ -1103,9 +1103,9 @@ public final class IndexIO {
       expectSection(IndexFormat.SECTION_REFINE_PARAMS, IndexFormat.REFINE_PARAMS_BYTES, "fixed", layout);
       long at = in.position();
       float kFactor = Float.intBitsToFloat(in.readInt("section 'RPRM' (kFactor)"));
-      if (!(kFactor >= 1f) || Float.isInfinite(kFactor)) {
+      if (!(kFactor >= 1f && kFactor <= io.quiver.index.util.Checks.MAX_K_FACTOR)) {
         throw new CorruptIndexException(src, scope + "kFactor = " + kFactor + " in section 'RPRM' (byte " + at
-            + "); kFactor must be a finite number >= 1");
+            + "); kFactor must be a number in [1, " + (int) io.quiver.index.util.Checks.MAX_K_FACTOR + "]");
       }
       VectorIndex baseIndex = readNested(IndexFormat.SECTION_BASE, 0, layout);
       VectorIndex refine = readNested(IndexFormat.SECTION_REFINE, IndexFormat.TYPE_FLAT, layout);

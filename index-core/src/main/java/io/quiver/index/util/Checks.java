@@ -54,11 +54,31 @@ public final class Checks {
     }
   }
 
-  /** Checks {@code k >= 1}. */
+  /**
+   * The largest k of a search: results take {@code nq * k} ids and distances, so a k near the int
+   * range fails to allocate (or overflows) long before it means anything.
+   */
+  public static final int MAX_K = 1 << 20;
+
+  /** The largest kFactor of a refined search: {@code kFactor * k} candidates per query. */
+  public static final float MAX_K_FACTOR = 10_000f;
+
+  /** Checks {@code 1 <= k <= MAX_K}. */
   public static void k(int k) {
     if (k < 1) {
       throw new IllegalArgumentException("k must be >= 1, was " + k);
     }
+    if (k > MAX_K) {
+      throw new IllegalArgumentException("k must be <= " + MAX_K + " (results hold nq * k entries), was " + k);
+    }
+  }
+
+  /** Checks that a kFactor is finite and in {@code [1, MAX_K_FACTOR]}, and returns it. */
+  public static float kFactor(float kFactor) {
+    if (!(kFactor >= 1f && kFactor <= MAX_K_FACTOR)) {
+      throw new IllegalArgumentException("kFactor must be a number in [1, " + (int) MAX_K_FACTOR + "], was " + kFactor);
+    }
+    return kFactor;
   }
 
   /** Checks that a value is at least {@code min}, naming it. */

@@ -91,6 +91,15 @@ public final class QuiverCli implements Callable<Integer> {
   public static int execute(String[] args, PrintWriter out, PrintWriter err) {
     try {
       return commandLine(out, err).execute(args);
+    } catch (org.apache.hadoop.fs.FSError e) {
+      // an I/O error of Hadoop's local file system (a full disk: ENOSPC) is an Error, which the
+      // command line's handler of exceptions never sees: report it like any failed job
+      String command = java.util.Arrays.stream(args).filter(a -> !a.startsWith("-")).findFirst().orElse("");
+      err.println("quiver " + command + ": " + Failures.oneLine(e));
+      if (java.util.Arrays.asList(args).contains("--verbose") || debugEnv()) {
+        e.printStackTrace(err);
+      }
+      return 1;
     } finally {
       out.flush();
       err.flush();

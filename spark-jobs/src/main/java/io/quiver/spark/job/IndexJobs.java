@@ -161,7 +161,8 @@ public final class IndexJobs {
     json.put("factory", q.factoryString() + (refine ? ",RFlat" : ""));
     try {
       json.putAll(build(spark, vin, in.describe(), staged, q, refine, b, -1, shards, seed));
-    } catch (RuntimeException | IOException | Error e) {
+    } catch (Throwable e) {
+      // Throwable: a failed Spark job throws SparkException, a checked exception Java does not see
       staged.abandon();
       throw e;
     }
@@ -191,7 +192,8 @@ public final class IndexJobs {
       boolean refine = TrainPlan.refines(o.factory());
       json.putAll(build(spark, in, described, staged, r.quantizer(), refine, bytes(r.quantizer(), refine),
           r.inputRows(), shards, o.seed()));
-    } catch (RuntimeException | IOException | Error e) {
+    } catch (Throwable e) {
+      // Throwable: a failed Spark job throws SparkException, a checked exception Java does not see
       staged.abandon();
       throw e;
     }

@@ -10,6 +10,7 @@ import static org.apache.spark.sql.functions.when;
 import io.quiver.spark.ml.IvfKnnModel;
 import io.quiver.spark.plan.InvalidRows;
 import io.quiver.spark.plan.SearchPlan;
+import io.quiver.spark.shard.IndexLayout;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -64,6 +65,7 @@ public final class JoinJobs {
                                            SearchPlan.Options o, Refinements r, String output, String outputFormat,
                                            boolean overwrite) {
     long start = System.nanoTime();
+    checkOutputApart(spark, output, index);
     IvfKnnModel m = model(spark, index, o, r).setK(o.k()).setOnInvalid(queries.onInvalid().cliName());
     List<Column> qcols = new ArrayList<>(List.of(col(queries.idCol()).as("__quiver_query_id"),
         col(queries.vectorCol()).as(m.getOrDefault(m.vectorCol()))));
@@ -91,6 +93,15 @@ public final class JoinJobs {
     json.put("invalid", ids.merged(m.skippedQueries().counts()));
     json.put("search_s", IndexJobs.seconds(start));
     return json;
+  }
+
+  /** {@link IndexLayout#checkOutputApart}, with I/O errors unchecked. */
+  private static void checkOutputApart(SparkSession spark, String output, String index) {
+    try {
+      IndexLayout.checkOutputApart(spark.sparkContext().hadoopConfiguration(), output, index);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("cannot check the output " + output + ": " + e.getMessage(), e);
+    }
   }
 
   /** What {@link #checkIds} left out: null ids and every row of a repeated id. */
@@ -171,6 +182,7 @@ public final class JoinJobs {
                                          String output, String outputFormat, boolean overwrite,
                                          InvalidRows.Policy onInvalid) {
     long start = System.nanoTime();
+    checkOutputApart(spark, output, index);
     IvfKnnModel m = model(spark, index, o, r).setOnInvalid(onInvalid.cliName());
     Dataset<Row> pairs;
     String queryId;

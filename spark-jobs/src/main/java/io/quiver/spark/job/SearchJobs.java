@@ -12,6 +12,7 @@ import io.quiver.index.topk.TopKMerge;
 import io.quiver.spark.plan.MetricNames;
 import io.quiver.spark.plan.SearchPlan;
 import io.quiver.spark.plan.VectorInput;
+import io.quiver.spark.shard.IndexLayout;
 import io.quiver.spark.shard.Manifest;
 import io.quiver.spark.shard.ShardStore;
 import java.io.IOException;
@@ -44,6 +45,7 @@ public final class SearchJobs {
                                            SearchPlan.Options o, String output, String outputFormat, boolean explode,
                                            boolean overwrite) throws IOException {
     long start = System.nanoTime();
+    IndexLayout.checkOutputApart(spark.sparkContext().hadoopConfiguration(), output, index);
     SearchPlan.LoadedIndex idx = SearchPlan.LoadedIndex.load(spark, index);
     VectorInput qin = queries.open(spark, "queries");
     SearchPlan.search(spark, idx, qin, o, result -> {

@@ -329,6 +329,17 @@ public final class IvfKnnModel extends Model<IvfKnnModel> implements MLWritable 
       this.model = model;
     }
 
+    /**
+     * Refuses a path that is, lies inside or contains the model's index before anything is
+     * written: {@code overwrite()} deletes the path first, and a copy into the index itself
+     * would copy into what it copies.
+     */
+    @Override
+    public void save(String path) throws IOException {
+      IndexLayout.checkOutputApart(sparkSession().sparkContext().hadoopConfiguration(), path, model.indexPath);
+      super.save(path);
+    }
+
     @Override
     public void saveImpl(String path) {
       Configuration conf = sparkSession().sparkContext().hadoopConfiguration();

@@ -85,7 +85,8 @@ final class KnnParams {
 
   /** Search (the model). */
   static IntParam k(Identifiable p) {
-    return new IntParam(p, "k", "neighbours per query", ParamValidators.gtEq(1));
+    return new IntParam(p, "k", "neighbours per query, 1.." + io.quiver.spark.plan.SearchPlan.MAX_K
+        + " and at most the index's vectors", ParamValidators.inRange(1, io.quiver.spark.plan.SearchPlan.MAX_K));
   }
 
   static IntParam nprobe(Identifiable p) {
@@ -93,8 +94,9 @@ final class KnnParams {
   }
 
   static FloatParam kFactor(Identifiable p) {
-    return new FloatParam(p, "kFactor", "RFlat indexes: ceil(kFactor * k) candidates re-ranked exactly",
-        ParamValidators.gtEq(1));
+    return new FloatParam(p, "kFactor", "RFlat indexes: ceil(kFactor * k) candidates re-ranked exactly, kFactor in [1, "
+        + (int) io.quiver.index.util.Checks.MAX_K_FACTOR + "]",
+        ParamValidators.inRange(1, io.quiver.index.util.Checks.MAX_K_FACTOR));
   }
 
   static Param<String> outputCol(Identifiable p) {

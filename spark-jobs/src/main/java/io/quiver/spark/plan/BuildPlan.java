@@ -83,7 +83,7 @@ public final class BuildPlan {
     int d = quantizer.d();
     int codeSize = quantizer.codeSize();
     int nlist = quantizer.nlist();
-    String qkey = IndexLayout.quantizer(index) + "#" + quantizerEntry.crc32c;
+    String qkey = IndexLayout.quantizer(index) + "#" + quantizerEntry.sha256;
     Broadcast<byte[]> qb = jsc.broadcast(quantizerBytes);
     long t0 = System.nanoTime();
     if (inputRows < 0) {
@@ -120,8 +120,9 @@ public final class BuildPlan {
       encoded = encode(vectors, qkey, qb, d, refine);
       encoded.persist(StorageLevel.MEMORY_AND_DISK_SER());
     } else {
-      vectors = input.internalRows().mapPartitionsWithIndex((part, it) -> input.validRows(part, it, d, invalidRows,
-          (r, v, pos) -> new IdVec(r.getLong(0), v)), true);
+      // ids below 0 are invalid here: searches take every negative id for padding
+      vectors = input.internalRows().mapPartitionsWithIndex((part, it) -> input.validRows(part, it, d, true,
+          invalidRows, (r, v, pos) -> new IdVec(r.getLong(0), v)), true);
       encoded = encode(vectors, qkey, qb, d, refine);
       encoded.persist(StorageLevel.MEMORY_AND_DISK_SER());
       // the action that encodes (and caches) the input and counts its invalid rows
@@ -214,6 +215,7 @@ public final class BuildPlan {
     m.quantizer = quantizerEntry;
     m.shards = sorted;
     m.invalid = invalid.counts();
+    m.buildId = Manifest.buildIdOf(quantizerEntry, sorted);
     commit(index, m, spark.sparkContext().hadoopConfiguration());
     double writeSeconds = (System.nanoTime() - t1) / 1e9;
     LOG.info("wrote {} shards ({} vectors) in {} s; committed {}", nshards, total, String.format("%.1f", writeSeconds),
@@ -298,6 +300,7 @@ public final class BuildPlan {
     m.count = s.ntotal();
     m.bytes = entry.bytes;
     m.crc32c = entry.crc32c;
+    m.sha256 = entry.sha256;
     m.lists = lists;
     if (raw != null) {
       m.refineFile = ShardStore.writeOnce(new Path(index), IndexLayout.refineFile(shard), attempt, hc.get(),

@@ -14,7 +14,7 @@ import org.apache.spark.util.AccumulatorV2;
  * the promise that every row is indexed (or searched) or reported.
  *
  * <p>Invalid rows have a null id, a null vector, a vector of the wrong dimension, a null, NaN or
- * infinite component, or (builds only) an id that another row also has. {@link Policy#FAIL}
+ * infinite component, or (builds only) an id that another row also has or a negative long id. {@link Policy#FAIL}
  * stops the job before anything is committed with {@link Report#message}; {@link Policy#SKIP}
  * leaves the row out and reports the counts ({@link Report#counts}).
  *
@@ -61,7 +61,12 @@ public final class InvalidRows extends AccumulatorV2<InvalidRows.Problem, Invali
     NAN("nan"),
     INFINITE("infinite"),
     /** Rows whose id another row also has: all copies are counted (and skipped). */
-    DUPLICATE_ID("duplicate_id");
+    DUPLICATE_ID("duplicate_id"),
+    /**
+     * Builds with long ids only: an id below 0. Searches pad missing neighbours with -1 and treat
+     * every negative id as padding, so such a row could never be returned.
+     */
+    NEGATIVE_ID("negative_id");
 
     public final String key;
 
@@ -193,7 +198,7 @@ public final class InvalidRows extends AccumulatorV2<InvalidRows.Problem, Invali
             .append(" on more than one row: ").append(String.join(", ", duplicated))
             .append(duplicatedIds > duplicated.size() ? ", ..." : "");
       }
-      sb.append(". A valid row has a non-null id").append(uniqueIds ? " that no other row has" : "")
+      sb.append(". A valid row has a non-null id").append(uniqueIds ? " that no other row has (a long id: >= 0)" : "")
           .append(" and a vector of d = ").append(d)
           .append(" finite, non-null components; ").append(committing)
           .append("; --on-invalid skip leaves invalid rows out and counts them");

@@ -5,6 +5,7 @@ import io.quiver.index.RefineIndex;
 import io.quiver.index.RangeSearchResult;
 import io.quiver.index.SearchParams;
 import io.quiver.index.SearchResult;
+import io.quiver.index.io.IndexIO;
 import io.quiver.spark.shard.HadoopConf;
 import io.quiver.spark.shard.IndexLayout;
 import io.quiver.spark.shard.Manifest;
@@ -50,6 +51,15 @@ public final class SearchPlan {
 
   /** Queries probed or scanned per call into index-core. */
   static final int BATCH = 2048;
+  /**
+   * The largest k (and MMR fetch-k) of a search: index-core's bound less one, the place a
+   * self-join's shard task takes for the query's own row. A search also refuses a k above the
+   * index's vector count: every result beyond it would be padding.
+   */
+  public static final int MAX_K = io.quiver.index.util.Checks.MAX_K - 1;
+  /** Candidates (queries x k) one shard-task batch scans at most: smaller batches for large k. */
+  static final int MAX_BATCH_RESULTS = 1 << 22;
+
   /** Default query-set size up to which {@link Strategy#AUTO} broadcasts: 64 MiB of vectors. */
   public static final long DEFAULT_BROADCAST_BYTES = 64L << 20;
 
@@ -144,14 +154,20 @@ public final class SearchPlan {
         throw new IllegalArgumentException("--k must be >= 1 (or 0 with a distance threshold: every neighbour within "
             + "it), was " + k);
       }
+      if (k > MAX_K || constraints.fetchK() > MAX_K) {
+        throw new IllegalArgumentException((k > MAX_K ? "--k " + k : "--fetch-k " + constraints.fetchK())
+            + " is more than a search returns: at most " + MAX_K + " neighbours per query (and at most the index's "
+            + "vectors)");
+      }
       if (constraints.mmr() && k == 0) {
         throw new IllegalArgumentException("--mmr-lambda re-ranks a top-k: give --k >= 1");
       }
       if (constraints.mmr() && constraints.fetchK() < k) {
         throw new IllegalArgumentException("--fetch-k (" + constraints.fetchK() + ") must be >= --k (" + k + ")");
       }
-      if (!(kFactor >= 1f) || Float.isInfinite(kFactor)) {
-        throw new IllegalArgumentException("--kfactor must be a finite number >= 1, was " + kFactor);
+      if (!(kFactor >= 1f && kFactor <= io.quiver.index.util.Checks.MAX_K_FACTOR)) {
+        throw new IllegalArgumentException("--kfactor must be a number in [1, "
+            + (int) io.quiver.index.util.Checks.MAX_K_FACTOR + "], was " + kFactor);
       }
       if (nprobe < 1) {
         throw new IllegalArgumentException("--nprobe must be >= 1, was " + nprobe);
@@ -165,8 +181,8 @@ public final class SearchPlan {
       org.apache.hadoop.conf.Configuration conf = spark.sparkContext().hadoopConfiguration();
       Path p = new Path(path);
       Manifest m = Manifest.read(p, conf);
-      Path qp = new Path(p, m.quantizer.file);
-      ShardStore.checkLength(qp.getFileSystem(conf), qp, m.quantizer);
+      Path qp = ShardStore.checkedFile(p.getFileSystem(conf), p, m.quantizer);
+      m.checkShardFiles(p, conf);
       byte[] q = ShardStore.readAll(qp, conf);
       CRC32C crc = new CRC32C();
       crc.update(q);
@@ -176,7 +192,51 @@ public final class SearchPlan {
             + " but the manifest records " + m.quantizer.bytes + " bytes with CRC32C " + m.quantizer.crc32c
             + ": the index directory was modified or damaged");
       }
+      ShardStore.checkSha256(qp, m.quantizer, ShardStore.sha256().digest(q), "the quantizer");
+      io.quiver.index.VectorIndex read;
+      try {
+        read = IndexIO.read(new java.io.ByteArrayInputStream(q), qp.toString(), q.length);
+      } catch (io.quiver.index.io.NotAnIndexFileException e) {
+        throw ShardStore.notAnIndexFile(qp);
+      }
+      checkAgainstQuantizer(qp, m, read);
       return new LoadedIndex(p, m, q);
+    }
+
+    /**
+     * Fails unless the manifest's parameters are the quantizer's: searches take d, metric, nlist,
+     * codeSize and the list-to-shard map from the manifest, and the probes and codes from the
+     * quantizer, so any disagreement gives wrong results or fails inside a task.
+     */
+    static void checkAgainstQuantizer(Path qp, Manifest m, io.quiver.index.VectorIndex read) throws IOException {
+      boolean refine = read instanceof RefineIndex;
+      io.quiver.index.VectorIndex base = read instanceof RefineIndex r ? r.base() : read;
+      if (!(base instanceof InvertedFileIndex q)) {
+        throw new IOException(qp + " holds " + read.factoryString() + ", not the quantizer of an IVF index");
+      }
+      String qFactory = q.factoryString() + (refine ? ",RFlat" : "");
+      String qMetric = MetricNames.name(q.metric());
+      String manifest = IndexLayout.manifest(qp.getParent()).toString();
+      List<String> wrong = new ArrayList<>();
+      if (m.d != q.d()) {
+        wrong.add("d " + m.d + " where " + qp.getName() + " has " + q.d());
+      }
+      if (!qMetric.equals(m.metric)) {
+        wrong.add("metric '" + m.metric + "' where " + qp.getName() + " has " + qMetric);
+      }
+      if (m.nlist != q.nlist()) {
+        wrong.add("nlist " + m.nlist + " where " + qp.getName() + " has " + q.nlist());
+      }
+      if (m.codeSize != q.codeSize()) {
+        wrong.add("codeSize " + m.codeSize + " where " + qp.getName() + " has " + q.codeSize());
+      }
+      if (m.refine != refine || !qFactory.equals(m.factory)) {
+        wrong.add("factory '" + m.factory + "' (refine " + m.refine + ") where " + qp.getName() + " is " + qFactory);
+      }
+      if (!wrong.isEmpty()) {
+        throw new IOException(manifest + " says " + String.join(", ", wrong) + ": the manifest and the quantizer "
+            + "are not of one build (the manifest was modified, or the quantizer replaced)");
+      }
     }
 
     /**
@@ -327,6 +387,11 @@ public final class SearchPlan {
     Manifest m = index.manifest();
     int d = m.d;
     int k = o.k();
+    int kMost = Math.max(k, o.constraints().mmr() ? o.constraints().fetchK() : 0);
+    if (kMost > Math.max(1, m.ntotal)) {
+      throw new IllegalArgumentException((kMost == k ? "--k " : "--fetch-k ") + kMost + " is more than the " + m.ntotal
+          + " vectors " + index.path() + " holds: k is at most the index's ntotal");
+    }
     int nprobe = Math.min(o.nprobe(), m.nlist);
     boolean hi = MetricNames.parse(m.metric).higherIsCloser();
     Constraints c = o.constraints();
@@ -597,17 +662,19 @@ public final class SearchPlan {
     InvertedFileIndex s = ShardStore.shard(new Path(indexPath), qkey, shards[shard], q, hc.get(), cacheBytes);
     // RFlat: kFactor * k candidates from the codes, re-ranked exactly with the shard's raw vectors
     Manifest.FileEntry rf = shards[shard].refineFile;
-    RefineIndex refine = rf == null ? null : RefineIndex.fromParts(s,
-        ShardStore.refine(new Path(indexPath), qkey, rf, hc.get(), cacheBytes), spec.kFactor());
+    RefineIndex refine = rf == null ? null
+        : ShardStore.refined(new Path(indexPath), qkey, shards[shard], s, hc.get(), cacheBytes);
     // one more when the query's own row may take a place
     int kWant = spec.kScan() == 0 ? 0 : spec.kScan() + (spec.excludeSelf() ? 1 : 0);
-    int kc = refine == null ? kWant : RefineIndex.candidates(kWant, spec.kFactor());
+    int kc = refine == null ? kWant : RefineIndex.candidates(kWant, spec.kFactor(), s.ntotal());
     int d = p.d;
     int np = p.nprobe;
     TaskContext tc = TaskContext.get();
     int threads = tc == null ? 1 : Math.max(1, tc.cpus());
-    for (int from = 0; from < p.n; from += BATCH) {
-      int n = Math.min(BATCH, p.n - from);
+    // results take batch x kc entries: fewer queries per batch for a large k
+    int batch = Math.max(1, Math.min(BATCH, MAX_BATCH_RESULTS / Math.max(1, kc)));
+    for (int from = 0; from < p.n; from += batch) {
+      int n = Math.min(batch, p.n - from);
       float[] x = Arrays.copyOfRange(p.vectors, from * d, (from + n) * d);
       long[] lists = Arrays.copyOfRange(p.lists, from * np, (from + n) * np);
       float[] coarse = Arrays.copyOfRange(p.coarse, from * np, (from + n) * np);

@@ -180,9 +180,23 @@ public final class VectorInput implements Serializable {
    */
   public float[] check(InternalRow row, int d, long position,
                        java.util.function.Consumer<InvalidRows.Problem> invalid) {
+    return check(row, d, position, false, invalid);
+  }
+
+  /**
+   * {@link #check(InternalRow, int, long, java.util.function.Consumer)}, where with
+   * {@code indexIds} (builds) a long id below 0 is invalid too ({@link InvalidRows.Reason#NEGATIVE_ID}).
+   */
+  public float[] check(InternalRow row, int d, long position, boolean indexIds,
+                       java.util.function.Consumer<InvalidRows.Problem> invalid) {
     if (row.isNullAt(0)) {
       invalid.accept(new InvalidRows.Problem(position, "null", InvalidRows.Reason.NULL_ID,
           "the id column '" + idCol + "' is null"));
+      return null;
+    }
+    if (indexIds && idType == IdType.LONG && row.getLong(0) < 0) {
+      invalid.accept(problem(row, position, InvalidRows.Reason.NEGATIVE_ID, "a negative id (an index's ids are >= 0: "
+          + "searches pad missing neighbours with -1)"));
       return null;
     }
     if (row.isNullAt(1)) {
@@ -232,6 +246,15 @@ public final class VectorInput implements Serializable {
    */
   public <T> java.util.Iterator<T> validRows(int part, java.util.Iterator<InternalRow> rows, int d, InvalidRows invalid,
                                              RowMapper<T> f) {
+    return validRows(part, rows, d, false, invalid, f);
+  }
+
+  /**
+   * {@link #validRows(int, java.util.Iterator, int, InvalidRows, RowMapper)}; with {@code indexIds}
+   * (the rows of a build) a negative long id is invalid too.
+   */
+  public <T> java.util.Iterator<T> validRows(int part, java.util.Iterator<InternalRow> rows, int d, boolean indexIds,
+                                             InvalidRows invalid, RowMapper<T> f) {
     return new java.util.Iterator<T>() {
       private long next = (long) part << InvalidRows.PARTITION_SHIFT;
       private T ahead;
@@ -241,7 +264,7 @@ public final class VectorInput implements Serializable {
         while (ahead == null && rows.hasNext()) {
           InternalRow r = rows.next();
           long pos = next++;
-          float[] v = check(r, d, pos, invalid::add);
+          float[] v = check(r, d, pos, indexIds, invalid::add);
           if (v != null) {
             ahead = f.apply(r, v, pos);
           }

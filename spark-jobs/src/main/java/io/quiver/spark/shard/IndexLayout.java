@@ -53,4 +53,29 @@ public final class IndexLayout {
   public static Path temporary(Path index) {
     return new Path(index, TEMPORARY);
   }
+
+  /**
+   * Refuses an output that is the index being read, lies inside it or contains it: writing there
+   * ({@code --overwrite} deletes the output first) would delete or change the index before, or
+   * while, it is read.
+   */
+  public static void checkOutputApart(org.apache.hadoop.conf.Configuration conf, String output, String index)
+      throws java.io.IOException {
+    Path o = qualified(conf, output);
+    Path i = qualified(conf, index);
+    String os = o.toUri().normalize().toString().replaceAll("/+$", "");
+    String is = i.toUri().normalize().toString().replaceAll("/+$", "");
+    String where = os.equals(is) ? "is the index being read"
+        : os.startsWith(is + "/") ? "lies inside the index being read, " + is
+        : is.startsWith(os + "/") ? "contains the index being read, " + is : null;
+    if (where != null) {
+      throw new IllegalArgumentException("the output " + os + " " + where + "; writing it would delete or change the "
+          + "index before it is read (--overwrite deletes the output first): choose an output path outside the index");
+    }
+  }
+
+  private static Path qualified(org.apache.hadoop.conf.Configuration conf, String path) throws java.io.IOException {
+    Path p = new Path(path);
+    return p.getFileSystem(conf).makeQualified(p);
+  }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.quiver.index.io.IndexFormat;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -21,15 +22,21 @@ import org.apache.hadoop.fs.Path;
  * bytes.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
-@JsonPropertyOrder({"format", "formatVersion", "factory", "metric", "d", "nlist", "codeSize", "ntotal", "refine", "idType",
-    "input", "invalid", "seed", "quantizer", "shards"})
+@JsonPropertyOrder({"format", "formatVersion", "buildId", "factory", "metric", "d", "nlist", "codeSize", "ntotal", "refine",
+    "idType", "input", "invalid", "seed", "quantizer", "shards"})
 public final class Manifest implements Serializable {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Manifest.class);
   private static final long serialVersionUID = 1L;
 
   public static final String FORMAT = "quiver-index";
-  /** Version 1: the fields below. */
-  public static final int FORMAT_VERSION = 1;
+  /** Version 1: the fields below but {@link #buildId} and {@link FileEntry#sha256}. */
+  public static final int VERSION_1 = 1;
+  /**
+   * Version 2: {@link #buildId}, and every file entry's {@link FileEntry#sha256}, which readers
+   * check (a version 1 manifest is read without them).
+   */
+  public static final int VERSION_2 = 2;
+  public static final int FORMAT_VERSION = VERSION_2;
   /** Largest manifest read: one per index, a few KB per shard (per-list counts included). */
   public static final long MAX_MANIFEST_BYTES = 256L << 20;
 
@@ -39,6 +46,11 @@ public final class Manifest implements Serializable {
 
   public String format = FORMAT;
   public int formatVersion = FORMAT_VERSION;
+  /**
+   * The build's identity (version 2): {@link #buildIdOf} the SHA-256 of the quantizer and of
+   * every shard file in shard order, so it names exactly these files; null in version 1.
+   */
+  public String buildId;
   /** The factory string, e.g. {@code IVF1024,PQ16}. */
   public String factory;
   /** l2, ip or cosine. */
@@ -75,20 +87,27 @@ public final class Manifest implements Serializable {
     public String vectorCol;
   }
 
-  /** A file of the index with its size and CRC32C (of the whole file). */
+  /** A file of the index with its size, CRC32C and SHA-256 (of the whole file). */
   @JsonIgnoreProperties(ignoreUnknown = true)
+  @JsonPropertyOrder({"file", "bytes", "crc32c", "sha256"})
   public static class FileEntry implements Serializable {
     private static final long serialVersionUID = 1L;
     /** Relative to the index directory. */
     public String file;
     public long bytes;
-    /** CRC32C of every byte of the file, as unsigned hex. */
+    /**
+     * CRC32C of every byte of the file, as unsigned hex. Every index file ends with the CRC32C of
+     * the bytes before it, so this is the same constant for all of them: it tells damage from a
+     * well-formed file only, never one well-formed file from another ({@link #sha256} does).
+     */
     public String crc32c;
+    /** SHA-256 of every byte of the file, 64 lowercase hex digits (version 2; null in version 1). */
+    public String sha256;
   }
 
   /** One shard: its file, count, and how many entries of each list it holds. */
   @JsonIgnoreProperties(ignoreUnknown = true)
-  @JsonPropertyOrder({"shard", "file", "count", "bytes", "crc32c", "refineFile", "lists"})
+  @JsonPropertyOrder({"shard", "file", "count", "bytes", "crc32c", "sha256", "refineFile", "lists"})
   public static final class Shard extends FileEntry {
     private static final long serialVersionUID = 1L;
     public int shard;
@@ -128,7 +147,7 @@ public final class Manifest implements Serializable {
     Path path = IndexLayout.manifest(index);
     FileSystem fs = path.getFileSystem(conf);
     if (!fs.exists(IndexLayout.success(index))) {
-      if (!fs.exists(index)) {
+      if (!fs.exists(index) && !StagedOutput.recover(fs, fs.makeQualified(index), true)) {
         throw new java.io.FileNotFoundException("no index at " + index + ": the directory does not exist");
       }
       // --overwrite's second rename may have put a committed index in place between the two checks
@@ -137,6 +156,7 @@ public final class Manifest implements Serializable {
             + "that wrote it did not finish, or this is not an index directory)");
       }
     }
+    RegularFiles.check(fs, index, path, IndexLayout.MANIFEST);
     long len = fs.getFileStatus(path).getLen();
     if (len > MAX_MANIFEST_BYTES) {
       throw new IOException(path + " has " + len + " bytes; a manifest has at most " + MAX_MANIFEST_BYTES
@@ -147,10 +167,15 @@ public final class Manifest implements Serializable {
       m = JSON.readValue(in, Manifest.class);
     } catch (java.io.FileNotFoundException e) {
       throw e;
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      // the parser's message quotes the file's bytes: say where, not what
+      com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
+      throw new IOException(path + " is not a Quiver manifest: not valid JSON for a manifest"
+          + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr()));
     } catch (IOException e) {
       throw new IOException("cannot read " + path + ": " + e.getMessage(), e);
     }
-    if (!FORMAT.equals(m.format) || m.formatVersion < 1) {
+    if (!FORMAT.equals(m.format) || m.formatVersion < VERSION_1) {
       throw new IOException(path + " is not a Quiver manifest (format '" + m.format + "', version " + m.formatVersion + ")");
     }
     if (m.formatVersion > FORMAT_VERSION) {
@@ -173,6 +198,10 @@ public final class Manifest implements Serializable {
       throw new IOException(path + ": d " + d + ", nlist " + nlist + ", codeSize " + codeSize + ", ntotal " + ntotal
           + ": d, nlist and codeSize must be >= 1 and ntotal >= 0");
     }
+    if (d > IndexFormat.MAX_D || nlist > IndexFormat.MAX_NLIST) {
+      throw new IOException(path + ": d " + d + ", nlist " + nlist + ": an index has d <= " + IndexFormat.MAX_D
+          + " and nlist <= " + IndexFormat.MAX_NLIST);
+    }
     checkFile(path, "quantizer", quantizer, IndexLayout.QUANTIZER);
     if (shards == null || shards.isEmpty()) {
       throw new IOException(path + " lists no shards; an index has at least one");
@@ -194,12 +223,19 @@ public final class Manifest implements Serializable {
           throw new IOException(path + ": shard " + i + " has list entry " + java.util.Arrays.toString(l)
               + "; entries are [list, count] with 0 <= list < nlist " + nlist + " and count >= 0");
         }
-        inLists += l[1];
+        inLists = addCounts(path, "shard " + i + "'s list entries", inLists, l[1]);
       }
       if (sh.count < 0 || inLists != sh.count) {
         throw new IOException(path + ": shard " + i + " says it holds " + sh.count + " vectors, its lists hold " + inLists);
       }
-      sum += sh.count;
+      sum = addCounts(path, "the shards' counts", sum, sh.count);
+    }
+    if (formatVersion >= VERSION_2) {
+      String expected = buildIdOf(quantizer, shards);
+      if (!expected.equals(buildId)) {
+        throw new IOException(path + ": buildId '" + buildId + "' is not the identity of the files it lists ('" + expected
+            + "', from their SHA-256): the manifest was modified");
+      }
     }
     if (invalid != null) {
       for (java.util.Map.Entry<String, Long> e : invalid.entrySet()) {
@@ -214,7 +250,34 @@ public final class Manifest implements Serializable {
     }
   }
 
-  private static void checkFile(Path path, String what, FileEntry e, String expected) throws IOException {
+  /** {@code a + b} for counts >= 0, refused when the sum leaves the long range. */
+  private static long addCounts(Path path, String what, long a, long b) throws IOException {
+    try {
+      return Math.addExact(a, b);
+    } catch (ArithmeticException e) {
+      throw new IOException(path + ": " + what + " add up to more than 2^63-1 vectors; counts are the vectors a "
+          + "shard holds");
+    }
+  }
+
+  /**
+   * The identity of a build: the first 16 bytes, in hex, of the SHA-256 of the SHA-256 of the
+   * quantizer and of every shard (and its raw-vector file, RFlat), in shard order.
+   */
+  public static String buildIdOf(FileEntry quantizer, List<Shard> shards) {
+    java.security.MessageDigest md = ShardStore.sha256();
+    StringBuilder sb = new StringBuilder(String.valueOf(quantizer.sha256));
+    for (Shard s : shards) {
+      sb.append('|').append(s.sha256);
+      if (s.refineFile != null) {
+        sb.append('+').append(s.refineFile.sha256);
+      }
+    }
+    byte[] h = md.digest(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    return java.util.HexFormat.of().formatHex(h, 0, 16);
+  }
+
+  private void checkFile(Path path, String what, FileEntry e, String expected) throws IOException {
     if (e == null || e.file == null) {
       throw new IOException(path + ": the " + what + " entry names no file; expected '" + expected + "'");
     }
@@ -225,6 +288,58 @@ public final class Manifest implements Serializable {
     if (e.bytes < 0 || e.crc32c == null || !e.crc32c.matches("[0-9a-f]{8}")) {
       throw new IOException(path + ": the " + what + " entry has bytes " + e.bytes + " and crc32c '" + e.crc32c
           + "'; expected bytes >= 0 and 8 lowercase hex digits");
+    }
+    if (formatVersion >= VERSION_2 && (e.sha256 == null || !e.sha256.matches("[0-9a-f]{64}"))) {
+      throw new IOException(path + ": the " + what + " entry has sha256 '" + e.sha256 + "'; a version "
+          + formatVersion + " manifest gives every file's SHA-256 as 64 lowercase hex digits");
+    }
+  }
+
+  /**
+   * Checks, before any task runs, that every shard file (and RFlat raw-vector file) this manifest
+   * lists is in {@code index} as a regular file of the listed size, with one listing of
+   * {@code shards/}: a manifest naming missing files fails here instead of in every task.
+   */
+  public void checkShardFiles(Path index, Configuration conf) throws IOException {
+    FileSystem fs = index.getFileSystem(conf);
+    java.util.Map<String, org.apache.hadoop.fs.FileStatus> present = new java.util.HashMap<>();
+    try {
+      for (org.apache.hadoop.fs.FileStatus st : fs.listStatus(new Path(index, IndexLayout.SHARDS))) {
+        present.put(IndexLayout.SHARDS + "/" + st.getPath().getName(), st);
+      }
+    } catch (java.io.FileNotFoundException e) {
+      // no shards/ directory: every shard is missing
+    }
+    List<FileEntry> listed = new ArrayList<>();
+    for (Shard s : shards) {
+      listed.add(s);
+      if (s.refineFile != null) {
+        listed.add(s.refineFile);
+      }
+    }
+    FileEntry firstMissing = null;
+    int missing = 0;
+    for (FileEntry e : listed) {
+      org.apache.hadoop.fs.FileStatus st = present.get(e.file);
+      if (st == null) {
+        firstMissing = firstMissing == null ? e : firstMissing;
+        missing++;
+        continue;
+      }
+      Path file = new Path(index, e.file);
+      if (!st.isFile()) {
+        throw new IOException(file + " is not a regular file; " + IndexLayout.MANIFEST + " lists it as an index file");
+      }
+      RegularFiles.check(fs, index, file, e.file);
+      if (st.getLen() != e.bytes) {
+        throw new IOException(file + " has " + st.getLen() + " bytes; " + IndexLayout.MANIFEST + " says " + e.bytes
+            + " (a truncated or replaced file)");
+      }
+    }
+    if (missing > 0) {
+      throw new IOException(new Path(index, firstMissing.file) + " is missing; " + IndexLayout.MANIFEST + " lists it "
+          + "with " + firstMissing.bytes + " bytes" + (missing > 1 ? " (and " + (missing - 1) + " more of the "
+          + listed.size() + " shard files it lists are missing)" : ""));
     }
   }
 

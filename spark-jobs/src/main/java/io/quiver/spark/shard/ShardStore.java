@@ -4,8 +4,14 @@ import io.quiver.index.InvertedFileIndex;
 import io.quiver.index.FlatIndex;
 import io.quiver.index.RefineIndex;
 import io.quiver.index.VectorIndex;
+import io.quiver.index.io.IndexFormat;
 import io.quiver.index.io.IndexIO;
+import io.quiver.index.io.NotAnIndexFileException;
 import java.io.ByteArrayInputStream;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -43,18 +49,29 @@ public final class ShardStore {
 
   private ShardStore() {}
 
-  /** What a committed file is: its name relative to the index, size and CRC32C. */
-  public static Manifest.FileEntry entry(String file, long bytes, long crc) {
+  /** What a committed file is: its name relative to the index, size, CRC32C and SHA-256. */
+  public static Manifest.FileEntry entry(String file, long bytes, long crc, byte[] sha256) {
     Manifest.FileEntry e = new Manifest.FileEntry();
     e.file = file;
     e.bytes = bytes;
     e.crc32c = String.format("%08x", crc);
+    e.sha256 = HexFormat.of().formatHex(sha256);
     return e;
+  }
+
+  /** A new SHA-256 digest (every JVM has one). */
+  public static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("this JVM has no SHA-256", e);
+    }
   }
 
   /** An output stream that counts and checksums what passes through. */
   private static final class Checked extends FilterOutputStream {
     final CRC32C crc = new CRC32C();
+    final MessageDigest sha = sha256();
     long bytes;
 
     Checked(OutputStream out) {
@@ -65,6 +82,7 @@ public final class ShardStore {
     public void write(int b) throws IOException {
       out.write(b);
       crc.update(b);
+      sha.update((byte) b);
       bytes++;
     }
 
@@ -72,7 +90,34 @@ public final class ShardStore {
     public void write(byte[] b, int off, int len) throws IOException {
       out.write(b, off, len);
       crc.update(b, off, len);
+      sha.update(b, off, len);
       bytes += len;
+    }
+  }
+
+  /**
+   * Fails unless {@code sha256} (of the file's bytes) is the one the manifest records for it; a
+   * version 1 manifest records none, and nothing is checked.
+   *
+   * @param what the entry, for the message ("shard 3", "the quantizer")
+   */
+  public static void checkSha256(Path path, Manifest.FileEntry entry, byte[] sha256, String what) throws IOException {
+    if (entry.sha256 == null) {
+      return;
+    }
+    String got = HexFormat.of().formatHex(sha256);
+    if (!got.equals(entry.sha256)) {
+      throw new IOException(path + " has SHA-256 " + got + " but " + IndexLayout.MANIFEST + " records " + entry.sha256
+          + " for " + what + ": a well-formed file of another build, or of another shard, was put in its place "
+          + "(restore the index directory as it was built, or rebuild it)");
+    }
+  }
+
+  /** Reads what is left of {@code in} (into the digest it feeds): a reader may stop at the footer. */
+  private static void drain(InputStream in) throws IOException {
+    byte[] buf = new byte[1 << 16];
+    while (in.read(buf) >= 0) {
+      // the digest sees every byte
     }
   }
 
@@ -112,11 +157,12 @@ public final class ShardStore {
       checked = new Checked(raw);
       writer.write(checked);
       checked.flush();
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException | Error e) {
+      // Error: Hadoop's local file system throws FSError on a full disk
       fs.delete(tmp, false);
       throw e;
     }
-    Manifest.FileEntry entry = entry(file, checked.bytes, checked.crc.getValue());
+    Manifest.FileEntry entry = entry(file, checked.bytes, checked.crc.getValue(), checked.sha.digest());
     if (createDirectories) {
       fs.mkdirs(target.getParent());
     }
@@ -127,7 +173,7 @@ public final class ShardStore {
         throw new IOException("could not rename " + tmp + " to " + target);
       }
       FileStatus st = fs.getFileStatus(target);
-      if (st.getLen() != entry.bytes || !crcOf(fs, target).equals(entry.crc32c)) {
+      if (st.getLen() != entry.bytes || !sha256Of(fs, target).equals(entry.sha256)) {
         throw new IOException(target + " exists with " + st.getLen() + " bytes, but this attempt wrote " + entry.bytes
             + " bytes with another checksum: two attempts of one task gave different output (did the input change "
             + "during the build?)");
@@ -150,6 +196,17 @@ public final class ShardStore {
     }
   }
 
+  /**
+   * The file of {@code entry} in {@code index}, after checking it is a regular file inside the
+   * directory ({@link RegularFiles}) with the length the manifest gives it.
+   */
+  public static Path checkedFile(FileSystem fs, Path index, Manifest.FileEntry entry) throws IOException {
+    Path path = new Path(index, entry.file);
+    RegularFiles.check(fs, index, path, entry.file);
+    checkLength(fs, path, entry);
+    return path;
+  }
+
   /** Fails unless {@code path} exists with the length the manifest gives it. */
   public static void checkLength(FileSystem fs, Path path, Manifest.FileEntry entry) throws IOException {
     long len;
@@ -165,16 +222,13 @@ public final class ShardStore {
     }
   }
 
-  /** The CRC32C of a whole file, as the manifest writes it. */
-  static String crcOf(FileSystem fs, Path path) throws IOException {
-    CRC32C crc = new CRC32C();
-    byte[] buf = new byte[1 << 16];
-    try (InputStream in = fs.open(path)) {
-      for (int r; (r = in.read(buf)) > 0; ) {
-        crc.update(buf, 0, r);
-      }
+  /** The SHA-256 of a whole file, as the manifest writes it. */
+  static String sha256Of(FileSystem fs, Path path) throws IOException {
+    MessageDigest sha = sha256();
+    try (InputStream in = new DigestInputStream(fs.open(path), sha)) {
+      drain(in);
     }
-    return String.format("%08x", crc.getValue());
+    return HexFormat.of().formatHex(sha.digest());
   }
 
   /** Reads a whole small file (the quantizer). */
@@ -241,44 +295,118 @@ public final class ShardStore {
   public static InvertedFileIndex shard(Path index, String indexKey, Manifest.FileEntry entry,
                                         InvertedFileIndex quantizer, Configuration conf, long cacheBytes)
       throws IOException {
-    String key = indexKey + "|" + new Path(index, entry.file) + "#" + entry.crc32c;
+    String key = cacheKey(index, indexKey, entry);
     return (InvertedFileIndex) SHARDS.get(key, cacheLimit(cacheBytes), () -> {
-      Path path = new Path(index, entry.file);
-      FileSystem fs = path.getFileSystem(conf);
       long t0 = System.nanoTime();
-      checkLength(fs, path, entry);
-      try (InputStream in = new java.io.BufferedInputStream(fs.open(path), 1 << 20)) {
-        InvertedFileIndex s = IndexIO.readShard(in, path.toString(), entry.bytes, quantizer);
-        if (entry instanceof Manifest.Shard sh && s.ntotal() != sh.count) {
-          throw new IOException(path + " holds " + s.ntotal() + " vectors; " + IndexLayout.MANIFEST + " says shard "
-              + sh.shard + " holds " + sh.count);
-        }
-        LOG.info("loaded {} ({} vectors, {} MB) in {} ms", path, s.ntotal(), entry.bytes >> 20,
-            (System.nanoTime() - t0) / 1_000_000);
-        return s;
+      String what = entry instanceof Manifest.Shard sh ? "shard " + sh.shard : entry.file;
+      InvertedFileIndex s = readChecked(index, entry, conf, what,
+          (in, name) -> IndexIO.readShard(in, name, entry.bytes, quantizer));
+      if (entry instanceof Manifest.Shard sh) {
+        checkLists(new Path(index, entry.file), s, sh);
+      }
+      LOG.info("loaded {} ({} vectors, {} MB) in {} ms", new Path(index, entry.file), s.ntotal(), entry.bytes >> 20,
+          (System.nanoTime() - t0) / 1_000_000);
+      return s;
+    });
+  }
+
+  /** Reads an index file from a stream. */
+  @FunctionalInterface
+  private interface FileReader<T> {
+    T read(InputStream in, String name) throws IOException;
+  }
+
+  /**
+   * Reads the file of {@code entry} after {@link #checkedFile}, checking its SHA-256 against the
+   * manifest's ({@code what} names the entry); a file that is not an index file is named, not
+   * quoted.
+   */
+  private static <T> T readChecked(Path index, Manifest.FileEntry entry, Configuration conf, String what,
+                                   FileReader<T> reader) throws IOException {
+    FileSystem fs = index.getFileSystem(conf);
+    Path path = checkedFile(fs, index, entry);
+    MessageDigest sha = sha256();
+    try (InputStream in = new DigestInputStream(new java.io.BufferedInputStream(fs.open(path), 1 << 20), sha)) {
+      T read;
+      try {
+        read = reader.read(in, path.toString());
+      } catch (NotAnIndexFileException e) {
+        throw notAnIndexFile(path);
+      }
+      drain(in);
+      checkSha256(path, entry, sha.digest(), what);
+      return read;
+    }
+  }
+
+  /**
+   * The error for a file of an index directory that is not an index file, without quoting its
+   * bytes as {@link NotAnIndexFileException} does: the file may hold anything.
+   */
+  public static IOException notAnIndexFile(Path path) {
+    return new IOException(path + ": not a Quiver index file (it does not start with the magic "
+        + IndexFormat.fourccToString(IndexFormat.MAGIC) + "); restore the index directory as it was built, or rebuild it");
+  }
+
+  /** The cache key of a file of the index that {@code indexKey} names. */
+  private static String cacheKey(Path index, String indexKey, Manifest.FileEntry entry) {
+    return indexKey + "|" + new Path(index, entry.file) + "#" + (entry.sha256 != null ? entry.sha256 : entry.crc32c);
+  }
+
+  /**
+   * Fails unless the loaded shard holds the vectors and exactly the list sizes its manifest entry
+   * gives: searches route each query to the shards the manifest names for its lists.
+   */
+  static void checkLists(Path path, InvertedFileIndex s, Manifest.Shard sh) throws IOException {
+    if (s.ntotal() != sh.count) {
+      throw new IOException(path + " holds " + s.ntotal() + " vectors; " + IndexLayout.MANIFEST + " says shard "
+          + sh.shard + " holds " + sh.count);
+    }
+    long[] listed = new long[s.nlist()];
+    for (long[] lc : sh.lists) {
+      if (lc[0] >= listed.length) {
+        throw new IOException(IndexLayout.MANIFEST + " lists list " + lc[0] + " in shard " + sh.shard + ", but " + path
+            + " has nlist " + s.nlist());
+      }
+      listed[(int) lc[0]] += lc[1];
+    }
+    for (int l = 0; l < listed.length; l++) {
+      if (s.listSize(l) != listed[l]) {
+        throw new IOException(path + " holds " + s.listSize(l) + " entries of list " + l + "; " + IndexLayout.MANIFEST
+            + " says shard " + sh.shard + " holds " + listed[l] + " (searches go to the shards the manifest names "
+            + "for each list, so the manifest was modified or belongs to another build)");
+      }
+    }
+  }
+
+  /**
+   * A shard of an {@code RFlat} index with its raw vectors ({@code shard.refineFile}, a 'FLAT'
+   * index file), loaded through the same cache as the shards and checked to hold the shard's ids,
+   * each once ({@link RefineIndex#fromParts}).
+   */
+  public static RefineIndex refined(Path index, String indexKey, Manifest.Shard shard, InvertedFileIndex codes,
+                                    Configuration conf, long cacheBytes) throws IOException {
+    Manifest.FileEntry entry = shard.refineFile;
+    return (RefineIndex) SHARDS.get(cacheKey(index, indexKey, entry) + "+refined", cacheLimit(cacheBytes), () -> {
+      FlatIndex raw = refine(index, entry, conf);
+      try {
+        return RefineIndex.fromParts(codes, raw, 1f);
+      } catch (IllegalArgumentException e) {
+        throw new IOException(new Path(index, entry.file) + " does not hold the raw vectors of "
+            + new Path(index, shard.file) + ": " + e.getMessage());
       }
     });
   }
 
-  /**
-   * The raw vectors of a shard of an {@code RFlat} index (a 'FLAT' index file), loaded through
-   * the same cache as the shards.
-   */
-  public static FlatIndex refine(Path index, String indexKey, Manifest.FileEntry entry, Configuration conf,
-                                 long cacheBytes) throws IOException {
-    String key = indexKey + "|" + new Path(index, entry.file) + "#" + entry.crc32c;
-    return (FlatIndex) SHARDS.get(key, cacheLimit(cacheBytes), () -> {
-      Path path = new Path(index, entry.file);
-      FileSystem fs = path.getFileSystem(conf);
-      checkLength(fs, path, entry);
-      try (InputStream in = new java.io.BufferedInputStream(fs.open(path), 1 << 20)) {
-        VectorIndex v = IndexIO.read(in, path.toString(), entry.bytes);
-        if (!(v instanceof FlatIndex f)) {
-          throw new IOException(path + " holds " + v.factoryString() + " where the raw vectors of a shard (Flat) belong");
-        }
-        return f;
-      }
-    });
+  /** The raw vectors of a shard of an {@code RFlat} index (a 'FLAT' index file). */
+  private static FlatIndex refine(Path index, Manifest.FileEntry entry, Configuration conf) throws IOException {
+    VectorIndex v = readChecked(index, entry, conf, "the raw vectors " + entry.file,
+        (in, name) -> IndexIO.read(in, name, entry.bytes));
+    if (!(v instanceof FlatIndex f)) {
+      throw new IOException(new Path(index, entry.file) + " holds " + v.factoryString() + " where the raw vectors of a "
+          + "shard (Flat) belong");
+    }
+    return f;
   }
 
   /** Drops every cached shard and quantizer of this JVM (tests, and jobs that finish). */

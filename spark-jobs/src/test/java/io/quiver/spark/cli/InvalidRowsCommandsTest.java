@@ -222,6 +222,55 @@ class InvalidRowsCommandsTest {
     skipIndexesExactlyTheValidRows(stringTable, true);
   }
 
+  /**
+   * Ids below 0 are refused by a build ({@code negative_id}): every search pads missing neighbours
+   * with -1, so such a row could never be returned. As queries they are valid.
+   */
+  @Test
+  void negativeIdsAreInvalidInABuildAndValidAsQueries() throws Exception {
+    float[] x = new SyntheticData(D, 4, 17).generate(200, 1);
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      rows.add(RowFactory.create((long) i - 3, Arrays.copyOfRange(x, i * D, (i + 1) * D)));
+    }
+    String table = new File(work, "negative-ids.parquet").getPath();
+    spark.createDataFrame(rows, io.quiver.spark.plan.TestTables.SCHEMA).repartition(2).write()
+        .mode(SaveMode.Overwrite).parquet(table);
+
+    String failed = new File(work, "negative-fail").getPath();
+    Cli f = Cli.run("index", "--input", table, "--output", failed, "--factory", "IVF4,Flat", "--seed", "3");
+    assertEquals(1, f.status(), f.err());
+    String err = String.join("\n", f.errLines());
+    assertTrue(err.contains("the input has 3 invalid rows (negative_id: 3)"), err);
+    assertTrue(err.contains("id -3: a negative id"), err);
+    assertEquals(1, f.errLines().length, "one line: " + err);
+    assertFalse(new File(failed).exists(), "no output directory");
+    assertEquals(List.of(), leftovers(failed));
+
+    String index = new File(work, "negative-skip").getPath();
+    JsonNode b = Cli.ok("index", "--input", table, "--output", index, "--factory", "IVF4,Flat", "--seed", "3",
+        "--on-invalid", "skip");
+    assertEquals(197, b.get("ntotal").asLong());
+    assertEquals(Map.of("negative_id", 3L), counts(b.get("invalid")));
+    // every indexed row is found by every distributed strategy, and the negative query ids get rows
+    for (String strategy : new String[] {"route", "broadcast", "local"}) {
+      String out = new File(work, "negative-search-" + strategy).getPath();
+      Cli.ok("search", "--index", index, "--queries", table, "--output", out, "--k", "1", "--nprobe", "4",
+          "--strategy", strategy);
+      List<Row> found = spark.read().parquet(out).collectAsList();
+      assertEquals(200, found.size(), strategy);
+      for (Row r : found) {
+        long q = r.getLong(0);
+        List<Object> n = r.getList(1);
+        if (q >= 0) {
+          assertEquals(List.of(q), n, strategy + ": query " + q + " finds its own row");
+        } else {
+          assertTrue((Long) n.get(0) >= 0, strategy + ": query " + q + " finds an indexed row: " + n);
+        }
+      }
+    }
+  }
+
   static Map<String, byte[]> files(File dir) throws Exception {
     Map<String, byte[]> m = new LinkedHashMap<>();
     try (var walk = Files.walk(dir.toPath())) {
