@@ -1,5 +1,6 @@
 package io.quiver.index;
 
+import io.quiver.index.scan.Scans;
 import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.topk.TopKHeap;
 import io.quiver.index.util.Checks;
@@ -74,14 +75,8 @@ public final class RefineIndex implements VectorIndex {
       }
       return all;
     }
-    if (index instanceof FlatIndex f) {
-      return f.ids();
-    }
-    if (index instanceof PqIndex pq) {
-      return pq.ids();
-    }
-    if (index instanceof SqIndex sq) {
-      return sq.ids();
+    if (index instanceof FlatCodesIndex<?> flat) {
+      return flat.ids();
     }
     return null;
   }
@@ -214,12 +209,7 @@ public final class RefineIndex implements VectorIndex {
           heap.offer(keys[j], id);
         }
       }
-      heap.drainSorted(outDist, outIds, null, qi * k, Float.POSITIVE_INFINITY);
-      if (ip) {
-        for (int j = qi * k; j < qi * k + k; j++) {
-          outDist[j] = -outDist[j];
-        }
-      }
+      Scans.drain(heap, outDist, outIds, qi * k, ip);
     });
     return new SearchResult(nq, k, outIds, outDist);
   }
