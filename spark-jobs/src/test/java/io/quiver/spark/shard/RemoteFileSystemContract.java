@@ -195,6 +195,7 @@ abstract class RemoteFileSystemContract {
     }
     Cli r = failedSearch(broken, "flipped shard");
     assertTrue(r.err().contains(shard.toUri().getPath()), "the error names the file on " + name() + ":\n" + r.err());
+    assertTrue(r.err().contains("checksum mismatch"), r.err());
     // Spark leaves the directory of a failed write, without _SUCCESS (a re-run asks for --overwrite)
     assertFalse(fs.exists(new Path(broken + "-out", "_SUCCESS")), "no output committed");
   }
