@@ -502,6 +502,27 @@ public final class IndexIO {
     return new Reader(new FormatInput(in, sourceName == null ? "<stream>" : sourceName, length)).readShard(quantizer);
   }
 
+  /**
+   * Checks a shard file's header and 'SHPR' section against {@code quantizer}, as
+   * {@link #readShard} does first, without reading its lists: what a driver can check of every
+   * shard before any task reads one.
+   *
+   * @param length the file's length in bytes (the header's ntotal must fit it), or -1 when unknown
+   * @return the header's ntotal: the number of entries the shard holds
+   */
+  public static long readShardHeader(InputStream in, String sourceName, long length, InvertedFileIndex quantizer)
+      throws IOException {
+    Objects.requireNonNull(in, "in");
+    Objects.requireNonNull(quantizer, "quantizer");
+    if (length < -1) {
+      throw new IllegalArgumentException("length must be >= 0, or -1 when unknown; was " + length);
+    }
+    shardIndexType(quantizer);
+    Reader r = new Reader(new FormatInput(in, sourceName == null ? "<stream>" : sourceName, length));
+    r.readShardParams(quantizer);
+    return r.ntotal;
+  }
+
   // ============================== reading ==============================
 
   /** Reads an index from {@code file}, checking every size against the file's length. */
@@ -573,7 +594,15 @@ public final class IndexIO {
       return readBody();
     }
 
-    InvertedFileIndex readShard(InvertedFileIndex quantizer) throws IOException {
+    /** The fields of a shard's header and 'SHPR' section, checked against its quantizer. */
+    private record ShardParams(int nlist, int codeSize, String layout) {}
+
+    /**
+     * Reads and checks a shard's header and 'SHPR' against {@code quantizer}: the file type, d,
+     * metric, index type, nlist, code size and flags, and that the file is long enough for its
+     * ntotal. Reads nothing past 'SHPR'.
+     */
+    ShardParams readShardParams(InvertedFileIndex quantizer) throws IOException {
       readHeader();
       if (fileType != IndexFormat.TYPE_SHARD) {
         throw new UnsupportedIndexTypeException(src, "file type " + fourccToString(fileType) + " ("
@@ -604,6 +633,15 @@ public final class IndexIO {
         throw new CorruptIndexException(src, String.format("flags 0x%x in section 'SHPR' (byte %d): format version %d "
             + "defines no shard flags; valid flags are 0", flags, at + 12, version));
       }
+      return new ShardParams(nlist, cs, layout);
+    }
+
+    /** The shard's header, then its lists into {@code quantizer.emptyCopy()}. */
+    InvertedFileIndex readShard(InvertedFileIndex quantizer) throws IOException {
+      ShardParams sp = readShardParams(quantizer);
+      int nlist = sp.nlist();
+      int cs = sp.codeSize();
+      String layout = sp.layout();
       long maxPerList = MAX_ARRAY_LENGTH / cs;
       in.requireRemaining(3L * SECTION_HEADER_BYTES + 8L * nlist + 8L * ntotal + ntotal * cs + FOOTER_BYTES,
           "a shard with nlist=" + nlist + ", ntotal=" + ntotal + " and codes of " + cs + " bytes");

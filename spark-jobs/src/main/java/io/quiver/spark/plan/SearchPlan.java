@@ -200,7 +200,32 @@ public final class SearchPlan {
         throw ShardStore.notAnIndexFile(qp);
       }
       checkAgainstQuantizer(qp, m, read);
+      checkShardHeaders(p, m, (InvertedFileIndex) (read instanceof RefineIndex r ? r.base() : read), conf);
       return new LoadedIndex(p, m, q);
+    }
+
+    /**
+     * Every shard's header and 'SHPR' against the quantizer (file type, d, metric, nlist, code
+     * size) and its manifest entry (ntotal), on the driver before any task runs: a few dozen bytes
+     * of each shard. The lists themselves are checked against the manifest when a task loads the
+     * shard ({@link ShardStore}).
+     */
+    static void checkShardHeaders(Path index, Manifest m, InvertedFileIndex quantizer,
+                                  org.apache.hadoop.conf.Configuration conf) throws IOException {
+      org.apache.hadoop.fs.FileSystem fs = index.getFileSystem(conf);
+      for (Manifest.Shard sh : m.shards) {
+        Path f = ShardStore.checkedFile(fs, index, sh);
+        long n;
+        try (java.io.InputStream in = fs.open(f)) {
+          n = IndexIO.readShardHeader(in, f.toString(), sh.bytes, quantizer);
+        } catch (io.quiver.index.io.NotAnIndexFileException e) {
+          throw ShardStore.notAnIndexFile(f); // names the file without quoting its bytes
+        }
+        if (n != sh.count) {
+          throw new IOException(f + " holds " + n + " entries by its header; " + IndexLayout.MANIFEST + " says shard "
+              + sh.shard + " holds " + sh.count + " (the manifest was modified or belongs to another build)");
+        }
+      }
     }
 
     /**

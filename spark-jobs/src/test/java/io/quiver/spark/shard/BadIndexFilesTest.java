@@ -322,6 +322,26 @@ class BadIndexFilesTest {
     assertEquals(jobsBefore, sc.statusTracker().getJobIdsForGroup(null).length, "no Spark job ran");
   }
 
+  /**
+   * A shard whose header disagrees with its quantizer (here 'SHPR' says nlist 3, the quantizer
+   * has 8) is refused on the driver, naming the shard, before any Spark job reads a shard.
+   */
+  @Test
+  void aShardHeaderThatDisagreesWithTheQuantizerIsRefusedBeforeAnyJob() {
+    Path dir = new File(work, "shard-header").toPath();
+    copy(good, dir);
+    // header (28 bytes), the 'SHPR' section header (12), indexType (4), then nlist
+    write(dir.resolve("shards/shard-00001.qvs"), 44, new byte[] {3, 0, 0, 0});
+    ShardStore.clearCaches();
+    org.apache.spark.SparkContext sc = SparkTestSessions.local(2).sparkContext();
+    int jobsBefore = sc.statusTracker().getJobIdsForGroup(null).length;
+    Cli r = Cli.run("search", "--index", dir.toString(), "--queries", queries, "--output",
+        new File(work, "shard-header-out").getPath(), "--k", "5", "--nprobe", "8");
+    assertEquals(1, r.status(), r.err());
+    assertNames(r.err(), "shards/shard-00001.qvs", "'SHPR'", "nlist = 3", "nlist = 8");
+    assertEquals(jobsBefore, sc.statusTracker().getJobIdsForGroup(null).length, "no Spark job ran");
+  }
+
   private static String twinQueries;
 
   /**
