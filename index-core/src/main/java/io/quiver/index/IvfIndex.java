@@ -9,10 +9,10 @@ import io.quiver.index.spi.ComputeBackends;
 import io.quiver.index.spi.IvfLists;
 import io.quiver.index.spi.IvfSearchJob;
 import io.quiver.index.topk.RangeCollector;
-import io.quiver.index.topk.TopKHeap;
 import io.quiver.index.util.Checks;
 import io.quiver.index.util.Locks;
 import io.quiver.index.util.Parallel;
+import io.quiver.index.vector.QueryBlockScan;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -41,7 +41,6 @@ public final class IvfIndex implements InvertedFileIndex {
   public static final int DEFAULT_TRAIN_NITER = CoarseQuantizer.DEFAULT_NITER;
 
   private static final int SCAN_BLOCK = 1024;
-  private static final int QUERY_BATCH = 16;
 
   private final int d;
   private final Metric metric;
@@ -298,33 +297,15 @@ public final class IvfIndex implements InvertedFileIndex {
     }
   }
 
-  /** The reference scan of {@link #search}: queries in parallel, each over its probed lists. */
+  /**
+   * The reference scan of {@link #search}: list-major, each probed list scanned once for the
+   * queries of a block that probe it (QueryBlockScan's query-block kernel).
+   */
   private SearchResult scan(float[] q, int nq, int k, int np, long[] probes, IdSelector[] selectors, int threads) {
-    boolean ip = metric.higherIsCloser();
     long[] outIds = new long[nq * k];
     float[] outDist = new float[nq * k];
-    // queries in small batches, so that a heap and a scan buffer serve a whole batch
-    int batches = (nq + QUERY_BATCH - 1) / QUERY_BATCH;
-    Parallel.forEach(threads, batches, batch -> {
-      TopKHeap shared = selectors == null ? new TopKHeap(k) : null;
-      float[] buf = new float[SCAN_BLOCK];
-      for (int qi = batch * QUERY_BATCH, end = Math.min(nq, qi + QUERY_BATCH); qi < end; qi++) {
-        TopKHeap heap = selectors == null ? shared : new TopKHeap(k, selectors[qi]);
-        int qOff = qi * d;
-        for (int p = 0; p < np; p++) {
-          int list = (int) probes[qi * np + p];
-          if (list >= 0) {
-            ListScanner.topK(q, qOff, lists.vectors(list), lists.ids(list), lists.size(list), d, ip, heap, buf);
-          }
-        }
-        heap.drainSorted(outDist, outIds, null, qi * k, Float.POSITIVE_INFINITY);
-        if (ip) {
-          for (int j = qi * k; j < qi * k + k; j++) {
-            outDist[j] = -outDist[j];
-          }
-        }
-      }
-    });
+    QueryBlockScan.search(q, nq, d, k, np, probes, lists::vectors, lists::ids, lists::size, metric.higherIsCloser(),
+        selectors, threads, outDist, outIds);
     return new SearchResult(nq, k, outIds, outDist);
   }
 
