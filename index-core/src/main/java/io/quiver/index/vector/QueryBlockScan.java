@@ -12,8 +12,9 @@ import java.util.function.IntUnaryOperator;
  * (query, list) pairs of a block are sorted by list, and each list is scanned once for all the
  * block's queries that probe it with the query-block kernel
  * ({@link VectorUtilSupport#squareDistanceQueriesTransposed}: one SIMD lane per query, no
- * horizontal sums). A list probed by a single query of the block is scanned with the one-to-many
- * kernel instead. Keys are the direct distances (squared L2, or the negated inner product), so
+ * horizontal sums). Groups too small to fill a good share of the lanes ({@link #minGroup}) are
+ * scanned query by query with the one-to-many kernel, right after each other, while the list is
+ * in cache. Keys are the direct distances (squared L2, or the negated inner product), so
  * results equal a query-by-query scan's up to float rounding of the sums.
  *
  * <p>Results: distances and ids of size {@code nq * k}, row-major, best first; ties broken by the
@@ -32,6 +33,15 @@ public final class QueryBlockScan {
   static final int TILE = 256;
 
   private QueryBlockScan() {}
+
+  /**
+   * The fewest queries of a group worth the query-block kernel: it costs the same per vector
+   * whatever the number of used lanes, and on one thread (d = 128, lists in cache) it passes the
+   * one-to-many kernel from about 6 of 16 lanes (3 of 8) on.
+   */
+  static int minGroup(int lanes) {
+    return Math.max(2, (3 * lanes + 7) / 8);
+  }
 
   /**
    * The {@code k} nearest entries of each query's probed lists.
@@ -88,12 +98,15 @@ public final class QueryBlockScan {
         int size = sizes.applyAsInt(list);
         float[] x = vectors.apply(list);
         long[] listIds = ids.apply(list);
-        if (end - start == 1) {
-          int lq = (int) pairs[start];
-          scanOne(q, (q0 + lq) * d, x, listIds, size, d, innerProduct, heaps[lq], tile);
-        } else {
-          for (int g0 = start; g0 < end; g0 += lanes) {
-            int g = Math.min(lanes, end - g0);
+        for (int g0 = start; g0 < end; g0 += lanes) {
+          int g = Math.min(lanes, end - g0);
+          if (g < minGroup(lanes)) {
+            // too few queries to fill the lanes: one-to-many per query, the list still in cache
+            for (int i = 0; i < g; i++) {
+              int lq = (int) pairs[g0 + i];
+              scanOne(q, (q0 + lq) * d, x, listIds, size, d, innerProduct, heaps[lq], tile);
+            }
+          } else {
             for (int i = 0; i < g; i++) {
               group[i] = (int) pairs[g0 + i];
             }
