@@ -17,7 +17,8 @@ import java.util.function.IntUnaryOperator;
  * in cache. Keys are the direct distances (squared L2, or the negated inner product), so
  * results equal a query-by-query scan's up to float rounding of the sums.
  *
- * <p>Results: distances and ids of size {@code nq * k}, row-major, best first; ties broken by the
+ * <p>Threads take whole blocks of {@link #MAX_BLOCK} queries; the result does not depend on their
+ * number. Results: distances and ids of size {@code nq * k}, row-major, best first; ties broken by the
  * smaller id; missing results padded with id -1 and +inf (L2) or -inf (inner product). Per-query
  * {@link IdSelector}s are asked inside the scan (by the query's {@link TopKHeap}).
  *
@@ -65,8 +66,10 @@ public final class QueryBlockScan {
       return;
     }
     int nt = Parallel.resolveThreads(threads);
-    // enough blocks to keep every thread busy, each as large as that allows (more queries per list)
-    int blockSize = Math.max(1, Math.min(MAX_BLOCK, (nq + nt - 1) / nt));
+    // Blocks do not depend on the thread count: which kernel computes a distance depends on how
+    // many queries of the block share the list, and results must be the same on any number of
+    // threads. Threads share out whole blocks, so below MAX_BLOCK + 1 queries one thread scans.
+    int blockSize = MAX_BLOCK;
     int blocks = (nq + blockSize - 1) / blockSize;
     int lanes = VectorUtil.queryLanes();
     Parallel.forEach(nt, blocks, b -> {
