@@ -7,13 +7,20 @@ given nprobe values. The report gives, per nprobe, the median recall@10 and QPS 
 the ratio at the same nprobe, and the ratio at equal recall (FAISS's median curve interpolated
 log-linearly between its two measured points around Quiver's recall).
 
-  /usr/bin/python3 scripts/bench_ab.py --rounds 3 [--variant NAME=ARGS ...] -- BENCH ARGS
+The peer is FAISS 1.15.0 built for this CPU (AVX-512), ../shared/peers/faiss-1.15 relative to the
+repository root, unless --faiss-path (or QUIVER_FAISS_PATH) names another build; `--second-peer
+system` also runs Debian's python3-faiss (1.7.3, GENERIC) in every round and reports Quiver's
+ratio against it too. The report names every peer's faiss.__version__ and get_compile_options().
+
+  /usr/bin/python3 scripts/bench_ab.py --rounds 3 [--variant NAME=ARGS ...] [--faiss-path DIR]
+      [--second-peer DIR|system] -- BENCH ARGS
   e.g. ... --variant table=--use-precomputed-table=1 -- --factory IVF1024,PQ16 --base b.fvecs \\
        --query q.fvecs --nprobe 4,16,64 --threads 1 --repeat 5
 """
 import argparse, json, math, os, statistics, subprocess, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_FAISS = os.path.normpath(os.path.join(ROOT, "..", "shared", "peers", "faiss-1.15"))
 
 
 def run(cmd):
@@ -31,20 +38,27 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--variant", action="append", default=[],
                    help="NAME=ARGS: another Quiver run with extra bench arguments, e.g. table=--use-precomputed-table=1")
+    p.add_argument("--faiss-path", default=os.environ.get("QUIVER_FAISS_PATH", DEFAULT_FAISS),
+                   help="folder holding the peer's faiss package (default ../shared/peers/faiss-1.15); "
+                   "'system' takes Debian's python3-faiss")
+    p.add_argument("--second-peer", metavar="DIR|system",
+                   help="a second FAISS build run in every round, e.g. 'system' for Debian's 1.7.3")
     a = p.parse_args(argv[:cut])
     bench = argv[cut + 1:]
     variants = [("quiver", [])] + [(v.split("=", 1)[0], v.split("=", 1)[1].split()) for v in a.variant]
-    runs = {name: [] for name, _ in variants}
-    runs["faiss"] = []
+    peers = [("faiss", a.faiss_path)] + ([("faiss2", a.second_peer)] if a.second_peer else [])
+    runs = {name: [] for name, _ in variants + peers}
+    faiss_bench = ["/usr/bin/python3", os.path.join(ROOT, "scripts", "faiss_bench.py")]
     for r in range(a.rounds):
         for name, extra in variants:
             runs[name].append(run([os.path.join(ROOT, "scripts", "quiver"), "bench"] + bench
                                   + expand(extra)))
             print(f"round {r + 1} {name}: " + " ".join(f"{x['nprobe']}:{x['qps']:.0f}" for x in runs[name][-1]),
                   file=sys.stderr)
-        runs["faiss"].append(run(["/usr/bin/python3", os.path.join(ROOT, "scripts", "faiss_bench.py")] + bench))
-        print(f"round {r + 1} faiss: " + " ".join(f"{x['nprobe']}:{x['qps']:.0f}" for x in runs["faiss"][-1]),
-              file=sys.stderr)
+        for name, path in peers:
+            runs[name].append(run(faiss_bench + ["--faiss-path", path] + bench))
+            print(f"round {r + 1} {name} {runs[name][-1][0]['faiss_version']}: "
+                  + " ".join(f"{x['nprobe']}:{x['qps']:.0f}" for x in runs[name][-1]), file=sys.stderr)
 
     def medians(name):
         by = {}
@@ -54,10 +68,7 @@ def main():
         return {npb: (statistics.median(x["recall_at_k"] for x in xs), statistics.median(x["qps"] for x in xs), xs[0])
                 for npb, xs in sorted(by.items())}
 
-    f = medians("faiss")
-    curve = sorted((rec, qps) for rec, qps, _ in f.values())
-
-    def faiss_at(recall):
+    def faiss_at(curve, recall):
         for r0, q0 in curve:
             if r0 == recall:
                 return q0
@@ -67,18 +78,26 @@ def main():
                 return math.exp(math.log(q0) + t * (math.log(q1) - math.log(q0)))
         return None
 
-    print(f"{a.rounds} alternating rounds, medians; arguments: `{' '.join(bench)}`")
-    print()
-    print("| Quiver run | nprobe | Quiver recall@10 | FAISS recall@10 | Quiver QPS | FAISS QPS | ratio, same nprobe "
-          "| ratio, equal recall | Quiver bytes per vector |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name, _ in variants:
-        for npb, (rec, qps, x) in medians(name).items():
-            frec, fqps, _ = f[npb]
-            at = faiss_at(rec)
-            eq = f"{qps / at:.2f}" if at else "outside FAISS's range"
-            print(f"| {name} | {npb} | {rec:.4f} | {frec:.4f} | {qps:.0f} | {fqps:.0f} | {qps / fqps:.2f} | {eq} "
-                  f"| {x.get('bytes_per_vector', '-')} |")
+    print(f"{a.rounds} alternating rounds, medians; arguments: `{' '.join(bench)}`; Quiver kernels "
+          f"{runs['quiver'][0][0].get('kernels', '?')}")
+    for name, path in peers:
+        first = runs[name][0][0]
+        print()
+        print(f"Peer: FAISS {first['faiss_version']} ({first['faiss_compile_options']}), `--faiss-path {path}`")
+        print()
+        f = medians(name)
+        curve = sorted((rec, qps) for rec, qps, _ in f.values())
+        print(f"| Quiver run | nprobe | Quiver recall@10 | FAISS {first['faiss_version']} recall@10 | Quiver QPS "
+              f"| FAISS {first['faiss_version']} QPS | ratio, same nprobe | ratio, equal recall "
+              f"| Quiver bytes per vector |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for vname, _ in variants:
+            for npb, (rec, qps, x) in medians(vname).items():
+                frec, fqps, _ = f[npb]
+                at = faiss_at(curve, rec)
+                eq = f"{qps / at:.2f}" if at else "outside FAISS's range"
+                print(f"| {vname} | {npb} | {rec:.4f} | {frec:.4f} | {qps:.0f} | {fqps:.0f} | {qps / fqps:.2f} | {eq} "
+                      f"| {x.get('bytes_per_vector', '-')} |")
 
 
 def expand(extra):

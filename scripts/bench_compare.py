@@ -3,7 +3,8 @@
 
 Run through scripts/bench-compare, which installs the peers first. For every dataset and index
 family it sweeps nprobe (and kFactor for RFlat) with `quiver bench` (index-core, one thread) and
-with FAISS (`faiss_bench.py`, Debian's python3-faiss, one thread, same data and parameters), and
+with FAISS (`faiss_bench.py`: FAISS 1.15.0 built for AVX-512 from ../shared/peers/faiss-1.15, or the
+build --faiss-path / QUIVER_FAISS_PATH names; one thread, same data and parameters), and
 for some datasets searches the same index through the Spark jobs on local[2]. It writes:
 
   target/bench-compare/points.csv              every point
@@ -29,7 +30,9 @@ from collections import Counter, defaultdict
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUIVER = os.path.join(ROOT, "scripts", "quiver")
-FAISS = ["/usr/bin/python3", os.path.join(ROOT, "scripts", "faiss_bench.py")]
+FAISS_PATH = os.environ.get("QUIVER_FAISS_PATH",
+                            os.path.normpath(os.path.join(ROOT, "..", "shared", "peers", "faiss-1.15")))
+FAISS = ["/usr/bin/python3", os.path.join(ROOT, "scripts", "faiss_bench.py"), "--faiss-path", FAISS_PATH]
 COLUMNS = ["dataset", "system", "family", "factory", "metric", "nprobe", "kfactor", "recall_at_1", "recall_at_k",
            "qps", "train_s", "add_s", "bytes_per_vector", "threads"]
 
@@ -372,15 +375,19 @@ def main():
 
 
 def summary(a, sets, rows, rat, kernels, prof, elapsed, docs):
-    faiss_v = subprocess.run(["/usr/bin/python3", "-c", "import faiss; print(faiss.__version__)"],
-                             stdout=subprocess.PIPE, text=True).stdout.strip()
+    env = dict(os.environ)
+    if FAISS_PATH != "system":
+        env["PYTHONPATH"] = FAISS_PATH
+    faiss_v = subprocess.run(["/usr/bin/python3", "-c",
+                              "import faiss; print(faiss.__version__, '(' + faiss.get_compile_options().strip() + ')')"],
+                             stdout=subprocess.PIPE, text=True, env=env).stdout.strip()
     java_v = subprocess.run(["java", "-version"], stderr=subprocess.PIPE, text=True).stderr.splitlines()[0]
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     mem = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)
     lines = [f"\n## {datetime.date.today()}: recall vs QPS against FAISS (`scripts/bench-compare"
              f"{' --quick' if a.quick else ''}`)\n",
-             f"Machine: {os.cpu_count()} cores ({cpu}), {mem} GiB; {java_v}; FAISS {faiss_v} (Debian python3-faiss, "
-             f"OpenBLAS); Spark 4.1.0 embedded. Quiver (index-core) and FAISS on one thread each, same data, same "
+             f"Machine: {os.cpu_count()} cores ({cpu}), {mem} GiB; {java_v}; FAISS {faiss_v} from "
+             f"{FAISS_PATH}, OpenBLAS; Spark 4.1.0 embedded. Quiver (index-core) and FAISS on one thread each, same data, same "
              f"parameters, in the same run; `quiver-spark` is the Spark jobs on local[2] (both cores), searching an "
              f"index built by `quiver index` (its QPS includes Spark's job overhead). The run took "
              f"{elapsed / 60:.1f} minutes. Every point is in docs/bench/<dataset>.csv.\n",

@@ -1,19 +1,50 @@
 #!/usr/bin/python3
 """FAISS peer of `quiver bench`: same options, same data files, same JSON keys.
 
-Runs Debian's python3-faiss (apt-get install python3-faiss). Base and query vectors are
+Runs FAISS 1.15.0 built for this CPU (AVX-512), from ../shared/peers/faiss-1.15 relative to the
+repository root, by default; --faiss-path (or the environment variable QUIVER_FAISS_PATH) names
+another build's folder, and `--faiss-path system` takes the Python path's own faiss (Debian's
+python3-faiss 1.7.3, a GENERIC build). Every JSON line carries faiss_version and
+faiss_compile_options, and both go to stderr at start. Base and query vectors are
 .fvecs/.bvecs files (`quiver generate-vecs` writes Quiver's synthetic data to .fvecs so both systems
 see the same vectors). Search is timed like `quiver bench`: warm-up searches for 1 s, then
 --repeat timed runs, median reported.
 """
 import argparse
 import json
+import os
 import re
 import sys
 import time
 
-import faiss
-import numpy as np
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_FAISS = os.path.normpath(os.path.join(ROOT, "..", "shared", "peers", "faiss-1.15"))
+
+
+def faiss_path(argv):
+    """The --faiss-path value (or QUIVER_FAISS_PATH, or the 1.15 peer); read before argparse
+    because faiss must be imported before anything else runs."""
+    path = os.environ.get("QUIVER_FAISS_PATH", DEFAULT_FAISS)
+    for i, arg in enumerate(argv):
+        if arg == "--faiss-path" and i + 1 < len(argv):
+            path = argv[i + 1]
+        elif arg.startswith("--faiss-path="):
+            path = arg.split("=", 1)[1]
+    return path
+
+
+_path = faiss_path(sys.argv[1:])
+if _path != "system":
+    if not os.path.isdir(os.path.join(_path, "faiss")):
+        raise SystemExit(f"faiss_bench.py: no faiss package under {_path} (give --faiss-path DIR or --faiss-path system)")
+    sys.path.insert(0, os.path.abspath(_path))
+
+import faiss  # noqa: E402
+import numpy as np  # noqa: E402
+
+FAISS_VERSION = faiss.__version__
+FAISS_OPTIONS = faiss.get_compile_options().strip()
+print(f"faiss_bench.py: faiss {FAISS_VERSION} ({FAISS_OPTIONS}) from {os.path.dirname(faiss.__file__)}", file=sys.stderr)
 
 
 def read_vecs(path, dtype):
@@ -52,6 +83,8 @@ def main():
     p.add_argument("--kmeans", type=int, metavar="K",
                    help="instead of an index, run k-means into K centroids (like `quiver kmeans`)")
     p.add_argument("--niter", type=int, default=25)
+    p.add_argument("--faiss-path", help="folder holding the faiss package (default ../shared/peers/faiss-1.15, "
+                   "or QUIVER_FAISS_PATH); 'system' imports the Python path's faiss (Debian's 1.7.3)")
     a = p.parse_args()
 
     if a.threads > 0:
@@ -135,6 +168,7 @@ def main():
                 "qps": round(nq / search_s, 6), "recall_at_1": round(r1, 6), "recall_at_k": round(rk, 6),
                 "index_bytes": serialized, "bytes_per_vector": round(serialized / max(1, index.ntotal), 6),
                 "threads": faiss.omp_get_max_threads(), "kernels": "faiss " + faiss.__version__,
+                "faiss_version": FAISS_VERSION, "faiss_compile_options": FAISS_OPTIONS,
                 "base": a.base, "query": a.query,
             }
             if refine is not None and kfactor:
@@ -154,6 +188,7 @@ def kmeans(a, x):
         "training_points": min(n, a.kmeans * 256), "train_s": round(train_s, 6),
         "objective": obj[-1] if obj else None, "objectives": obj,
         "threads": faiss.omp_get_max_threads(), "kernels": "faiss " + faiss.__version__,
+        "faiss_version": FAISS_VERSION, "faiss_compile_options": FAISS_OPTIONS,
     }))
 
 

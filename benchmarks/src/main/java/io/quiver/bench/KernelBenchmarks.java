@@ -27,6 +27,11 @@ import org.openjdk.jmh.infra.Blackhole;
  *       L2 kernel, the single-query Flat scan: bytes/s = n * d * 4 / time.</li>
  *   <li>{@code blockKernel}: a 128-query by 512-vector block of dot products, the tile
  *       {@code ExhaustiveSearch} uses: FLOP/s = 2 * 128 * 512 * d / time.</li>
+ *   <li>{@code queryBlockKernel}: {@code VectorUtil.queryLanes()} queries (16 with 512-bit lanes)
+ *       stored transposed against {@code LIST} vectors, the query-block kernel of an IVF-Flat list
+ *       scan ({@code QueryBlockScan}): distances/s = lanes * LIST / time.</li>
+ *   <li>{@code queryBlockByOneToMany}: the same distances with one one-to-many call per query,
+ *       what the scan did before.</li>
  * </ul>
  */
 @State(Scope.Benchmark)
@@ -51,6 +56,12 @@ public class KernelBenchmarks {
 
   static final int BLOCK_NQ = 128;
   static final int BLOCK_NX = 512;
+  /** Vectors of the query-block benchmarks: an inverted list of 1024 vectors (512 KiB at d=128). */
+  static final int LIST = 1024;
+
+  private float[] blockQueriesT;
+  private float[] queryBlockOut;
+  private int lanes;
 
   @Setup(Level.Trial)
   public void setup() {
@@ -60,6 +71,14 @@ public class KernelBenchmarks {
     out = new float[1024];
     blockQueries = gen.generate(BLOCK_NQ, 3);
     blockOut = new float[BLOCK_NQ * BLOCK_NX];
+    lanes = VectorUtil.queryLanes();
+    blockQueriesT = new float[d * lanes];
+    for (int i = 0; i < lanes; i++) {
+      for (int t = 0; t < d; t++) {
+        blockQueriesT[t * lanes + i] = blockQueries[i * d + t];
+      }
+    }
+    queryBlockOut = new float[LIST * lanes];
     System.err.println("kernels: " + VectorUtil.implementationName());
   }
 
@@ -82,5 +101,21 @@ public class KernelBenchmarks {
   public void blockKernel(Blackhole bh) {
     VectorUtil.dotProductBlock(blockQueries, 0, BLOCK_NQ, base, 0, BLOCK_NX, d, blockOut, 0, BLOCK_NX);
     bh.consume(blockOut[BLOCK_NQ * BLOCK_NX - 1]);
+  }
+
+  /** {@code lanes} transposed queries against the first LIST base vectors. */
+  @Benchmark
+  public void queryBlockKernel(Blackhole bh) {
+    VectorUtil.squareDistanceQueriesTransposed(blockQueriesT, 0, lanes, base, 0, LIST, d, queryBlockOut, 0);
+    bh.consume(queryBlockOut[LIST * lanes - 1]);
+  }
+
+  /** The same distances as {@link #queryBlockKernel}, one one-to-many call per query. */
+  @Benchmark
+  public void queryBlockByOneToMany(Blackhole bh) {
+    for (int i = 0; i < lanes; i++) {
+      VectorUtil.squareDistanceOneToMany(blockQueries, i * d, base, 0, LIST, d, queryBlockOut, i * LIST);
+    }
+    bh.consume(queryBlockOut[LIST * lanes - 1]);
   }
 }

@@ -391,15 +391,20 @@ public abstract class IvfCodesIndex<A> implements InvertedFileIndex {
     try {
       Probes p = probes(q, nq, np, params.threads());
       return ComputeBackends.current().ivfSearch(new IvfSearchJob(listsView, q, nq, k, np, p.lists, p.values,
-          selectors, params.threads(), () -> scan(q, nq, k, np, p.lists, p.values, selectors, params.threads())));
+          selectors, params.threads(), () -> referenceScan(q, nq, k, np, p.lists, p.values, selectors,
+          params.threads())));
     } finally {
       lock.readLock().unlock();
     }
   }
 
-  /** The reference scan of {@link #search}: queries in parallel, each over its probed lists. */
-  private SearchResult scan(float[] q, int nq, int k, int np, long[] probes, float[] coarseValues,
-                            IdSelector[] selectors, int threads) {
+  /**
+   * The reference scan of {@link #search} (what the CPU backend runs), under the read lock:
+   * queries in parallel, each over its probed lists with its {@link ListScan}. A codec with a
+   * list-major kernel for whole blocks of queries overrides it ({@link IvfIndex}).
+   */
+  protected SearchResult referenceScan(float[] q, int nq, int k, int np, long[] probes, float[] coarseValues,
+                                       IdSelector[] selectors, int threads) {
     boolean ip = metric.higherIsCloser();
     long[] outIds = new long[nq * k];
     float[] outDist = new float[nq * k];

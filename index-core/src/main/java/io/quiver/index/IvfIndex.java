@@ -3,6 +3,7 @@ package io.quiver.index;
 import io.quiver.index.codec.Codec;
 import io.quiver.index.codec.FlatCodec;
 import io.quiver.index.ivf.CoarseQuantizer;
+import io.quiver.index.vector.QueryBlockScan;
 
 /**
  * An inverted-file index with flat (uncompressed) lists: FAISS's {@code IndexIVFFlat}.
@@ -48,6 +49,20 @@ public final class IvfIndex extends IvfCodesIndex<float[]> {
     }
     index.restore(centroids, nprobe, listIds, listVectors);
     return index;
+  }
+
+  /**
+   * List-major: each probed list scanned once for the queries of a block that probe it, with the
+   * query-block kernel ({@link QueryBlockScan}); the coarse values are not needed by float codes.
+   */
+  @Override
+  protected SearchResult referenceScan(float[] q, int nq, int k, int np, long[] probes, float[] coarseValues,
+                                       IdSelector[] selectors, int threads) {
+    long[] outIds = new long[nq * k];
+    float[] outDist = new float[nq * k];
+    QueryBlockScan.search(q, nq, d, k, np, probes, lists::codes, lists::ids, lists::size, metric.higherIsCloser(),
+        selectors, threads, outDist, outIds);
+    return new SearchResult(nq, k, outIds, outDist);
   }
 
   @Override

@@ -14,6 +14,10 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Reductions keep four independent accumulators so that consecutive fused multiply-adds do not
  * wait on each other; tails shorter than a full vector use a half-width species, then scalar code.
  * The one-to-many kernels compute four vectors at a time for the same reason.
+ * The query-block kernels ({@link #squareDistanceQueriesTransposed}) give each of 16 queries (8
+ * without 512-bit lanes) a lane and broadcast one vector component at a time, eight vectors at once: no horizontal sums,
+ * which on JDK 17 are strictly ordered scalar chains ({@code reduceLanes(ADD)} on floats) and cost
+ * about as much as the multiply-adds of a 128-dimensional distance.
  * The block kernel packs the database block into panels of {@code 2 * lanes} vectors stored
  * dimension-major, then runs a 4 x (2 * lanes) register-blocked micro-kernel: per dimension it
  * loads two panel vectors and broadcasts four query components, for eight FMAs and no horizontal
@@ -375,6 +379,171 @@ final class PanamaVectorUtilSupport implements VectorUtilSupport {
     }
   }
 
+  /**
+   * The species of the query-block kernels: 16 query slots on 512-bit lanes, else 8 on 256-bit
+   * lanes. One width only: C2 on JDK 17 compiled both widths used in one JVM (shared profiles of the
+   * Vector API's scalar-broadcast paths) with boxed vectors, ten times slower than either alone.
+   */
+  private static final VectorSpecies<Float> QUERIES = L >= 16 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
+  private static final int QL = L >= 8 ? QUERIES.length() : 0;
+
+  @Override
+  public int queryLanes() {
+    return L >= 8 ? QL : 8;
+  }
+
+  @Override
+  public void squareDistanceQueriesTransposed(float[] qT, int qOff, int lanes, float[] x, int xOff, int n, int d,
+                                              float[] out, int outOff) {
+    if (n <= 0) {
+      return;
+    }
+    if (lanes == QL) {
+      squareDistanceQueries(qT, qOff, x, xOff, n, d, out, outOff);
+    } else {
+      VectorUtilSupport.super.squareDistanceQueriesTransposed(qT, qOff, lanes, x, xOff, n, d, out, outOff);
+    }
+  }
+
+  @Override
+  public void dotProductQueriesTransposed(float[] qT, int qOff, int lanes, float[] x, int xOff, int n, int d,
+                                          float[] out, int outOff) {
+    if (n <= 0) {
+      return;
+    }
+    if (lanes == QL) {
+      dotProductQueries(qT, qOff, x, xOff, n, d, out, outOff);
+    } else {
+      VectorUtilSupport.super.dotProductQueriesTransposed(qT, qOff, lanes, x, xOff, n, d, out, outOff);
+    }
+  }
+
+  private static void squareDistanceQueries(float[] qT, int qOff, float[] x, int xOff, int n, int d, float[] out, int outOff) {
+    // eight vectors at a time: eight independent FMA chains; the last block repeats the last
+    // vector in its missing slots (computed, not stored)
+    int last = xOff + (n - 1) * d;
+    for (int j = 0; j < n; j += 8) {
+      int b0 = xOff + j * d;
+      int b1 = Math.min(b0 + d, last);
+      int b2 = Math.min(b0 + 2 * d, last);
+      int b3 = Math.min(b0 + 3 * d, last);
+      int b4 = Math.min(b0 + 4 * d, last);
+      int b5 = Math.min(b0 + 5 * d, last);
+      int b6 = Math.min(b0 + 6 * d, last);
+      int b7 = Math.min(b0 + 7 * d, last);
+      FloatVector a0 = FloatVector.zero(QUERIES);
+      FloatVector a1 = a0;
+      FloatVector a2 = a0;
+      FloatVector a3 = a0;
+      FloatVector a4 = a0;
+      FloatVector a5 = a0;
+      FloatVector a6 = a0;
+      FloatVector a7 = a0;
+      for (int t = 0, qt = qOff; t < d; t++, qt += QL) {
+        FloatVector qv = FloatVector.fromArray(QUERIES, qT, qt);
+        FloatVector e0 = qv.sub(x[b0 + t]);
+        a0 = e0.fma(e0, a0);
+        FloatVector e1 = qv.sub(x[b1 + t]);
+        a1 = e1.fma(e1, a1);
+        FloatVector e2 = qv.sub(x[b2 + t]);
+        a2 = e2.fma(e2, a2);
+        FloatVector e3 = qv.sub(x[b3 + t]);
+        a3 = e3.fma(e3, a3);
+        FloatVector e4 = qv.sub(x[b4 + t]);
+        a4 = e4.fma(e4, a4);
+        FloatVector e5 = qv.sub(x[b5 + t]);
+        a5 = e5.fma(e5, a5);
+        FloatVector e6 = qv.sub(x[b6 + t]);
+        a6 = e6.fma(e6, a6);
+        FloatVector e7 = qv.sub(x[b7 + t]);
+        a7 = e7.fma(e7, a7);
+      }
+      int o = outOff + j * QL;
+      a0.intoArray(out, o);
+      int left = n - j;
+      if (left > 1) {
+        a1.intoArray(out, o + 1 * QL);
+      }
+      if (left > 2) {
+        a2.intoArray(out, o + 2 * QL);
+      }
+      if (left > 3) {
+        a3.intoArray(out, o + 3 * QL);
+      }
+      if (left > 4) {
+        a4.intoArray(out, o + 4 * QL);
+      }
+      if (left > 5) {
+        a5.intoArray(out, o + 5 * QL);
+      }
+      if (left > 6) {
+        a6.intoArray(out, o + 6 * QL);
+      }
+      if (left > 7) {
+        a7.intoArray(out, o + 7 * QL);
+      }
+    }
+  }
+
+  private static void dotProductQueries(float[] qT, int qOff, float[] x, int xOff, int n, int d, float[] out, int outOff) {
+    // eight vectors at a time: eight independent FMA chains; the last block repeats the last
+    // vector in its missing slots (computed, not stored)
+    int last = xOff + (n - 1) * d;
+    for (int j = 0; j < n; j += 8) {
+      int b0 = xOff + j * d;
+      int b1 = Math.min(b0 + d, last);
+      int b2 = Math.min(b0 + 2 * d, last);
+      int b3 = Math.min(b0 + 3 * d, last);
+      int b4 = Math.min(b0 + 4 * d, last);
+      int b5 = Math.min(b0 + 5 * d, last);
+      int b6 = Math.min(b0 + 6 * d, last);
+      int b7 = Math.min(b0 + 7 * d, last);
+      FloatVector a0 = FloatVector.zero(QUERIES);
+      FloatVector a1 = a0;
+      FloatVector a2 = a0;
+      FloatVector a3 = a0;
+      FloatVector a4 = a0;
+      FloatVector a5 = a0;
+      FloatVector a6 = a0;
+      FloatVector a7 = a0;
+      for (int t = 0, qt = qOff; t < d; t++, qt += QL) {
+        FloatVector qv = FloatVector.fromArray(QUERIES, qT, qt);
+        a0 = qv.fma(qv.broadcast(x[b0 + t]), a0);
+        a1 = qv.fma(qv.broadcast(x[b1 + t]), a1);
+        a2 = qv.fma(qv.broadcast(x[b2 + t]), a2);
+        a3 = qv.fma(qv.broadcast(x[b3 + t]), a3);
+        a4 = qv.fma(qv.broadcast(x[b4 + t]), a4);
+        a5 = qv.fma(qv.broadcast(x[b5 + t]), a5);
+        a6 = qv.fma(qv.broadcast(x[b6 + t]), a6);
+        a7 = qv.fma(qv.broadcast(x[b7 + t]), a7);
+      }
+      int o = outOff + j * QL;
+      a0.intoArray(out, o);
+      int left = n - j;
+      if (left > 1) {
+        a1.intoArray(out, o + 1 * QL);
+      }
+      if (left > 2) {
+        a2.intoArray(out, o + 2 * QL);
+      }
+      if (left > 3) {
+        a3.intoArray(out, o + 3 * QL);
+      }
+      if (left > 4) {
+        a4.intoArray(out, o + 4 * QL);
+      }
+      if (left > 5) {
+        a5.intoArray(out, o + 5 * QL);
+      }
+      if (left > 6) {
+        a6.intoArray(out, o + 6 * QL);
+      }
+      if (left > 7) {
+        a7.intoArray(out, o + 7 * QL);
+      }
+    }
+  }
+
   @Override
   public void dotProductBlock(float[] q, int qOff, int nq, float[] x, int xOff, int nx, int d,
                               float[] out, int outOff, int outStride) {
@@ -388,13 +557,30 @@ final class PanamaVectorUtilSupport implements VectorUtilSupport {
   }
 
   @Override
+  public int nextRowAtMost(float[] tile, int from, int to, int lanes, float[] thresholds) {
+    if (lanes != QL) {
+      return VectorUtilSupport.super.nextRowAtMost(tile, from, to, lanes, thresholds);
+    }
+    FloatVector t = FloatVector.fromArray(QUERIES, thresholds, 0);
+    for (int j = from; j < to; j++) {
+      if (FloatVector.fromArray(QUERIES, tile, j * QL).compare(VectorOperators.LE, t).anyTrue()) {
+        return j;
+      }
+    }
+    return to;
+  }
+
+  @Override
   public int nextAtMost(float[] a, int from, int to, float threshold) {
     int i = from;
     FloatVector t = FloatVector.broadcast(SPECIES, threshold);
     for (int bound = to - L; i <= bound; i += L) {
-      VectorMask<Float> m = FloatVector.fromArray(SPECIES, a, i).compare(VectorOperators.LE, t);
-      if (m.anyTrue()) {
-        return i + m.firstTrue();
+      // anyTrue is an intrinsic on JDK 17, firstTrue is not (it boxes the mask): find the lane by hand
+      if (FloatVector.fromArray(SPECIES, a, i).compare(VectorOperators.LE, t).anyTrue()) {
+        while (!(a[i] <= threshold)) {
+          i++;
+        }
+        return i;
       }
     }
     for (; i < to; i++) {

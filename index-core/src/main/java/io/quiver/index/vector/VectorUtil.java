@@ -124,6 +124,23 @@ public final class VectorUtil {
     IMPL.dotProductOneToMany(q, qOff, x, xOff, n, d, out, outOff);
   }
 
+  /** See {@link VectorUtilSupport#queryLanes}. */
+  public static int queryLanes() {
+    return IMPL.queryLanes();
+  }
+
+  /** See {@link VectorUtilSupport#squareDistanceQueriesTransposed}. */
+  public static void squareDistanceQueriesTransposed(float[] qT, int qOff, int lanes, float[] x, int xOff, int n, int d,
+                                                     float[] out, int outOff) {
+    IMPL.squareDistanceQueriesTransposed(qT, qOff, lanes, x, xOff, n, d, out, outOff);
+  }
+
+  /** See {@link VectorUtilSupport#dotProductQueriesTransposed}. */
+  public static void dotProductQueriesTransposed(float[] qT, int qOff, int lanes, float[] x, int xOff, int n, int d,
+                                                 float[] out, int outOff) {
+    IMPL.dotProductQueriesTransposed(qT, qOff, lanes, x, xOff, n, d, out, outOff);
+  }
+
   /** See {@link VectorUtilSupport#dotProductBlock}. */
   public static void dotProductBlock(float[] q, int qOff, int nq, float[] x, int xOff, int nx, int d,
                                      float[] out, int outOff, int outStride) {
@@ -146,6 +163,11 @@ public final class VectorUtil {
   public static void sq8DotProductOneToMany(float[] q, int qOff, byte[] codes, int codeOff, int n, int d,
                                             float[] scale, float[] offset, float[] out, int outOff) {
     IMPL.sq8DotProductOneToMany(q, qOff, codes, codeOff, n, d, scale, offset, out, outOff);
+  }
+
+  /** See {@link VectorUtilSupport#nextRowAtMost}. */
+  public static int nextRowAtMost(float[] tile, int from, int to, int lanes, float[] thresholds) {
+    return IMPL.nextRowAtMost(tile, from, to, lanes, thresholds);
   }
 
   /** See {@link VectorUtilSupport#nextAtMost}. */

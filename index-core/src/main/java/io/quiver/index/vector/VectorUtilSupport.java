@@ -92,6 +92,59 @@ public interface VectorUtilSupport {
   }
 
   /**
+   * The number of query slots {@link #squareDistanceQueriesTransposed} runs fastest with: one
+   * SIMD lane per query (16 for 512-bit lanes, 8 otherwise).
+   */
+  default int queryLanes() {
+    return 8;
+  }
+
+  /**
+   * A block of {@code lanes} queries stored transposed against {@code n} contiguous vectors: component
+   * {@code t} of query {@code i} is {@code qT[qOff + t*lanes + i]} for {@code i < lanes}, vector
+   * {@code j} is {@code x[xOff + j*d .. xOff + (j+1)*d)}, and
+   * {@code out[outOff + j*lanes + i] = |q_i - x_j|^2}, each sum taken over {@code t} in order.
+   * Output: size {@code n * lanes}, vector-major (the distances of vector {@code j} to every query
+   * slot are contiguous). Unused query slots may hold anything; their outputs are computed and
+   * left for the caller to ignore. The distances are the direct form (no norms, no cancellation),
+   * and there is no horizontal sum: the SIMD implementation gives each query slot a lane when
+   * {@code lanes == }{@link #queryLanes()} (other values take the scalar loop); any
+   * {@code lanes >= 1} is valid.
+   */
+  default void squareDistanceQueriesTransposed(float[] qT, int qOff, int lanes, float[] x, int xOff, int n, int d,
+                                               float[] out, int outOff) {
+    for (int j = 0; j < n; j++) {
+      int b = xOff + j * d;
+      for (int i = 0; i < lanes; i++) {
+        float s = 0;
+        for (int t = 0; t < d; t++) {
+          float diff = qT[qOff + t * lanes + i] - x[b + t];
+          s += diff * diff;
+        }
+        out[outOff + j * lanes + i] = s;
+      }
+    }
+  }
+
+  /**
+   * As {@link #squareDistanceQueriesTransposed}, for inner products:
+   * {@code out[outOff + j*lanes + i] = q_i . x_j}. Output: size {@code n * lanes}, vector-major.
+   */
+  default void dotProductQueriesTransposed(float[] qT, int qOff, int lanes, float[] x, int xOff, int n, int d,
+                                           float[] out, int outOff) {
+    for (int j = 0; j < n; j++) {
+      int b = xOff + j * d;
+      for (int i = 0; i < lanes; i++) {
+        float s = 0;
+        for (int t = 0; t < d; t++) {
+          s += qT[qOff + t * lanes + i] * x[b + t];
+        }
+        out[outOff + j * lanes + i] = s;
+      }
+    }
+  }
+
+  /**
    * A block of {@code nq} queries against a block of {@code nx} vectors (a GEMM
    * {@code Q * X^T}): {@code out[outOff + i*outStride + j] = q_i . x_j} for {@code i < nq},
    * {@code j < nx}. Distances: size {@code nq * nx}, row-major with row stride
@@ -146,6 +199,24 @@ public interface VectorUtilSupport {
       }
       out[outOff + j] = s;
     }
+  }
+
+  /**
+   * The first row {@code j} in {@code [from, to)} of a vector-major tile ({@code lanes} values per
+   * row, as {@link #squareDistanceQueriesTransposed} writes) with
+   * {@code tile[j*lanes + i] <= thresholds[i]} for some {@code i < lanes}, or {@code to} when there
+   * is none: the filter of a query-block scan, one threshold per query slot (an unused slot's
+   * threshold is -inf, so it never passes).
+   */
+  default int nextRowAtMost(float[] tile, int from, int to, int lanes, float[] thresholds) {
+    for (int j = from; j < to; j++) {
+      for (int i = 0; i < lanes; i++) {
+        if (tile[j * lanes + i] <= thresholds[i]) {
+          return j;
+        }
+      }
+    }
+    return to;
   }
 
   /**

@@ -216,6 +216,90 @@ class VectorUtilTest {
     }
   }
 
+  /**
+   * The query-block kernels against float64, for the implementation's own lane count (the SIMD
+   * path), 8 and 3 (other counts take the scalar loop); n crosses the eight-vector blocks with a
+   * tail; unused slots hold garbage and are not checked. Tolerance as above: 1e-5 * sum |terms|.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("implementations")
+  void queryBlockKernelsMatchFloat64(VectorUtilSupport impl) {
+    for (int d : new int[] {1, 7, 16, 25, 128, 129}) {
+      for (int lanes : new int[] {impl.queryLanes(), 8, 3}) {
+        long seed = SEED * 17 + d * 31L + lanes;
+        SplittableRandom rng = new SplittableRandom(seed);
+        int used = Math.max(1, lanes - 1);
+        for (int n : new int[] {1, 7, 8, 17, 300}) {
+          int qOff = 1 + rng.nextInt(5);
+          int xOff = 1 + rng.nextInt(5);
+          int outOff = 1 + rng.nextInt(5);
+          float[] q = random(rng, used * d, 1f);
+          float[] qT = random(rng, qOff + d * lanes, 7f); // garbage in the unused slot
+          for (int i = 0; i < used; i++) {
+            for (int t = 0; t < d; t++) {
+              qT[qOff + t * lanes + i] = q[i * d + t];
+            }
+          }
+          float[] x = random(rng, xOff + n * d + 3, 1f);
+          String ctx = "seed " + seed + ", d " + d + ", lanes " + lanes + ", n " + n;
+          float[] out = new float[outOff + n * lanes + 5];
+          Arrays.fill(out, SENTINEL);
+          impl.squareDistanceQueriesTransposed(qT, qOff, lanes, x, xOff, n, d, out, outOff);
+          for (int j = 0; j < n; j++) {
+            for (int i = 0; i < used; i++) {
+              double ref = refSqDist(q, i * d, x, xOff + j * d, d);
+              assertClose(ref, ref, out[outOff + j * lanes + i], "squareDistanceQueriesTransposed " + ctx + ", j " + j + ", i " + i);
+            }
+          }
+          assertUntouched(out, 0, outOff, "squareDistanceQueriesTransposed " + ctx);
+          assertUntouched(out, outOff + n * lanes, out.length, "squareDistanceQueriesTransposed " + ctx);
+          Arrays.fill(out, SENTINEL);
+          impl.dotProductQueriesTransposed(qT, qOff, lanes, x, xOff, n, d, out, outOff);
+          for (int j = 0; j < n; j++) {
+            for (int i = 0; i < used; i++) {
+              assertClose(refDot(q, i * d, x, xOff + j * d, d), refDotScale(q, i * d, x, xOff + j * d, d),
+                  out[outOff + j * lanes + i], "dotProductQueriesTransposed " + ctx + ", j " + j + ", i " + i);
+            }
+          }
+          assertUntouched(out, 0, outOff, "dotProductQueriesTransposed " + ctx);
+          assertUntouched(out, outOff + n * lanes, out.length, "dotProductQueriesTransposed " + ctx);
+        }
+      }
+    }
+  }
+
+  /** nextRowAtMost finds the first row with any slot at or below its threshold, as a scalar scan does. */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("implementations")
+  void nextRowAtMostMatchesScalarScan(VectorUtilSupport impl) {
+    for (int lanes : new int[] {impl.queryLanes(), 8, 3}) {
+      long seed = SEED * 7 + lanes;
+      SplittableRandom rng = new SplittableRandom(seed);
+      int rows = 50;
+      float[] tile = random(rng, rows * lanes, 1f);
+      float[] thresholds = new float[lanes];
+      for (int rep = 0; rep < 200; rep++) {
+        for (int i = 0; i < lanes; i++) {
+          thresholds[i] = i == lanes - 1 ? Float.NEGATIVE_INFINITY : (float) (rng.nextDouble() * 2 - 1.99);
+        }
+        int from = rng.nextInt(rows);
+        int to = from + rng.nextInt(rows - from + 1);
+        int want = to;
+        search:
+        for (int j = from; j < to; j++) {
+          for (int i = 0; i < lanes; i++) {
+            if (tile[j * lanes + i] <= thresholds[i]) {
+              want = j;
+              break search;
+            }
+          }
+        }
+        assertEquals(want, impl.nextRowAtMost(tile, from, to, lanes, thresholds),
+            "seed " + seed + ", lanes " + lanes + ", rep " + rep + ", from " + from + ", to " + to);
+      }
+    }
+  }
+
   /** One dotProductBlock call checked entry by entry, and everything outside the tile untouched. */
   static void checkBlock(VectorUtilSupport impl, long seed, int nq, int nx, int d, int strideExtra) {
     SplittableRandom rng = new SplittableRandom(seed);
