@@ -103,4 +103,16 @@ public interface Codec<A> {
      */
     void keys(A codes, int from, int n, float[] out, int outOff);
   }
+
+  /** A scorer that keeps the query as given ({@link #q}, {@link #qOff}) and computes on codes directly. */
+  abstract class DirectScorer<A> implements Scorer<A> {
+    protected float[] q;
+    protected int qOff;
+
+    @Override
+    public final void setQuery(float[] q, int qOff) {
+      this.q = q;
+      this.qOff = qOff;
+    }
+  }
 }

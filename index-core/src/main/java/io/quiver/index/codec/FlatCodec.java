@@ -92,16 +92,7 @@ public final class FlatCodec implements Codec<float[]> {
 
   @Override
   public Scorer<float[]> scorer(boolean innerProduct) {
-    return new Scorer<>() {
-      private float[] q;
-      private int qOff;
-
-      @Override
-      public void setQuery(float[] q, int qOff) {
-        this.q = q;
-        this.qOff = qOff;
-      }
-
+    return new DirectScorer<>() {
       @Override
       public void keys(float[] codes, int from, int n, float[] out, int outOff) {
         if (innerProduct) {

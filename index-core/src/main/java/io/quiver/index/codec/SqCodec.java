@@ -118,16 +118,7 @@ public final class SqCodec implements Codec<byte[]> {
   @Override
   public Scorer<byte[]> scorer(boolean innerProduct) {
     int codeSize = sq.codeSize();
-    return new Scorer<>() {
-      private float[] q;
-      private int qOff;
-
-      @Override
-      public void setQuery(float[] q, int qOff) {
-        this.q = q;
-        this.qOff = qOff;
-      }
-
+    return new DirectScorer<>() {
       @Override
       public void keys(byte[] codes, int from, int n, float[] out, int outOff) {
         if (innerProduct) {

@@ -493,13 +493,18 @@ public final class IndexIO {
    */
   public static InvertedFileIndex readShard(InputStream in, String sourceName, long length, InvertedFileIndex quantizer)
       throws IOException {
+    return shardReader(in, sourceName, length, quantizer).readShard(quantizer);
+  }
+
+  /** A reader of a shard of {@code quantizer}, after checking the arguments. */
+  private static Reader shardReader(InputStream in, String sourceName, long length, InvertedFileIndex quantizer) {
     Objects.requireNonNull(in, "in");
     Objects.requireNonNull(quantizer, "quantizer");
     if (length < -1) {
       throw new IllegalArgumentException("length must be >= 0, or -1 when unknown; was " + length);
     }
     shardIndexType(quantizer);
-    return new Reader(new FormatInput(in, sourceName == null ? "<stream>" : sourceName, length)).readShard(quantizer);
+    return new Reader(new FormatInput(in, sourceName == null ? "<stream>" : sourceName, length));
   }
 
   /**
@@ -512,13 +517,7 @@ public final class IndexIO {
    */
   public static long readShardHeader(InputStream in, String sourceName, long length, InvertedFileIndex quantizer)
       throws IOException {
-    Objects.requireNonNull(in, "in");
-    Objects.requireNonNull(quantizer, "quantizer");
-    if (length < -1) {
-      throw new IllegalArgumentException("length must be >= 0, or -1 when unknown; was " + length);
-    }
-    shardIndexType(quantizer);
-    Reader r = new Reader(new FormatInput(in, sourceName == null ? "<stream>" : sourceName, length));
+    Reader r = shardReader(in, sourceName, length, quantizer);
     r.readShardParams(quantizer);
     return r.ntotal;
   }
