@@ -86,24 +86,6 @@ public final class InvertedLists<A> implements ListDirectMap.Source {
     return sizes[list];
   }
 
-  /** The total number of entries over all lists. */
-  public long totalSize() {
-    long t = 0;
-    for (int s : sizes) {
-      t += s;
-    }
-    return t;
-  }
-
-  /** The largest list size. */
-  public int maxSize() {
-    int m = 0;
-    for (int s : sizes) {
-      m = Math.max(m, s);
-    }
-    return m;
-  }
-
   /** Live id storage of a list; valid entries are {@code [0, size(list))}. */
   @Override
   public long[] ids(int list) {
@@ -244,16 +226,6 @@ public final class InvertedLists<A> implements ListDirectMap.Source {
       other.ids[l] = NO_IDS;
       other.codes[l] = other.empty;
       other.sizes[l] = 0;
-    }
-  }
-
-  /** Empties every list (capacity released). */
-  public void clear() {
-    version++;
-    for (int l = 0; l < nlist; l++) {
-      ids[l] = NO_IDS;
-      codes[l] = empty;
-      sizes[l] = 0;
     }
   }
 
