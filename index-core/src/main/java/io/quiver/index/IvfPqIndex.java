@@ -6,6 +6,7 @@ import io.quiver.index.quantize.ProductQuantizer;
 import io.quiver.index.scan.Scans;
 import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.topk.TopKHeap;
+import io.quiver.index.vector.VectorUtil;
 
 
 /**
@@ -185,10 +186,7 @@ public final class IvfPqIndex extends IvfCodesIndex<byte[]> {
           return -coarseValue;
         }
         if (pre != null) {
-          int o = list * tableSize;
-          for (int i = 0; i < tableSize; i++) {
-            table[i] = pre[o + i] + qt[i];
-          }
+          VectorUtil.add(pre, list * tableSize, qt, 0, table, 0, tableSize);
           return coarseValue;
         }
         // |q - c|^2 comes from the coarse search; the table adds |C_jc|^2 - 2 <r_j, C_jc>

@@ -431,25 +431,32 @@ public final class ScalarQuantizer {
   }
 
   private void decodeOne(Ranges r, byte[] codes, int codeOff, float[] out, int outOff) {
-    float[] scale = r.scale;
-    float[] offset = r.offset;
+    decodeRun(r, codes, codeOff, 1, out, outOff);
+  }
+
+  private void decodeRun(Ranges r, byte[] codes, int codeOff, int n, float[] out, int outOff) {
     switch (type) {
       case SQ8:
-        for (int j = 0; j < d; j++) {
-          out[outOff + j] = Math.fma((float) (codes[codeOff + j] & 0xff), scale[j], offset[j]);
-        }
+        VectorUtil.sq8Decode(codes, codeOff, n, d, r.scale, r.offset, out, outOff);
         break;
       case SQ4:
-        for (int j = 0; j < d; j++) {
-          out[outOff + j] = Math.fma((float) nibble(codes, codeOff, j), scale[j], offset[j]);
-        }
+        VectorUtil.sq4Decode(codes, codeOff, n, d, r.scale, r.offset, out, outOff);
         break;
       default:
-        for (int j = 0; j < d; j++) {
-          out[outOff + j] = halfAt(codes, codeOff + 2 * j);
-        }
+        VectorUtil.fp16Decode(codes, codeOff, n, d, out, outOff);
         break;
     }
+  }
+
+  /**
+   * Decodes the {@code n} consecutive codes from {@code codes[codeOff]} into {@code n * d} floats
+   * at {@code out[outOff..]}, row-major, on the calling thread: the hot loop of a list-major scan.
+   */
+  public void decode(byte[] codes, int codeOff, int n, float[] out, int outOff) {
+    Ranges r = trained();
+    checkSpan("codes (n=" + n + " codes of " + codeSize + " bytes)", codes.length, codeOff, (long) n * codeSize);
+    checkSpan("out", out.length, outOff, (long) n * d);
+    decodeRun(r, codes, codeOff, n, out, outOff);
   }
 
   /**
@@ -472,35 +479,10 @@ public final class ScalarQuantizer {
     float[] out = new float[n * d];
     int chunks = (n + CHUNK - 1) / CHUNK;
     Parallel.forEach(0, chunks, c -> {
-      for (int i = c * CHUNK, end = Math.min(n, i + CHUNK); i < end; i++) {
-        decodeOne(r, codes, i * codeSize, out, i * d);
-      }
+      int from = c * CHUNK;
+      decodeRun(r, codes, from * codeSize, Math.min(n, from + CHUNK) - from, out, from * d);
     });
     return out;
-  }
-
-  /** Level of component {@code j} of the SQ4 code at {@code p}: low nibble for even j. */
-  private static int nibble(byte[] codes, int p, int j) {
-    return ((codes[p + (j >> 1)] & 0xff) >>> ((j & 1) << 2)) & 0xf;
-  }
-
-  /** The float value of the little-endian half at {@code codes[p], codes[p+1]}. */
-  private static float halfAt(byte[] codes, int p) {
-    return HalfTable.VALUES[(codes[p] & 0xff) | ((codes[p + 1] & 0xff) << 8)];
-  }
-
-  /**
-   * The float of every half (256 KiB), loaded on first use by an fp16 quantizer. Measured here at
-   * d=128, a table lookup decodes 2.5x faster than the bit manipulation of {@link #halfToFloat}.
-   */
-  private static final class HalfTable {
-    static final float[] VALUES = new float[1 << 16];
-
-    static {
-      for (int h = 0; h < VALUES.length; h++) {
-        VALUES[h] = halfToFloat(h);
-      }
-    }
   }
 
   // ------------------------------------------------------------------------------- fp16 conversion
@@ -535,22 +517,7 @@ public final class ScalarQuantizer {
 
   /** Converts IEEE 754 binary16 bits (the low 16 bits of {@code h}) to the float of equal value (exact). */
   public static float halfToFloat(int h) {
-    int e = h & 0x7c00;
-    if (e != 0 && e != 0x7c00) {
-      // normal: rebias the exponent (15 -> 127), widen the mantissa
-      return Float.intBitsToFloat(((h & 0x8000) << 16) | (((h & 0x7fff) << 13) + 0x38000000));
-    }
-    return halfToFloatRare(h);
-  }
-
-  private static float halfToFloatRare(int h) {
-    int mant = h & 0x3ff;
-    boolean negative = (h & 0x8000) != 0;
-    if ((h & 0x7c00) == 0) {
-      float v = mant * 0x1p-24f; // zero or subnormal: mant * 2^-24, exact
-      return negative ? -v : v;
-    }
-    return Float.intBitsToFloat((negative ? 0x80000000 : 0) | 0x7f800000 | (mant << 13)); // inf, NaN
+    return VectorUtil.halfToFloat(h);
   }
 
   // ------------------------------------------------------------------------------- distances on codes
@@ -570,9 +537,15 @@ public final class ScalarQuantizer {
         return one[0];
       }
       case SQ4:
-        return l2Sq4(q, qOff, codes, codeOff, d, r.scale, r.offset);
+        {
+        float[] one = new float[1];
+        VectorUtil.sq4SquareDistanceOneToMany(q, qOff, codes, codeOff, 1, d, r.scale, r.offset, one, 0);
+        return one[0];
+      }
       default:
-        return l2Fp16(q, qOff, codes, codeOff, d);
+        float[] one = new float[1];
+        VectorUtil.fp16SquareDistanceOneToMany(q, qOff, codes, codeOff, 1, d, one, 0);
+        return one[0];
     }
   }
 
@@ -591,9 +564,15 @@ public final class ScalarQuantizer {
         return one[0];
       }
       case SQ4:
-        return ipSq4(q, qOff, codes, codeOff, d, r.scale, r.offset);
+        {
+        float[] one = new float[1];
+        VectorUtil.sq4DotProductOneToMany(q, qOff, codes, codeOff, 1, d, r.scale, r.offset, one, 0);
+        return one[0];
+      }
       default:
-        return ipFp16(q, qOff, codes, codeOff, d);
+        float[] one = new float[1];
+        VectorUtil.fp16DotProductOneToMany(q, qOff, codes, codeOff, 1, d, one, 0);
+        return one[0];
     }
   }
 
@@ -610,10 +589,10 @@ public final class ScalarQuantizer {
         VectorUtil.sq8SquareDistanceOneToMany(q, qOff, codes, codeOff, n, d, r.scale, r.offset, out, outOff);
         break;
       case SQ4:
-        l2ManySq4(q, qOff, codes, codeOff, n, d, codeSize, r.scale, r.offset, out, outOff);
+        VectorUtil.sq4SquareDistanceOneToMany(q, qOff, codes, codeOff, n, d, r.scale, r.offset, out, outOff);
         break;
       default:
-        l2ManyFp16(q, qOff, codes, codeOff, n, d, out, outOff);
+        VectorUtil.fp16SquareDistanceOneToMany(q, qOff, codes, codeOff, n, d, out, outOff);
         break;
     }
   }
@@ -631,10 +610,10 @@ public final class ScalarQuantizer {
         VectorUtil.sq8DotProductOneToMany(q, qOff, codes, codeOff, n, d, r.scale, r.offset, out, outOff);
         break;
       case SQ4:
-        ipManySq4(q, qOff, codes, codeOff, n, d, codeSize, r.scale, r.offset, out, outOff);
+        VectorUtil.sq4DotProductOneToMany(q, qOff, codes, codeOff, n, d, r.scale, r.offset, out, outOff);
         break;
       default:
-        ipManyFp16(q, qOff, codes, codeOff, n, d, out, outOff);
+        VectorUtil.fp16DotProductOneToMany(q, qOff, codes, codeOff, n, d, out, outOff);
         break;
     }
   }
@@ -646,245 +625,6 @@ public final class ScalarQuantizer {
     checkSpan("q", q.length, qOff, d);
     checkSpan("codes (n=" + n + " codes of " + codeSize + " bytes)", codes.length, codeOff, (long) n * codeSize);
     checkSpan("out", out.length, outOff, n);
-  }
-
-  // The kernels below decode each component in registers and sum in component order with one
-  // accumulator per code. The one-to-many versions interleave four codes, so four independent
-  // FMA chains hide the FMA latency while each code keeps the per-code order (bit-identical to the
-  // single-code kernel, which finishes the last n % 4 codes).
-
-
-
-
-
-  private static float l2Sq4(float[] q, int qOff, byte[] c, int p, int d, float[] scale, float[] offset) {
-    float s = 0;
-    int j = 0;
-    for (int b = 0; j + 1 < d; j += 2, b++) {
-      int v = c[p + b] & 0xff;
-      float t = q[qOff + j] - Math.fma((float) (v & 0xf), scale[j], offset[j]);
-      s = Math.fma(t, t, s);
-      t = q[qOff + j + 1] - Math.fma((float) (v >>> 4), scale[j + 1], offset[j + 1]);
-      s = Math.fma(t, t, s);
-    }
-    if (j < d) {
-      float t = q[qOff + j] - Math.fma((float) (c[p + (j >> 1)] & 0xf), scale[j], offset[j]);
-      s = Math.fma(t, t, s);
-    }
-    return s;
-  }
-
-  private static void l2ManySq4(float[] q, int qOff, byte[] c, int codeOff, int n, int d, int codeSize,
-                                float[] scale, float[] offset, float[] out, int outOff) {
-    int i = 0;
-    for (; i + 4 <= n; i += 4) {
-      int p0 = codeOff + i * codeSize;
-      int p1 = p0 + codeSize;
-      int p2 = p1 + codeSize;
-      int p3 = p2 + codeSize;
-      float s0 = 0;
-      float s1 = 0;
-      float s2 = 0;
-      float s3 = 0;
-      int j = 0;
-      for (int b = 0; j + 1 < d; j += 2, b++) {
-        int v0 = c[p0 + b] & 0xff;
-        int v1 = c[p1 + b] & 0xff;
-        int v2 = c[p2 + b] & 0xff;
-        int v3 = c[p3 + b] & 0xff;
-        float qj = q[qOff + j];
-        float sc = scale[j];
-        float of = offset[j];
-        float t0 = qj - Math.fma((float) (v0 & 0xf), sc, of);
-        float t1 = qj - Math.fma((float) (v1 & 0xf), sc, of);
-        float t2 = qj - Math.fma((float) (v2 & 0xf), sc, of);
-        float t3 = qj - Math.fma((float) (v3 & 0xf), sc, of);
-        s0 = Math.fma(t0, t0, s0);
-        s1 = Math.fma(t1, t1, s1);
-        s2 = Math.fma(t2, t2, s2);
-        s3 = Math.fma(t3, t3, s3);
-        qj = q[qOff + j + 1];
-        sc = scale[j + 1];
-        of = offset[j + 1];
-        t0 = qj - Math.fma((float) (v0 >>> 4), sc, of);
-        t1 = qj - Math.fma((float) (v1 >>> 4), sc, of);
-        t2 = qj - Math.fma((float) (v2 >>> 4), sc, of);
-        t3 = qj - Math.fma((float) (v3 >>> 4), sc, of);
-        s0 = Math.fma(t0, t0, s0);
-        s1 = Math.fma(t1, t1, s1);
-        s2 = Math.fma(t2, t2, s2);
-        s3 = Math.fma(t3, t3, s3);
-      }
-      if (j < d) {
-        int b = j >> 1;
-        float qj = q[qOff + j];
-        float sc = scale[j];
-        float of = offset[j];
-        float t0 = qj - Math.fma((float) (c[p0 + b] & 0xf), sc, of);
-        float t1 = qj - Math.fma((float) (c[p1 + b] & 0xf), sc, of);
-        float t2 = qj - Math.fma((float) (c[p2 + b] & 0xf), sc, of);
-        float t3 = qj - Math.fma((float) (c[p3 + b] & 0xf), sc, of);
-        s0 = Math.fma(t0, t0, s0);
-        s1 = Math.fma(t1, t1, s1);
-        s2 = Math.fma(t2, t2, s2);
-        s3 = Math.fma(t3, t3, s3);
-      }
-      out[outOff + i] = s0;
-      out[outOff + i + 1] = s1;
-      out[outOff + i + 2] = s2;
-      out[outOff + i + 3] = s3;
-    }
-    for (; i < n; i++) {
-      out[outOff + i] = l2Sq4(q, qOff, c, codeOff + i * codeSize, d, scale, offset);
-    }
-  }
-
-  private static float ipSq4(float[] q, int qOff, byte[] c, int p, int d, float[] scale, float[] offset) {
-    float s = 0;
-    int j = 0;
-    for (int b = 0; j + 1 < d; j += 2, b++) {
-      int v = c[p + b] & 0xff;
-      s = Math.fma(q[qOff + j], Math.fma((float) (v & 0xf), scale[j], offset[j]), s);
-      s = Math.fma(q[qOff + j + 1], Math.fma((float) (v >>> 4), scale[j + 1], offset[j + 1]), s);
-    }
-    if (j < d) {
-      s = Math.fma(q[qOff + j], Math.fma((float) (c[p + (j >> 1)] & 0xf), scale[j], offset[j]), s);
-    }
-    return s;
-  }
-
-  private static void ipManySq4(float[] q, int qOff, byte[] c, int codeOff, int n, int d, int codeSize,
-                                float[] scale, float[] offset, float[] out, int outOff) {
-    int i = 0;
-    for (; i + 4 <= n; i += 4) {
-      int p0 = codeOff + i * codeSize;
-      int p1 = p0 + codeSize;
-      int p2 = p1 + codeSize;
-      int p3 = p2 + codeSize;
-      float s0 = 0;
-      float s1 = 0;
-      float s2 = 0;
-      float s3 = 0;
-      int j = 0;
-      for (int b = 0; j + 1 < d; j += 2, b++) {
-        int v0 = c[p0 + b] & 0xff;
-        int v1 = c[p1 + b] & 0xff;
-        int v2 = c[p2 + b] & 0xff;
-        int v3 = c[p3 + b] & 0xff;
-        float qj = q[qOff + j];
-        float sc = scale[j];
-        float of = offset[j];
-        s0 = Math.fma(qj, Math.fma((float) (v0 & 0xf), sc, of), s0);
-        s1 = Math.fma(qj, Math.fma((float) (v1 & 0xf), sc, of), s1);
-        s2 = Math.fma(qj, Math.fma((float) (v2 & 0xf), sc, of), s2);
-        s3 = Math.fma(qj, Math.fma((float) (v3 & 0xf), sc, of), s3);
-        qj = q[qOff + j + 1];
-        sc = scale[j + 1];
-        of = offset[j + 1];
-        s0 = Math.fma(qj, Math.fma((float) (v0 >>> 4), sc, of), s0);
-        s1 = Math.fma(qj, Math.fma((float) (v1 >>> 4), sc, of), s1);
-        s2 = Math.fma(qj, Math.fma((float) (v2 >>> 4), sc, of), s2);
-        s3 = Math.fma(qj, Math.fma((float) (v3 >>> 4), sc, of), s3);
-      }
-      if (j < d) {
-        int b = j >> 1;
-        float qj = q[qOff + j];
-        float sc = scale[j];
-        float of = offset[j];
-        s0 = Math.fma(qj, Math.fma((float) (c[p0 + b] & 0xf), sc, of), s0);
-        s1 = Math.fma(qj, Math.fma((float) (c[p1 + b] & 0xf), sc, of), s1);
-        s2 = Math.fma(qj, Math.fma((float) (c[p2 + b] & 0xf), sc, of), s2);
-        s3 = Math.fma(qj, Math.fma((float) (c[p3 + b] & 0xf), sc, of), s3);
-      }
-      out[outOff + i] = s0;
-      out[outOff + i + 1] = s1;
-      out[outOff + i + 2] = s2;
-      out[outOff + i + 3] = s3;
-    }
-    for (; i < n; i++) {
-      out[outOff + i] = ipSq4(q, qOff, c, codeOff + i * codeSize, d, scale, offset);
-    }
-  }
-
-  private static float l2Fp16(float[] q, int qOff, byte[] c, int p, int d) {
-    float s = 0;
-    for (int j = 0; j < d; j++) {
-      float t = q[qOff + j] - halfAt(c, p + 2 * j);
-      s = Math.fma(t, t, s);
-    }
-    return s;
-  }
-
-  private static void l2ManyFp16(float[] q, int qOff, byte[] c, int codeOff, int n, int d, float[] out, int outOff) {
-    int cs = 2 * d;
-    int i = 0;
-    for (; i + 4 <= n; i += 4) {
-      int p0 = codeOff + i * cs;
-      int p1 = p0 + cs;
-      int p2 = p1 + cs;
-      int p3 = p2 + cs;
-      float s0 = 0;
-      float s1 = 0;
-      float s2 = 0;
-      float s3 = 0;
-      for (int j = 0; j < d; j++) {
-        float qj = q[qOff + j];
-        int o = 2 * j;
-        float t0 = qj - halfAt(c, p0 + o);
-        float t1 = qj - halfAt(c, p1 + o);
-        float t2 = qj - halfAt(c, p2 + o);
-        float t3 = qj - halfAt(c, p3 + o);
-        s0 = Math.fma(t0, t0, s0);
-        s1 = Math.fma(t1, t1, s1);
-        s2 = Math.fma(t2, t2, s2);
-        s3 = Math.fma(t3, t3, s3);
-      }
-      out[outOff + i] = s0;
-      out[outOff + i + 1] = s1;
-      out[outOff + i + 2] = s2;
-      out[outOff + i + 3] = s3;
-    }
-    for (; i < n; i++) {
-      out[outOff + i] = l2Fp16(q, qOff, c, codeOff + i * cs, d);
-    }
-  }
-
-  private static float ipFp16(float[] q, int qOff, byte[] c, int p, int d) {
-    float s = 0;
-    for (int j = 0; j < d; j++) {
-      s = Math.fma(q[qOff + j], halfAt(c, p + 2 * j), s);
-    }
-    return s;
-  }
-
-  private static void ipManyFp16(float[] q, int qOff, byte[] c, int codeOff, int n, int d, float[] out, int outOff) {
-    int cs = 2 * d;
-    int i = 0;
-    for (; i + 4 <= n; i += 4) {
-      int p0 = codeOff + i * cs;
-      int p1 = p0 + cs;
-      int p2 = p1 + cs;
-      int p3 = p2 + cs;
-      float s0 = 0;
-      float s1 = 0;
-      float s2 = 0;
-      float s3 = 0;
-      for (int j = 0; j < d; j++) {
-        float qj = q[qOff + j];
-        int o = 2 * j;
-        s0 = Math.fma(qj, halfAt(c, p0 + o), s0);
-        s1 = Math.fma(qj, halfAt(c, p1 + o), s1);
-        s2 = Math.fma(qj, halfAt(c, p2 + o), s2);
-        s3 = Math.fma(qj, halfAt(c, p3 + o), s3);
-      }
-      out[outOff + i] = s0;
-      out[outOff + i + 1] = s1;
-      out[outOff + i + 2] = s2;
-      out[outOff + i + 3] = s3;
-    }
-    for (; i < n; i++) {
-      out[outOff + i] = ipFp16(q, qOff, c, codeOff + i * cs, d);
-    }
   }
 
   @Override

@@ -1,8 +1,10 @@
 package io.quiver.index.vector;
 
+import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -379,6 +381,137 @@ final class PanamaVectorUtilSupport implements VectorUtilSupport {
     }
   }
 
+  /** Per-thread scratch of the SQ4 and SQfp16 one-to-many kernels: one decoded code. */
+  private static final ThreadLocal<float[]> DECODED = ThreadLocal.withInitial(() -> new float[0]);
+
+  private static float[] decodedScratch(int d) {
+    float[] x = DECODED.get();
+    if (x.length < d) {
+      x = new float[d];
+      DECODED.set(x);
+    }
+    return x;
+  }
+
+  private static float sq4Level(byte[] codes, int p, int t) {
+    return (float) (((codes[p + (t >> 1)] & 0xff) >>> ((t & 1) << 2)) & 0xf);
+  }
+
+  // The SQ4 and SQfp16 one-to-many kernels decode a code (SQ4 with the SIMD decode kernel, SQfp16
+  // with the table of halves), then take the SIMD pair kernel: no vector crosses a method boundary
+  // (C2 on JDK 17 boxes vectors passed to or returned from a helper that it did not inline, and
+  // whether it inlines one depends on the order of compilations: measured here, a decode helper
+  // made the same run 4x slower one time in three), and each code's value does not depend on its
+  // neighbours, as the reference kernels promise.
+  //
+  // SQfp16 has no SIMD decode: every formulation tried (16-bit lanes widened to ints; two halves
+  // per int lane; the special cases by masks or by integer arithmetic) decodes at about 30 ns per
+  // 128 components on its own, but made C2 compile the query-block kernel that follows it in an
+  // IVF scan into boxed code in one run out of two to all runs (15,000 against 65,000 QPS on
+  // bigann10k, IVF100,SQfp16, nprobe 8), while the table decode runs at 46,000 every time.
+
+  @Override
+  public void sq4SquareDistanceOneToMany(float[] q, int qOff, byte[] codes, int codeOff, int n, int d,
+                                         float[] scale, float[] offset, float[] out, int outOff) {
+    float[] x = decodedScratch(d);
+    int cs = (d + 1) / 2;
+    for (int j = 0; j < n; j++) {
+      sq4Decode(codes, codeOff + j * cs, 1, d, scale, offset, x, 0);
+      out[outOff + j] = squareDistance(q, qOff, x, 0, d);
+    }
+  }
+
+  @Override
+  public void sq4DotProductOneToMany(float[] q, int qOff, byte[] codes, int codeOff, int n, int d,
+                                     float[] scale, float[] offset, float[] out, int outOff) {
+    float[] x = decodedScratch(d);
+    int cs = (d + 1) / 2;
+    for (int j = 0; j < n; j++) {
+      sq4Decode(codes, codeOff + j * cs, 1, d, scale, offset, x, 0);
+      out[outOff + j] = dotProduct(q, qOff, x, 0, d);
+    }
+  }
+
+  @Override
+  public void fp16SquareDistanceOneToMany(float[] q, int qOff, byte[] codes, int codeOff, int n, int d, float[] out,
+                                          int outOff) {
+    float[] x = decodedScratch(d);
+    for (int j = 0; j < n; j++) {
+      fp16Decode(codes, codeOff + j * 2 * d, 1, d, x, 0);
+      out[outOff + j] = squareDistance(q, qOff, x, 0, d);
+    }
+  }
+
+  @Override
+  public void fp16DotProductOneToMany(float[] q, int qOff, byte[] codes, int codeOff, int n, int d, float[] out,
+                                      int outOff) {
+    float[] x = decodedScratch(d);
+    for (int j = 0; j < n; j++) {
+      fp16Decode(codes, codeOff + j * 2 * d, 1, d, x, 0);
+      out[outOff + j] = dotProduct(q, qOff, x, 0, d);
+    }
+  }
+
+  /**
+   * SQ8 decode on 512-bit lanes (16 components per step). The decode kernels use the lane width of
+   * the query-block kernel they feed: C2 on JDK 17 boxes the vectors of a loop nest that mixes
+   * 256-bit and 512-bit species (measured: a 256-bit decode ahead of the 512-bit query-block kernel
+   * ran the IVF-SQ8 scan 3.5x slower).
+   */
+  @Override
+  public void sq8Decode(byte[] codes, int codeOff, int n, int d, float[] scale, float[] offset, float[] out, int outOff) {
+    if (L != 16) {
+      VectorUtilSupport.super.sq8Decode(codes, codeOff, n, d, scale, offset, out, outOff);
+      return;
+    }
+    int d16 = d & ~15;
+    for (int j = 0; j < n; j++) {
+      int p = codeOff + j * d;
+      int o = outOff + j * d;
+      for (int t = 0; t < d16; t += 16) {
+        IntVector levels = ((IntVector) ByteVector.fromArray(ByteVector.SPECIES_128, codes, p + t)
+            .convertShape(VectorOperators.B2I, IntVector.SPECIES_512, 0)).and(0xFF);
+        ((FloatVector) levels.convertShape(VectorOperators.I2F, SPECIES, 0))
+            .fma(FloatVector.fromArray(SPECIES, scale, t), FloatVector.fromArray(SPECIES, offset, t))
+            .intoArray(out, o + t);
+      }
+      for (int t = d16; t < d; t++) {
+        out[o + t] = Math.fma((float) (codes[p + t] & 0xff), scale[t], offset[t]);
+      }
+    }
+  }
+
+  /**
+   * SQ4 decode on 512-bit lanes, 16 components from 8 bytes in component order: each byte widened
+   * to 16 bits holds its low nibble in its low byte and its high nibble in its high byte, so the
+   * 16-bit lanes read as bytes are the levels in order.
+   */
+  @Override
+  public void sq4Decode(byte[] codes, int codeOff, int n, int d, float[] scale, float[] offset, float[] out, int outOff) {
+    if (L != 16) {
+      VectorUtilSupport.super.sq4Decode(codes, codeOff, n, d, scale, offset, out, outOff);
+      return;
+    }
+    int cs = (d + 1) / 2;
+    int d16 = d & ~15;
+    for (int j = 0; j < n; j++) {
+      int p = codeOff + j * cs;
+      int o = outOff + j * d;
+      for (int t = 0; t < d16; t += 16) {
+        ShortVector w = (ShortVector) ByteVector.fromArray(ByteVector.SPECIES_64, codes, p + (t >> 1))
+            .convertShape(VectorOperators.B2S, ShortVector.SPECIES_128, 0);
+        ShortVector pairs = w.and((short) 0x0f).or(w.and((short) 0xf0).lanewise(VectorOperators.LSHL, 4));
+        IntVector levels = (IntVector) pairs.reinterpretAsBytes().convertShape(VectorOperators.B2I, IntVector.SPECIES_512, 0);
+        ((FloatVector) levels.convertShape(VectorOperators.I2F, SPECIES, 0))
+            .fma(FloatVector.fromArray(SPECIES, scale, t), FloatVector.fromArray(SPECIES, offset, t))
+            .intoArray(out, o + t);
+      }
+      for (int t = d16; t < d; t++) {
+        out[o + t] = Math.fma(sq4Level(codes, p, t), scale[t], offset[t]);
+      }
+    }
+  }
+
   /**
    * The species of the query-block kernels: 16 query slots on 512-bit lanes, else 8 on 256-bit
    * lanes. One width only: C2 on JDK 17 compiled both widths used in one JVM (shared profiles of the
@@ -589,6 +722,18 @@ final class PanamaVectorUtilSupport implements VectorUtilSupport {
       }
     }
     return to;
+  }
+
+  @Override
+  public void add(float[] a, int aOff, float[] b, int bOff, float[] out, int outOff, int n) {
+    int i = 0;
+    for (int bound = n - L; i <= bound; i += L) {
+      FloatVector.fromArray(SPECIES, a, aOff + i).add(FloatVector.fromArray(SPECIES, b, bOff + i))
+          .intoArray(out, outOff + i);
+    }
+    for (; i < n; i++) {
+      out[outOff + i] = a[aOff + i] + b[bOff + i];
+    }
   }
 
   private void block(float[] q, int qOff, int nq, float[] x, int xOff, int nx, int d,

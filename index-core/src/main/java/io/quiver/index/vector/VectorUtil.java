@@ -165,9 +165,65 @@ public final class VectorUtil {
     IMPL.sq8DotProductOneToMany(q, qOff, codes, codeOff, n, d, scale, offset, out, outOff);
   }
 
+  /** See {@link VectorUtilSupport#sq4SquareDistanceOneToMany}. */
+  public static void sq4SquareDistanceOneToMany(float[] q, int qOff, byte[] codes, int codeOff, int n, int d,
+                                                float[] scale, float[] offset, float[] out, int outOff) {
+    IMPL.sq4SquareDistanceOneToMany(q, qOff, codes, codeOff, n, d, scale, offset, out, outOff);
+  }
+
+  /** See {@link VectorUtilSupport#sq4DotProductOneToMany}. */
+  public static void sq4DotProductOneToMany(float[] q, int qOff, byte[] codes, int codeOff, int n, int d,
+                                            float[] scale, float[] offset, float[] out, int outOff) {
+    IMPL.sq4DotProductOneToMany(q, qOff, codes, codeOff, n, d, scale, offset, out, outOff);
+  }
+
+  /** See {@link VectorUtilSupport#fp16SquareDistanceOneToMany}. */
+  public static void fp16SquareDistanceOneToMany(float[] q, int qOff, byte[] codes, int codeOff, int n, int d,
+                                                 float[] out, int outOff) {
+    IMPL.fp16SquareDistanceOneToMany(q, qOff, codes, codeOff, n, d, out, outOff);
+  }
+
+  /** See {@link VectorUtilSupport#fp16DotProductOneToMany}. */
+  public static void fp16DotProductOneToMany(float[] q, int qOff, byte[] codes, int codeOff, int n, int d,
+                                             float[] out, int outOff) {
+    IMPL.fp16DotProductOneToMany(q, qOff, codes, codeOff, n, d, out, outOff);
+  }
+
+  /** See {@link VectorUtilSupport#sq8Decode}. */
+  public static void sq8Decode(byte[] codes, int codeOff, int n, int d, float[] scale, float[] offset, float[] out,
+                               int outOff) {
+    IMPL.sq8Decode(codes, codeOff, n, d, scale, offset, out, outOff);
+  }
+
+  /** See {@link VectorUtilSupport#sq4Decode}. */
+  public static void sq4Decode(byte[] codes, int codeOff, int n, int d, float[] scale, float[] offset, float[] out,
+                               int outOff) {
+    IMPL.sq4Decode(codes, codeOff, n, d, scale, offset, out, outOff);
+  }
+
+  /** See {@link VectorUtilSupport#fp16Decode}. */
+  public static void fp16Decode(byte[] codes, int codeOff, int n, int d, float[] out, int outOff) {
+    IMPL.fp16Decode(codes, codeOff, n, d, out, outOff);
+  }
+
+  /** Converts IEEE 754 binary16 bits (the low 16 bits of {@code h}) to the float of equal value (exact). */
+  public static float halfToFloat(int h) {
+    return Half.toFloat(h);
+  }
+
+  /** The float value of the little-endian half at {@code codes[p], codes[p+1]} (exact). */
+  public static float halfAt(byte[] codes, int p) {
+    return Half.at(codes, p);
+  }
+
   /** See {@link VectorUtilSupport#nextRowAtMost}. */
   public static int nextRowAtMost(float[] tile, int from, int to, int lanes, float[] thresholds) {
     return IMPL.nextRowAtMost(tile, from, to, lanes, thresholds);
+  }
+
+  /** See {@link VectorUtilSupport#add}. */
+  public static void add(float[] a, int aOff, float[] b, int bOff, float[] out, int outOff, int n) {
+    IMPL.add(a, aOff, b, bOff, out, outOff, n);
   }
 
   /** See {@link VectorUtilSupport#nextAtMost}. */

@@ -224,4 +224,305 @@ public interface VectorUtilSupport {
    * when there is none: the filter that top-k selection runs over a row of distances.
    */
   int nextAtMost(float[] a, int from, int to, float threshold);
+
+  /**
+   * FAISS's {@code fvec_add}: {@code out[outOff + i] = a[aOff + i] + b[bOff + i]} for
+   * {@code i < n}. The per-list lookup table of IVF-PQ with precomputed tables is this sum; C2 does
+   * not vectorize the plain loop when the arrays may overlap at unknown offsets.
+   */
+  default void add(float[] a, int aOff, float[] b, int bOff, float[] out, int outOff, int n) {
+    for (int i = 0; i < n; i++) {
+      out[outOff + i] = a[aOff + i] + b[bOff + i];
+    }
+  }
+
+  // The scalar SQ4 and SQfp16 kernels decode each component in registers and sum in component
+  // order with one accumulator per code; the one-to-many loops interleave four codes (four
+  // independent FMA chains) while each code keeps the per-code order, bit-identical to the
+  // single-code kernel that finishes the last n % 4 codes.
+
+  private static float l2Sq4(float[] q, int qOff, byte[] c, int p, int d, float[] scale, float[] offset) {
+    float s = 0;
+    int j = 0;
+    for (int b = 0; j + 1 < d; j += 2, b++) {
+      int v = c[p + b] & 0xff;
+      float t = q[qOff + j] - Math.fma((float) (v & 0xf), scale[j], offset[j]);
+      s = Math.fma(t, t, s);
+      t = q[qOff + j + 1] - Math.fma((float) (v >>> 4), scale[j + 1], offset[j + 1]);
+      s = Math.fma(t, t, s);
+    }
+    if (j < d) {
+      float t = q[qOff + j] - Math.fma((float) (c[p + (j >> 1)] & 0xf), scale[j], offset[j]);
+      s = Math.fma(t, t, s);
+    }
+    return s;
+  }
+
+  /**
+   * Squared L2 distances between one query and {@code n} SQ4 codes of {@code (d + 1) / 2} bytes,
+   * component {@code t} in the low nibble of byte {@code t / 2} for even {@code t}, the high one
+   * for odd {@code t}, decoded as {@code x_t = offset[t] + scale[t] * level_t}:
+   * {@code out[outOff + j] = |q - x(code_j)|^2}. Each code is computed independently of its
+   * neighbours, as for SQ8.
+   */
+  default void sq4SquareDistanceOneToMany(float[] q, int qOff, byte[] c, int codeOff, int n, int d,
+                                          float[] scale, float[] offset, float[] out, int outOff) {
+    int codeSize = (d + 1) / 2;
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+      int p0 = codeOff + i * codeSize;
+      int p1 = p0 + codeSize;
+      int p2 = p1 + codeSize;
+      int p3 = p2 + codeSize;
+      float s0 = 0;
+      float s1 = 0;
+      float s2 = 0;
+      float s3 = 0;
+      int j = 0;
+      for (int b = 0; j + 1 < d; j += 2, b++) {
+        int v0 = c[p0 + b] & 0xff;
+        int v1 = c[p1 + b] & 0xff;
+        int v2 = c[p2 + b] & 0xff;
+        int v3 = c[p3 + b] & 0xff;
+        float qj = q[qOff + j];
+        float sc = scale[j];
+        float of = offset[j];
+        float t0 = qj - Math.fma((float) (v0 & 0xf), sc, of);
+        float t1 = qj - Math.fma((float) (v1 & 0xf), sc, of);
+        float t2 = qj - Math.fma((float) (v2 & 0xf), sc, of);
+        float t3 = qj - Math.fma((float) (v3 & 0xf), sc, of);
+        s0 = Math.fma(t0, t0, s0);
+        s1 = Math.fma(t1, t1, s1);
+        s2 = Math.fma(t2, t2, s2);
+        s3 = Math.fma(t3, t3, s3);
+        qj = q[qOff + j + 1];
+        sc = scale[j + 1];
+        of = offset[j + 1];
+        t0 = qj - Math.fma((float) (v0 >>> 4), sc, of);
+        t1 = qj - Math.fma((float) (v1 >>> 4), sc, of);
+        t2 = qj - Math.fma((float) (v2 >>> 4), sc, of);
+        t3 = qj - Math.fma((float) (v3 >>> 4), sc, of);
+        s0 = Math.fma(t0, t0, s0);
+        s1 = Math.fma(t1, t1, s1);
+        s2 = Math.fma(t2, t2, s2);
+        s3 = Math.fma(t3, t3, s3);
+      }
+      if (j < d) {
+        int b = j >> 1;
+        float qj = q[qOff + j];
+        float sc = scale[j];
+        float of = offset[j];
+        float t0 = qj - Math.fma((float) (c[p0 + b] & 0xf), sc, of);
+        float t1 = qj - Math.fma((float) (c[p1 + b] & 0xf), sc, of);
+        float t2 = qj - Math.fma((float) (c[p2 + b] & 0xf), sc, of);
+        float t3 = qj - Math.fma((float) (c[p3 + b] & 0xf), sc, of);
+        s0 = Math.fma(t0, t0, s0);
+        s1 = Math.fma(t1, t1, s1);
+        s2 = Math.fma(t2, t2, s2);
+        s3 = Math.fma(t3, t3, s3);
+      }
+      out[outOff + i] = s0;
+      out[outOff + i + 1] = s1;
+      out[outOff + i + 2] = s2;
+      out[outOff + i + 3] = s3;
+    }
+    for (; i < n; i++) {
+      out[outOff + i] = l2Sq4(q, qOff, c, codeOff + i * codeSize, d, scale, offset);
+    }
+  }
+
+  private static float ipSq4(float[] q, int qOff, byte[] c, int p, int d, float[] scale, float[] offset) {
+    float s = 0;
+    int j = 0;
+    for (int b = 0; j + 1 < d; j += 2, b++) {
+      int v = c[p + b] & 0xff;
+      s = Math.fma(q[qOff + j], Math.fma((float) (v & 0xf), scale[j], offset[j]), s);
+      s = Math.fma(q[qOff + j + 1], Math.fma((float) (v >>> 4), scale[j + 1], offset[j + 1]), s);
+    }
+    if (j < d) {
+      s = Math.fma(q[qOff + j], Math.fma((float) (c[p + (j >> 1)] & 0xf), scale[j], offset[j]), s);
+    }
+    return s;
+  }
+
+  /** Inner products between one query and {@code n} SQ4 codes, decoded as in {@link #sq4SquareDistanceOneToMany}. */
+  default void sq4DotProductOneToMany(float[] q, int qOff, byte[] c, int codeOff, int n, int d,
+                                      float[] scale, float[] offset, float[] out, int outOff) {
+    int codeSize = (d + 1) / 2;
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+      int p0 = codeOff + i * codeSize;
+      int p1 = p0 + codeSize;
+      int p2 = p1 + codeSize;
+      int p3 = p2 + codeSize;
+      float s0 = 0;
+      float s1 = 0;
+      float s2 = 0;
+      float s3 = 0;
+      int j = 0;
+      for (int b = 0; j + 1 < d; j += 2, b++) {
+        int v0 = c[p0 + b] & 0xff;
+        int v1 = c[p1 + b] & 0xff;
+        int v2 = c[p2 + b] & 0xff;
+        int v3 = c[p3 + b] & 0xff;
+        float qj = q[qOff + j];
+        float sc = scale[j];
+        float of = offset[j];
+        s0 = Math.fma(qj, Math.fma((float) (v0 & 0xf), sc, of), s0);
+        s1 = Math.fma(qj, Math.fma((float) (v1 & 0xf), sc, of), s1);
+        s2 = Math.fma(qj, Math.fma((float) (v2 & 0xf), sc, of), s2);
+        s3 = Math.fma(qj, Math.fma((float) (v3 & 0xf), sc, of), s3);
+        qj = q[qOff + j + 1];
+        sc = scale[j + 1];
+        of = offset[j + 1];
+        s0 = Math.fma(qj, Math.fma((float) (v0 >>> 4), sc, of), s0);
+        s1 = Math.fma(qj, Math.fma((float) (v1 >>> 4), sc, of), s1);
+        s2 = Math.fma(qj, Math.fma((float) (v2 >>> 4), sc, of), s2);
+        s3 = Math.fma(qj, Math.fma((float) (v3 >>> 4), sc, of), s3);
+      }
+      if (j < d) {
+        int b = j >> 1;
+        float qj = q[qOff + j];
+        float sc = scale[j];
+        float of = offset[j];
+        s0 = Math.fma(qj, Math.fma((float) (c[p0 + b] & 0xf), sc, of), s0);
+        s1 = Math.fma(qj, Math.fma((float) (c[p1 + b] & 0xf), sc, of), s1);
+        s2 = Math.fma(qj, Math.fma((float) (c[p2 + b] & 0xf), sc, of), s2);
+        s3 = Math.fma(qj, Math.fma((float) (c[p3 + b] & 0xf), sc, of), s3);
+      }
+      out[outOff + i] = s0;
+      out[outOff + i + 1] = s1;
+      out[outOff + i + 2] = s2;
+      out[outOff + i + 3] = s3;
+    }
+    for (; i < n; i++) {
+      out[outOff + i] = ipSq4(q, qOff, c, codeOff + i * codeSize, d, scale, offset);
+    }
+  }
+
+  private static float l2Fp16(float[] q, int qOff, byte[] c, int p, int d) {
+    float s = 0;
+    for (int j = 0; j < d; j++) {
+      float t = q[qOff + j] - Half.at(c, p + 2 * j);
+      s = Math.fma(t, t, s);
+    }
+    return s;
+  }
+
+  /**
+   * Squared L2 distances between one query and {@code n} SQfp16 codes of {@code 2 * d} bytes
+   * (little-endian IEEE 754 halves): {@code out[outOff + j] = |q - x(code_j)|^2}.
+   */
+  default void fp16SquareDistanceOneToMany(float[] q, int qOff, byte[] c, int codeOff, int n, int d, float[] out,
+                                           int outOff) {
+    int cs = 2 * d;
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+      int p0 = codeOff + i * cs;
+      int p1 = p0 + cs;
+      int p2 = p1 + cs;
+      int p3 = p2 + cs;
+      float s0 = 0;
+      float s1 = 0;
+      float s2 = 0;
+      float s3 = 0;
+      for (int j = 0; j < d; j++) {
+        float qj = q[qOff + j];
+        int o = 2 * j;
+        float t0 = qj - Half.at(c, p0 + o);
+        float t1 = qj - Half.at(c, p1 + o);
+        float t2 = qj - Half.at(c, p2 + o);
+        float t3 = qj - Half.at(c, p3 + o);
+        s0 = Math.fma(t0, t0, s0);
+        s1 = Math.fma(t1, t1, s1);
+        s2 = Math.fma(t2, t2, s2);
+        s3 = Math.fma(t3, t3, s3);
+      }
+      out[outOff + i] = s0;
+      out[outOff + i + 1] = s1;
+      out[outOff + i + 2] = s2;
+      out[outOff + i + 3] = s3;
+    }
+    for (; i < n; i++) {
+      out[outOff + i] = l2Fp16(q, qOff, c, codeOff + i * cs, d);
+    }
+  }
+
+  private static float ipFp16(float[] q, int qOff, byte[] c, int p, int d) {
+    float s = 0;
+    for (int j = 0; j < d; j++) {
+      s = Math.fma(q[qOff + j], Half.at(c, p + 2 * j), s);
+    }
+    return s;
+  }
+
+  /** Inner products between one query and {@code n} SQfp16 codes. */
+  default void fp16DotProductOneToMany(float[] q, int qOff, byte[] c, int codeOff, int n, int d, float[] out,
+                                       int outOff) {
+    int cs = 2 * d;
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+      int p0 = codeOff + i * cs;
+      int p1 = p0 + cs;
+      int p2 = p1 + cs;
+      int p3 = p2 + cs;
+      float s0 = 0;
+      float s1 = 0;
+      float s2 = 0;
+      float s3 = 0;
+      for (int j = 0; j < d; j++) {
+        float qj = q[qOff + j];
+        int o = 2 * j;
+        s0 = Math.fma(qj, Half.at(c, p0 + o), s0);
+        s1 = Math.fma(qj, Half.at(c, p1 + o), s1);
+        s2 = Math.fma(qj, Half.at(c, p2 + o), s2);
+        s3 = Math.fma(qj, Half.at(c, p3 + o), s3);
+      }
+      out[outOff + i] = s0;
+      out[outOff + i + 1] = s1;
+      out[outOff + i + 2] = s2;
+      out[outOff + i + 3] = s3;
+    }
+    for (; i < n; i++) {
+      out[outOff + i] = ipFp16(q, qOff, c, codeOff + i * cs, d);
+    }
+  }
+
+  /**
+   * Decodes {@code n} SQ8 codes of {@code d} bytes into {@code n * d} floats at {@code out[outOff..]}:
+   * {@code x_t = fma(code_t, scale[t], offset[t])}, exactly as the distance kernels decode them.
+   */
+  default void sq8Decode(byte[] codes, int codeOff, int n, int d, float[] scale, float[] offset, float[] out, int outOff) {
+    for (int j = 0; j < n; j++) {
+      int p = codeOff + j * d;
+      int o = outOff + j * d;
+      for (int t = 0; t < d; t++) {
+        out[o + t] = Math.fma((float) (codes[p + t] & 0xff), scale[t], offset[t]);
+      }
+    }
+  }
+
+  /** Decodes {@code n} SQ4 codes of {@code (d + 1) / 2} bytes (see {@link #sq4SquareDistanceOneToMany}) into floats. */
+  default void sq4Decode(byte[] codes, int codeOff, int n, int d, float[] scale, float[] offset, float[] out, int outOff) {
+    int cs = (d + 1) / 2;
+    for (int j = 0; j < n; j++) {
+      int p = codeOff + j * cs;
+      int o = outOff + j * d;
+      for (int t = 0; t < d; t++) {
+        int level = ((codes[p + (t >> 1)] & 0xff) >>> ((t & 1) << 2)) & 0xf;
+        out[o + t] = Math.fma((float) level, scale[t], offset[t]);
+      }
+    }
+  }
+
+  /** Decodes {@code n} SQfp16 codes of {@code 2 * d} bytes (little-endian halves) into floats, exactly. */
+  default void fp16Decode(byte[] codes, int codeOff, int n, int d, float[] out, int outOff) {
+    for (int j = 0; j < n; j++) {
+      int p = codeOff + j * 2 * d;
+      int o = outOff + j * d;
+      for (int t = 0; t < d; t++) {
+        out[o + t] = Half.at(codes, p + 2 * t);
+      }
+    }
+  }
 }

@@ -422,7 +422,8 @@ class ScalarQuantizerTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"SQ8, 128", "SQ8, 1", "SQ8, 13", "SQ4, 128", "SQ4, 1", "SQ4, 13", "SQFP16, 128", "SQFP16, 1", "SQFP16, 13"})
+  @CsvSource({"SQ8, 128", "SQ8, 1", "SQ8, 13", "SQ4, 128", "SQ4, 1", "SQ4, 13", "SQ4, 37", "SQFP16, 128", "SQFP16, 1",
+      "SQFP16, 13", "SQFP16, 37"})
   void distancesOnCodesMatchTheDecodedVector(Type type, int d) {
     long seed = 5500L + d + type.ordinal() * 1000L;
     int n = 300;
@@ -448,7 +449,7 @@ class ScalarQuantizerTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"SQ8, 128", "SQ8, 5", "SQ4, 128", "SQ4, 7", "SQFP16, 128", "SQFP16, 3"})
+  @CsvSource({"SQ8, 128", "SQ8, 5", "SQ4, 128", "SQ4, 7", "SQ4, 37", "SQFP16, 128", "SQFP16, 3", "SQFP16, 37"})
   void oneToManyEqualsPerCodeBitForBit(Type type, int d) {
     long seed = 5600L + d + type.ordinal() * 1000L;
     int max = 23;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.quiver.index.IdSelector;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -24,13 +25,31 @@ class QueryBlockScanTest {
       for (boolean ip : new boolean[] {false, true}) {
         for (int nq : new int[] {1, 37, 300}) {
           long seed = SEED + d * 1000L + nq * 2L + (ip ? 1 : 0);
-          check(seed, d, nq, ip);
+          check(seed, d, nq, ip, false, false);
         }
       }
     }
   }
 
-  private static void check(long seed, int d, int nq, boolean ip) {
+  /**
+   * Lists of residuals (FAISS's by_residual: the key of row r in list c is |q - c - r|^2, or
+   * -(<q, c> + <q, r>) with <q, c> the coarse value) and rows handed out through the scratch
+   * buffer a tile at a time, as a decoding codec does.
+   */
+  @Test
+  void residualRowsThroughScratchMatchBruteForce() {
+    for (int d : new int[] {5, 128}) {
+      for (boolean ip : new boolean[] {false, true}) {
+        for (int nq : new int[] {1, 300}) {
+          long seed = SEED + 7 + d * 1000L + nq * 2L + (ip ? 1 : 0);
+          check(seed, d, nq, ip, true, true);
+          check(seed + 1, d, nq, ip, false, true);
+        }
+      }
+    }
+  }
+
+  private static void check(long seed, int d, int nq, boolean ip, boolean residual, boolean throughScratch) {
     SplittableRandom rng = new SplittableRandom(seed);
     int nlist = 23;
     int nprobe = 5;
@@ -70,14 +89,51 @@ class QueryBlockScanTest {
         }
       }
     }
+    float[] centroids = new float[nlist * d];
+    for (int i = 0; i < centroids.length; i++) {
+      centroids[i] = rng.nextInt(-4, 5);
+    }
+    float[] coarse = new float[nq * nprobe];
+    for (int i = 0; i < nq * nprobe; i++) {
+      int l = (int) probes[i];
+      for (int t = 0; l >= 0 && t < d; t++) {
+        coarse[i] += q[(i / nprobe) * d + t] * centroids[l * d + t];
+      }
+    }
     IdSelector[] selectors = new IdSelector[nq];
     for (int i = 0; i < nq; i += 3) {
       selectors[i] = id -> id % 2 == 0;
     }
     float[] dist = new float[nq * k];
     long[] got = new long[nq * k];
-    QueryBlockScan.search(q, nq, d, k, nprobe, probes, l -> vectors[l], l -> ids[l], l -> sizes[l], ip, selectors, 1,
-        dist, got);
+    if (!residual && !throughScratch) {
+      QueryBlockScan.search(q, nq, d, k, nprobe, probes, l -> vectors[l], l -> ids[l], l -> sizes[l], ip, selectors, 1,
+          dist, got);
+    } else {
+      QueryBlockScan.Lists lists = new QueryBlockScan.Lists() {
+        @Override
+        public int size(int list) {
+          return sizes[list];
+        }
+
+        @Override
+        public long[] ids(int list) {
+          return ids[list];
+        }
+
+        @Override
+        public float[] rows(int list, int from, int n, float[] scratch) {
+          if (!throughScratch) {
+            return vectors[list];
+          }
+          Arrays.fill(scratch, Float.NaN); // rows past n must not be read
+          System.arraycopy(vectors[list], from * d, scratch, 0, n * d);
+          return scratch;
+        }
+      };
+      QueryBlockScan.search(q, nq, d, k, nprobe, probes, coarse, lists, residual ? centroids : null, ip, selectors, 1,
+          dist, got);
+    }
     for (int i = 0; i < nq; i++) {
       List<float[]> all = new ArrayList<>(); // {key, id}
       for (int p = 0; p < nprobe; p++) {
@@ -89,10 +145,10 @@ class QueryBlockScanTest {
           if (selectors[i] != null && !selectors[i].isMember(ids[l][j])) {
             continue;
           }
-          float s = 0;
+          float s = residual && ip ? coarse[i * nprobe + p] : 0;
           for (int t = 0; t < d; t++) {
             float a = q[i * d + t];
-            float b = vectors[l][j * d + t];
+            float b = vectors[l][j * d + t] + (residual && !ip ? centroids[l * d + t] : 0);
             s += ip ? a * b : (a - b) * (a - b);
           }
           all.add(new float[] {ip ? -s : s, ids[l][j]});
@@ -100,7 +156,8 @@ class QueryBlockScanTest {
       }
       all.sort(Comparator.<float[]>comparingDouble(e -> e[0]).thenComparingDouble(e -> e[1]));
       for (int r = 0; r < k; r++) {
-        String ctx = "seed " + seed + ", d " + d + ", ip " + ip + ", query " + i + ", rank " + r;
+        String ctx = "seed " + seed + ", d " + d + ", ip " + ip + ", residual " + residual + ", scratch " + throughScratch
+            + ", query " + i + ", rank " + r;
         if (r < all.size()) {
           assertEquals((long) all.get(r)[1], got[i * k + r], ctx);
           assertEquals(ip ? -all.get(r)[0] : all.get(r)[0], dist[i * k + r], 0f, ctx);

@@ -497,4 +497,86 @@ class VectorUtilTest {
     assertTrue(e.getMessage().contains("d=3"), e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> VectorUtil.normalizeL2(new float[6], 0));
   }
+
+  @ParameterizedTest
+  @MethodSource("implementations")
+  void fp16KernelsDecodeEveryHalfExactly(VectorUtilSupport impl) {
+    // code h of d = 8 holds the half h, then seven zeros; a query of ones sums to the half's value
+    int d = 8;
+    int n = 1 << 16;
+    byte[] codes = new byte[n * 2 * d];
+    for (int h = 0; h < n; h++) {
+      codes[h * 2 * d] = (byte) h;
+      codes[h * 2 * d + 1] = (byte) (h >>> 8);
+    }
+    float[] ones = new float[d];
+    Arrays.fill(ones, 1f);
+    float[] zeros = new float[d];
+    float[] ip = new float[n];
+    float[] l2 = new float[n];
+    impl.fp16DotProductOneToMany(ones, 0, codes, 0, n, d, ip, 0);
+    impl.fp16SquareDistanceOneToMany(zeros, 0, codes, 0, n, d, l2, 0);
+    for (int h = 0; h < n; h++) {
+      float want = VectorUtil.halfToFloat(h);
+      String where = impl + ", half 0x" + Integer.toHexString(h) + " = " + want;
+      if (Float.isNaN(want)) {
+        assertTrue(Float.isNaN(ip[h]) && Float.isNaN(l2[h]), where + ": got " + ip[h] + " and " + l2[h]);
+      } else {
+        assertEquals(want + 0f, ip[h], 0f, where + ": inner product with ones");
+        assertEquals(want * want, l2[h], 0f, where + ": squared distance to zero");
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("implementations")
+  void addMatchesScalarSums(VectorUtilSupport impl) {
+    SplittableRandom rnd = new SplittableRandom(SEED);
+    for (int n : LENGTHS) {
+      float[] a = new float[n + 5];
+      float[] b = new float[n + 2];
+      for (int i = 0; i < a.length; i++) {
+        a[i] = (float) rnd.nextDouble(-10, 10);
+      }
+      for (int i = 0; i < b.length; i++) {
+        b[i] = (float) rnd.nextDouble(-10, 10);
+      }
+      float[] out = new float[n + 4];
+      Arrays.fill(out, SENTINEL);
+      impl.add(a, 5, b, 2, out, 3, n);
+      assertEquals(SENTINEL, out[2], impl + " n=" + n + ": out before outOff untouched");
+      for (int i = 0; i < n; i++) {
+        assertEquals(a[5 + i] + b[2 + i], out[3 + i], 0f, impl + " n=" + n + ", seed " + SEED + ": element " + i);
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("implementations")
+  void sqDecodeKernelsEqualTheScalarDecode(VectorUtilSupport impl) {
+    VectorUtilSupport ref = new ScalarVectorUtilSupport();
+    SplittableRandom rnd = new SplittableRandom(SEED + 3);
+    for (int d : LENGTHS) {
+      int n = 5;
+      float[] scale = new float[d];
+      float[] offset = new float[d];
+      for (int t = 0; t < d; t++) {
+        scale[t] = (float) rnd.nextDouble(0.001, 2);
+        offset[t] = (float) rnd.nextDouble(-5, 5);
+      }
+      byte[] codes = new byte[n * d + 3];
+      for (int i = 0; i < codes.length; i++) {
+        codes[i] = (byte) rnd.nextInt(256);
+      }
+      float[] want = new float[n * d + 2];
+      float[] got = new float[n * d + 2];
+      // fma rounds once, so every implementation must give the same bits
+      ref.sq8Decode(codes, 3, n, d, scale, offset, want, 2);
+      impl.sq8Decode(codes, 3, n, d, scale, offset, got, 2);
+      assertTrue(Arrays.equals(want, got), impl + " SQ8 decode, d=" + d + ", seed " + (SEED + 3));
+      ref.sq4Decode(codes, 3, n, d, scale, offset, want, 2);
+      impl.sq4Decode(codes, 3, n, d, scale, offset, got, 2);
+      assertTrue(Arrays.equals(want, got), impl + " SQ4 decode, d=" + d + ", seed " + (SEED + 3));
+    }
+  }
 }
