@@ -19,8 +19,8 @@ import java.util.function.IntUnaryOperator;
  * may be residuals to the list's centroid. Keys are the direct distances (squared L2, or the
  * negated inner product), so results equal a query-by-query scan's up to float rounding of the sums.
  *
- * <p>Threads take whole blocks of {@link #MAX_BLOCK} queries; the result does not depend on their
- * number. Results: distances and ids of size {@code nq * k}, row-major, best first; ties broken by the
+ * <p>Threads take whole blocks of {@link #MAX_BLOCK} queries, or split a block's lists when there
+ * are fewer blocks than threads; the result does not depend on their number. Results: distances and ids of size {@code nq * k}, row-major, best first; ties broken by the
  * smaller id; missing results padded with id -1 and +inf (L2) or -inf (inner product). Per-query
  * {@link IdSelector}s are asked inside the scan (by the query's {@link TopKHeap}).
  *
@@ -30,8 +30,13 @@ import java.util.function.IntUnaryOperator;
  */
 public final class QueryBlockScan {
 
-  /** Queries per block on one thread: bounds the heaps and pairs alive at once. */
-  static final int MAX_BLOCK = 128;
+  /**
+   * Queries per block: bounds the heaps and pairs alive at once. Large, so that the queries of a
+   * batch that probe the same list scan it one after the other while it is in cache: at 1,000
+   * queries, nprobe 4 and 1,024 lists of about 1,000 vectors (512 KB each), about four queries
+   * read each list, three of them from cache instead of memory.
+   */
+  static final int MAX_BLOCK = 1024;
   /** Vectors per kernel call: a tile of TILE * 16 distances stays in L1. */
   static final int TILE = 256;
 
@@ -131,37 +136,95 @@ public final class QueryBlockScan {
     int nt = Parallel.resolveThreads(threads);
     // Blocks do not depend on the thread count: which kernel computes a distance depends on how
     // many queries of the block share the list, and results must be the same on any number of
-    // threads. Threads share out whole blocks, so below MAX_BLOCK + 1 queries one thread scans.
-    int blockSize = MAX_BLOCK;
-    int blocks = (nq + blockSize - 1) / blockSize;
+    // threads. With as many blocks as threads or more, threads share out whole blocks; with fewer,
+    // the threads split each block's lists between them, each into heaps of its own that are
+    // merged afterwards (the top k of a union under the (key, id) order is the same however the
+    // union was split).
+    int blocks = (nq + MAX_BLOCK - 1) / MAX_BLOCK;
     int lanes = VectorUtil.queryLanes();
-    Parallel.forEach(nt, blocks, b -> {
-      int q0 = b * blockSize;
-      int bn = Math.min(nq, q0 + blockSize) - q0;
-      // (list, probe slot) pairs; the slot i of the block's nq * nprobe gives the query (i / nprobe)
-      long[] pairs = new long[bn * nprobe];
-      int m = 0;
+    if (blocks >= nt || nt == 1) {
+      Parallel.forEach(nt, blocks, b -> {
+        Block block = new Block(b * MAX_BLOCK, Math.min(nq, (b + 1) * MAX_BLOCK) - b * MAX_BLOCK, nprobe, probes);
+        TopKHeap[] heaps = block.heaps(k, selectors);
+        new Scan(q, block.q0, nprobe, d, lanes, innerProduct, centroids, coarseValues, heaps).run(lists, block.pairs, 0,
+            block.m);
+        block.drain(heaps, k, innerProduct, outDistances, outIds);
+      });
+      return;
+    }
+    for (int b = 0; b < blocks; b++) {
+      Block block = new Block(b * MAX_BLOCK, Math.min(nq, (b + 1) * MAX_BLOCK) - b * MAX_BLOCK, nprobe, probes);
+      int[] cuts = block.cuts(nt);
+      TopKHeap[][] parts = new TopKHeap[nt][];
+      Parallel.forEach(nt, nt, part -> {
+        parts[part] = block.heaps(k, selectors);
+        new Scan(q, block.q0, nprobe, d, lanes, innerProduct, centroids, coarseValues, parts[part]).run(lists, block.pairs,
+            cuts[part], cuts[part + 1]);
+      });
+      float[] keys = new float[k];
+      long[] ids = new long[k];
+      for (int i = 0; i < block.bn; i++) {
+        TopKHeap into = parts[0][i];
+        for (int part = 1; part < nt; part++) {
+          TopKHeap from = parts[part][i];
+          int n = from.size();
+          from.drainSorted(keys, ids, null, 0, Float.POSITIVE_INFINITY);
+          for (int j = 0; j < n; j++) {
+            into.offer(keys[j], ids[j]);
+          }
+        }
+      }
+      block.drain(parts[0], k, innerProduct, outDistances, outIds);
+    }
+  }
+
+  /** A block of queries: its (list, probe slot) pairs sorted by list. */
+  private static final class Block {
+    final int q0;
+    final int bn;
+    /** (list << 32 | slot) pairs, the slot i of the block's bn * nprobe giving the query i / nprobe. */
+    final long[] pairs;
+    final int m;
+
+    Block(int q0, int bn, int nprobe, long[] probes) {
+      this.q0 = q0;
+      this.bn = bn;
+      long[] p = new long[bn * nprobe];
+      int count = 0;
       for (int i = 0; i < bn * nprobe; i++) {
         long list = probes[q0 * nprobe + i];
         if (list >= 0) {
-          pairs[m++] = list << 32 | i;
+          p[count++] = list << 32 | i;
         }
       }
-      Arrays.sort(pairs, 0, m);
+      Arrays.sort(p, 0, count);
+      this.pairs = p;
+      this.m = count;
+    }
+
+    TopKHeap[] heaps(int k, IdSelector[] selectors) {
       TopKHeap[] heaps = new TopKHeap[bn];
       for (int i = 0; i < bn; i++) {
         heaps[i] = new TopKHeap(k, selectors == null ? null : selectors[q0 + i]);
       }
-      Scan scan = new Scan(q, q0, nprobe, d, lanes, innerProduct, centroids, coarseValues, heaps);
-      for (int start = 0; start < m; ) {
-        int list = (int) (pairs[start] >>> 32);
-        int end = start + 1;
-        while (end < m && (int) (pairs[end] >>> 32) == list) {
-          end++;
+      return heaps;
+    }
+
+    /** {@code parts + 1} cut points in the pairs, each at the start of a list: the lists of each part. */
+    int[] cuts(int parts) {
+      int[] cuts = new int[parts + 1];
+      for (int part = 1; part < parts; part++) {
+        int c = Math.max(cuts[part - 1], (int) ((long) m * part / parts));
+        while (c > cuts[part - 1] && c < m && (int) (pairs[c] >>> 32) == (int) (pairs[c - 1] >>> 32)) {
+          c++;
         }
-        scan.list(lists, list, pairs, start, end);
-        start = end;
+        cuts[part] = c;
       }
+      cuts[parts] = m;
+      return cuts;
+    }
+
+    void drain(TopKHeap[] heaps, int k, boolean innerProduct, float[] outDistances, long[] outIds) {
       for (int i = 0; i < bn; i++) {
         int o = (q0 + i) * k;
         heaps[i].drainSorted(outDistances, outIds, null, o, Float.POSITIVE_INFINITY);
@@ -171,7 +234,7 @@ public final class QueryBlockScan {
           }
         }
       }
-    });
+    }
   }
 
   /** The per-block state of a scan: scratch, and the lane groups of the list at hand. */
@@ -227,6 +290,19 @@ public final class QueryBlockScan {
       for (int t = 0; t < d; t++) {
         float v = residual ? q[src + t] - centroids[c + t] : q[src + t];
         dst[dstOff + t * stride] = innerProduct ? -v : v;
+      }
+    }
+
+    /** The lists of {@code pairs[from, to)}, each against the queries that probe it. */
+    void run(Lists lists, long[] pairs, int from, int to) {
+      for (int start = from; start < to; ) {
+        int list = (int) (pairs[start] >>> 32);
+        int end = start + 1;
+        while (end < to && (int) (pairs[end] >>> 32) == list) {
+          end++;
+        }
+        list(lists, list, pairs, start, end);
+        start = end;
       }
     }
 

@@ -1,5 +1,6 @@
 package io.quiver.index.vector;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.quiver.index.IdSelector;
@@ -164,6 +165,60 @@ class QueryBlockScanTest {
         } else {
           assertEquals(-1L, got[i * k + r], ctx);
           assertEquals(ip ? Float.NEGATIVE_INFINITY : Float.POSITIVE_INFINITY, dist[i * k + r], 0f, ctx);
+        }
+      }
+    }
+  }
+
+  /**
+   * Threads share out whole blocks, or split one block's lists and merge their heaps: either way
+   * every result must be bit-for-bit the one thread's (random float data, so kernel choice and
+   * summation order would show).
+   */
+  @Test
+  void resultsDoNotDependOnTheThreadCount() {
+    int d = 24;
+    int nlist = 40;
+    int nprobe = 6;
+    int k = 9;
+    for (int nq : new int[] {300, QueryBlockScan.MAX_BLOCK + 700}) {
+      long seed = SEED + 99 + nq;
+      SplittableRandom rng = new SplittableRandom(seed);
+      float[][] vectors = new float[nlist][];
+      long[][] ids = new long[nlist][];
+      int[] sizes = new int[nlist];
+      for (int l = 0; l < nlist; l++) {
+        sizes[l] = rng.nextInt(0, 90);
+        vectors[l] = new float[sizes[l] * d];
+        ids[l] = new long[sizes[l]];
+        for (int i = 0; i < vectors[l].length; i++) {
+          vectors[l][i] = (float) rng.nextGaussian();
+        }
+        for (int j = 0; j < sizes[l]; j++) {
+          ids[l][j] = l * 1000L + j;
+        }
+      }
+      float[] q = new float[nq * d];
+      for (int i = 0; i < q.length; i++) {
+        q[i] = (float) rng.nextGaussian();
+      }
+      long[] probes = new long[nq * nprobe];
+      for (int i = 0; i < probes.length; i++) {
+        probes[i] = rng.nextInt(nlist); // repeats within a query are allowed by the scan
+      }
+      for (boolean ip : new boolean[] {false, true}) {
+        float[] dist1 = new float[nq * k];
+        long[] ids1 = new long[nq * k];
+        QueryBlockScan.search(q, nq, d, k, nprobe, probes, l -> vectors[l], l -> ids[l], l -> sizes[l], ip, null, 1,
+            dist1, ids1);
+        for (int threads : new int[] {2, 3, 8}) {
+          float[] dist = new float[nq * k];
+          long[] got = new long[nq * k];
+          QueryBlockScan.search(q, nq, d, k, nprobe, probes, l -> vectors[l], l -> ids[l], l -> sizes[l], ip, null,
+              threads, dist, got);
+          String ctx = "seed " + seed + ", nq " + nq + ", ip " + ip + ", threads " + threads;
+          assertArrayEquals(ids1, got, ctx + ": ids");
+          assertArrayEquals(dist1, dist, 0f, ctx + ": distances");
         }
       }
     }
