@@ -169,6 +169,12 @@ final class FormatInput {
     return got;
   }
 
+  /** Reads one unsigned byte (0..255). */
+  int readByte(String what) throws IOException {
+    fill(1, what, true);
+    return buf[0] & 0xFF;
+  }
+
   int readInt(String what) throws IOException {
     fill(4, what, true);
     return bb.getInt(0);
