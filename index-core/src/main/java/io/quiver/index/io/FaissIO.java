@@ -21,7 +21,6 @@ import io.quiver.index.codec.PqCodec;
 import io.quiver.index.codec.SqCodec;
 import io.quiver.index.quantize.ProductQuantizer;
 import io.quiver.index.quantize.ScalarQuantizer;
-import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -477,10 +476,7 @@ public final class FaissIO {
 
   /** Reads a FAISS index file, checking every size against the file's length. */
   public static VectorIndex read(Path file) throws IOException {
-    long length = Files.size(file);
-    try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
-      return read(in, file.toString(), length);
-    }
+    return FormatInput.readFile(file, in -> new Reader(in).read());
   }
 
   /** Reads one FAISS index from {@code in}, whose length is unknown; does not close it. */
@@ -496,11 +492,7 @@ public final class FaissIO {
    * @param sourceName the name errors give for the stream; null gives "&lt;stream&gt;"
    */
   public static VectorIndex read(InputStream in, String sourceName, long length) throws IOException {
-    Objects.requireNonNull(in, "in");
-    if (length < -1) {
-      throw new IllegalArgumentException("length must be >= 0, or -1 when unknown; was " + length);
-    }
-    return new Reader(new FormatInput(in, sourceName == null ? "<stream>" : sourceName, length)).read();
+    return new Reader(FormatInput.open(in, sourceName, length)).read();
   }
 
   /** What an index body holds, before the ids of an enclosing {@code IxMp}/{@code IxM2} are known. */
@@ -741,9 +733,7 @@ public final class FaissIO {
     private Parts readPq(Header hd) throws IOException {
       ProductQuantizer pq = readProductQuantizer(hd, hd.trained());
       requireEmptyUntrained(hd);
-      int len = arrayLength(hd, hd.ntotal(), pq.codeSize(), "ntotal * code_size code bytes");
-      readSize(hd.name() + " codes", 1, len, "ntotal * code_size with code_size = " + pq.codeSize());
-      byte[] codes = in.readBytes(len, hd.name() + " codes (" + hd.ntotal() + " x " + pq.codeSize() + " bytes)");
+      byte[] codes = readCodes(hd, pq.codeSize());
       if (hd.fourcc() != IXPQ_LEGACY) {
         in.readInt(hd.name() + ": search_type");
         int signs = in.readByte(hd.name() + ": encode_signs");
@@ -762,6 +752,13 @@ public final class FaissIO {
           throw invalid(hd, e);
         }
       };
+    }
+
+    /** The vector of {@code ntotal} codes of a flat-codes index. */
+    private byte[] readCodes(Header hd, int codeSize) throws IOException {
+      int len = arrayLength(hd, hd.ntotal(), codeSize, "ntotal * code_size code bytes");
+      readSize(hd.name() + " codes", 1, len, "ntotal * code_size with code_size = " + codeSize);
+      return in.readBytes(len, hd.name() + " codes (" + hd.ntotal() + " x " + codeSize + " bytes)");
     }
 
     private void requireEmptyUntrained(Header hd) throws CorruptIndexException {
@@ -818,9 +815,7 @@ public final class FaissIO {
     private Parts readSq(Header hd) throws IOException {
       ScalarQuantizer sq = readScalarQuantizer(hd, hd.trained());
       requireEmptyUntrained(hd);
-      int len = arrayLength(hd, hd.ntotal(), sq.codeSize(), "ntotal * code_size code bytes");
-      readSize(hd.name() + " codes", 1, len, "ntotal * code_size with code_size = " + sq.codeSize());
-      byte[] codes = in.readBytes(len, hd.name() + " codes (" + hd.ntotal() + " x " + sq.codeSize() + " bytes)");
+      byte[] codes = readCodes(hd, sq.codeSize());
       int n = (int) hd.ntotal();
       return idMap -> {
         try {

@@ -22,7 +22,6 @@ import io.quiver.index.VectorIndex;
 import io.quiver.index.codec.Codec;
 import io.quiver.index.quantize.ProductQuantizer;
 import io.quiver.index.quantize.ScalarQuantizer;
-import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -526,10 +525,7 @@ public final class IndexIO {
 
   /** Reads an index from {@code file}, checking every size against the file's length. */
   public static VectorIndex read(Path file) throws IOException {
-    long length = Files.size(file);
-    try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
-      return read(in, file.toString(), length);
-    }
+    return FormatInput.readFile(file, in -> new Reader(in).read());
   }
 
   /**
@@ -550,11 +546,7 @@ public final class IndexIO {
    * @param length the stream's total length in bytes, or -1 when unknown
    */
   public static VectorIndex read(InputStream in, String sourceName, long length) throws IOException {
-    Objects.requireNonNull(in, "in");
-    if (length < -1) {
-      throw new IllegalArgumentException("length must be >= 0, or -1 when unknown; was " + length);
-    }
-    return new Reader(new FormatInput(in, sourceName == null ? "<stream>" : sourceName, length)).read();
+    return new Reader(FormatInput.open(in, sourceName, length)).read();
   }
 
   /** One read: the header fields and the section walk (of a whole file, or of a nested one). */
