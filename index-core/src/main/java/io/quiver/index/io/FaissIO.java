@@ -76,7 +76,7 @@ import java.util.Objects;
  * and near-ties.
  *
  * <p>Writing streams sequentially ({@link #write(VectorIndex, OutputStream)}); it copies one
- * inverted list, or one chunk of flat codes, at a time. {@link #ivfWriter} writes an IVF index
+ * inverted list, or one chunk of flat codes, at a time (as {@link IndexIO}). {@link #ivfWriter} writes an IVF index
  * whose lists come from elsewhere (the shards of a distributed build) one list at a time.
  * Other index types ({@code RefineIndex}, {@code L2NormIndex}, other implementations) are
  * refused with {@link IllegalArgumentException} before any byte is written.
@@ -130,8 +130,6 @@ public final class FaissIO {
   static final int HEADER_BYTES = 4 + 8 + 8 + 8 + 1 + 4;
   /** The largest nlist of an untrained IVF file, which holds no centroids to back a larger one. */
   static final int MAX_UNTRAINED_NLIST = 1 << 20;
-  /** Flat codes copied per chunk while writing, to bound the writer's memory. */
-  private static final int WRITE_CHUNK_BYTES = 1 << 20;
 
   private static final String SUPPORTED = "FAISS files are written of FlatIndex, PqIndex, SqIndex (SQ8, SQ4, SQfp16), "
       + "IvfIndex, IvfPqIndex and IvfSqIndex, with any metric (cosine as inner product on the normalized vectors)";
@@ -234,23 +232,7 @@ public final class FaissIO {
     } else {
       throw new IllegalArgumentException("cannot write " + describe(index) + " as a FAISS file: " + SUPPORTED);
     }
-    int rowsPerChunk = Math.max(1, WRITE_CHUNK_BYTES / codeSize);
-    for (int from = 0; from < n; from += rowsPerChunk) {
-      int count = Math.min(rowsPerChunk, n - from);
-      Object rows;
-      try {
-        rows = index.copyCodes(from, count);
-      } catch (IndexOutOfBoundsException e) {
-        throw new IllegalStateException("the " + index.factoryString() + " index lost rows while it was being written "
-            + "(ntotal was " + n + " when writing began); do not remove vectors while writing", e);
-      }
-      if (rows instanceof float[] f) {
-        o.writeFloats(f, 0, f.length);
-      } else {
-        byte[] b = (byte[]) rows;
-        o.writeBytes(b, 0, b.length);
-      }
-    }
+    IndexIO.writeCodes(index, n, o);
     if (codec instanceof PqCodec pq) {
       o.writeInt(0); // search_type ST_PQ
       o.writeByte(0); // encode_signs

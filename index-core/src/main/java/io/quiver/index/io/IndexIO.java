@@ -236,7 +236,16 @@ public final class IndexIO {
     o.writeSectionHeader(IndexFormat.SECTION_IDS, 8L * n);
     o.writeLongs(ids, 0, n);
     o.writeSectionHeader(CodecSections.flatCodesSection(codec), (long) n * codeSize);
-    int rowsPerChunk = Math.max(1, WRITE_CHUNK_BYTES / codeSize);
+    writeCodes(index, n, o);
+    return n;
+  }
+
+  /**
+   * Streams the first {@code n} stored codes of {@code index} (floats for Flat, bytes otherwise)
+   * in chunks of about {@value #WRITE_CHUNK_BYTES} bytes, so that writing never copies them all.
+   */
+  static void writeCodes(FlatCodesIndex<?> index, int n, FormatOutput o) throws IOException {
+    int rowsPerChunk = Math.max(1, WRITE_CHUNK_BYTES / index.codec().codeSize());
     for (int from = 0; from < n; from += rowsPerChunk) {
       int count = Math.min(rowsPerChunk, n - from);
       Object rows;
@@ -253,7 +262,6 @@ public final class IndexIO {
         o.writeBytes(b, 0, b.length);
       }
     }
-    return n;
   }
 
   /**
