@@ -26,6 +26,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -785,8 +786,8 @@ public final class FaissIO {
       if (!ranges) {
         return untrained;
       }
-      float[] vmin = java.util.Arrays.copyOfRange(t, 0, hd.d());
-      float[] vdiff = java.util.Arrays.copyOfRange(t, hd.d(), 2 * hd.d());
+      float[] vmin = Arrays.copyOfRange(t, 0, hd.d());
+      float[] vdiff = Arrays.copyOfRange(t, hd.d(), 2 * hd.d());
       try {
         return ScalarQuantizer.fromTrained(hd.d(), type, vmin, vdiff);
       } catch (IllegalArgumentException e) {

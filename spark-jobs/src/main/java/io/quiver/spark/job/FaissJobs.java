@@ -13,6 +13,7 @@ import io.quiver.spark.shard.Manifest;
 import io.quiver.spark.shard.ShardPlan;
 import io.quiver.spark.shard.ShardStore;
 import io.quiver.spark.shard.StagedOutput;
+import java.io.BufferedInputStream;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -169,7 +170,7 @@ public final class FaissJobs {
     src = sfs.makeQualified(src);
     long length = sfs.getFileStatus(src).getLen();
     VectorIndex read;
-    try (InputStream in = new java.io.BufferedInputStream(sfs.open(src), 1 << 20)) {
+    try (InputStream in = new BufferedInputStream(sfs.open(src), 1 << 20)) {
       read = FaissIO.read(in, src.toString(), length);
     }
     if (!(read instanceof InvertedFileIndex ivf)) {
