@@ -154,7 +154,7 @@ public final class FaissIO {
     } else if (index instanceof IvfCodesIndex<?> ivf) {
       writeIvf(ivf, o);
     } else {
-      throw new IllegalArgumentException("cannot write " + describe(index) + " as a FAISS file: " + SUPPORTED);
+      throw new IllegalArgumentException("cannot write " + IndexIO.describe(index) + " as a FAISS file: " + SUPPORTED);
     }
     o.flush();
   }
@@ -171,18 +171,8 @@ public final class FaissIO {
   /** Refuses index types this writer has no FAISS type for. */
   private static void checkWritable(VectorIndex index) {
     if (!(index instanceof FlatCodesIndex<?>) && !(index instanceof IvfCodesIndex<?>)) {
-      throw new IllegalArgumentException("cannot write " + describe(index) + " as a FAISS file: " + SUPPORTED);
+      throw new IllegalArgumentException("cannot write " + IndexIO.describe(index) + " as a FAISS file: " + SUPPORTED);
     }
-  }
-
-  private static String describe(VectorIndex index) {
-    String factory;
-    try {
-      factory = index.factoryString();
-    } catch (RuntimeException e) {
-      factory = "?";
-    }
-    return "a " + index.getClass().getName() + " (" + factory + ")";
   }
 
   private static int faissMetric(Metric metric) {
@@ -231,7 +221,7 @@ public final class FaissIO {
       writeSq(o, sq.sq());
       o.writeLong((long) n * codeSize);
     } else {
-      throw new IllegalArgumentException("cannot write " + describe(index) + " as a FAISS file: " + SUPPORTED);
+      throw new IllegalArgumentException("cannot write " + IndexIO.describe(index) + " as a FAISS file: " + SUPPORTED);
     }
     IndexIO.writeCodes(index, n, o);
     if (codec instanceof PqCodec pq) {
@@ -319,7 +309,7 @@ public final class FaissIO {
     Objects.requireNonNull(listSizes, "listSizes");
     Objects.requireNonNull(out, "out");
     if (!(quantizer instanceof IvfCodesIndex<?> ivf)) {
-      throw new IllegalArgumentException("cannot write " + describe(quantizer) + " as a FAISS IVF file: the quantizer "
+      throw new IllegalArgumentException("cannot write " + IndexIO.describe(quantizer) + " as a FAISS IVF file: the quantizer "
           + "must be an IvfIndex, IvfPqIndex or IvfSqIndex");
     }
     if (!ivf.isTrained()) {
@@ -368,7 +358,7 @@ public final class FaissIO {
       int fourcc = codec instanceof FlatCodec ? IWFL : codec instanceof PqCodec ? IWPQ : codec instanceof SqCodec ? IWSQ
           : 0;
       if (fourcc == 0) {
-        throw new IllegalArgumentException("cannot write " + describe(index) + " as a FAISS file: " + SUPPORTED);
+        throw new IllegalArgumentException("cannot write " + IndexIO.describe(index) + " as a FAISS file: " + SUPPORTED);
       }
       Metric metric = index.metric();
       o.writeInt(fourcc);

@@ -182,7 +182,8 @@ public final class IndexIO {
     }
   }
 
-  private static String describe(VectorIndex index) {
+  /** "a CLASS (FACTORY)", for messages that name an index. */
+  static String describe(VectorIndex index) {
     String factory;
     try {
       factory = index.factoryString();
