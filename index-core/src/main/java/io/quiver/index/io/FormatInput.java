@@ -56,6 +56,32 @@ final class FormatInput {
   }
 
   /**
+   * An input over {@code in} of {@code length} bytes (-1 when unknown), after checking the
+   * arguments of a reader's public {@code read}; a null {@code sourceName} gives "&lt;stream&gt;".
+   */
+  static FormatInput open(InputStream in, String sourceName, long length) {
+    java.util.Objects.requireNonNull(in, "in");
+    if (length < -1) {
+      throw new IllegalArgumentException("length must be >= 0, or -1 when unknown; was " + length);
+    }
+    return new FormatInput(in, sourceName == null ? "<stream>" : sourceName, length);
+  }
+
+  /** What reads one index from an input. */
+  @FunctionalInterface
+  interface Body<T> {
+    T read(FormatInput in) throws IOException;
+  }
+
+  /** Reads {@code file} with {@code body}, its length known (buffered, closed after). */
+  static <T> T readFile(java.nio.file.Path file, Body<T> body) throws IOException {
+    long length = java.nio.file.Files.size(file);
+    try (InputStream in = new java.io.BufferedInputStream(java.nio.file.Files.newInputStream(file), BUFFER_BYTES)) {
+      return body.read(open(in, file.toString(), length));
+    }
+  }
+
+  /**
    * An input for the {@code byteLength} bytes that follow, which hold a nested index file. When
    * this input's length is known, the caller has checked that they fit in it, and the nested
    * input's length is {@code byteLength}; otherwise the nested length is unknown (so arrays grow
@@ -167,6 +193,12 @@ final class FormatInput {
     crc.update(dst, 0, got);
     pos += got;
     return got;
+  }
+
+  /** Reads one unsigned byte (0..255). */
+  int readByte(String what) throws IOException {
+    fill(1, what, true);
+    return buf[0] & 0xFF;
   }
 
   int readInt(String what) throws IOException {

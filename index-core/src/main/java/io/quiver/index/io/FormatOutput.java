@@ -46,6 +46,11 @@ final class FormatOutput {
     }
   }
 
+  void writeByte(int v) throws IOException {
+    ensure(1);
+    buf.put((byte) v);
+  }
+
   void writeInt(int v) throws IOException {
     ensure(4);
     buf.putInt(v);
@@ -110,6 +115,12 @@ final class FormatOutput {
       off += m;
       n -= m;
     }
+  }
+
+  /** Moves every buffered byte to the stream and flushes it (for formats without Quiver's checksum). */
+  void flush() throws IOException {
+    drain();
+    out.flush();
   }
 
   /** Writes the CRC32C of everything written so far (not itself checksummed) and flushes. */

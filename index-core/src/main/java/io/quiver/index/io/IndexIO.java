@@ -22,7 +22,6 @@ import io.quiver.index.VectorIndex;
 import io.quiver.index.codec.Codec;
 import io.quiver.index.quantize.ProductQuantizer;
 import io.quiver.index.quantize.ScalarQuantizer;
-import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -183,7 +182,8 @@ public final class IndexIO {
     }
   }
 
-  private static String describe(VectorIndex index) {
+  /** "a CLASS (FACTORY)", for messages that name an index. */
+  static String describe(VectorIndex index) {
     String factory;
     try {
       factory = index.factoryString();
@@ -237,7 +237,16 @@ public final class IndexIO {
     o.writeSectionHeader(IndexFormat.SECTION_IDS, 8L * n);
     o.writeLongs(ids, 0, n);
     o.writeSectionHeader(CodecSections.flatCodesSection(codec), (long) n * codeSize);
-    int rowsPerChunk = Math.max(1, WRITE_CHUNK_BYTES / codeSize);
+    writeCodes(index, n, o);
+    return n;
+  }
+
+  /**
+   * Streams the first {@code n} stored codes of {@code index} (floats for Flat, bytes otherwise)
+   * in chunks of about {@value #WRITE_CHUNK_BYTES} bytes, so that writing never copies them all.
+   */
+  static void writeCodes(FlatCodesIndex<?> index, int n, FormatOutput o) throws IOException {
+    int rowsPerChunk = Math.max(1, WRITE_CHUNK_BYTES / index.codec().codeSize());
     for (int from = 0; from < n; from += rowsPerChunk) {
       int count = Math.min(rowsPerChunk, n - from);
       Object rows;
@@ -254,7 +263,6 @@ public final class IndexIO {
         o.writeBytes(b, 0, b.length);
       }
     }
-    return n;
   }
 
   /**
@@ -526,10 +534,7 @@ public final class IndexIO {
 
   /** Reads an index from {@code file}, checking every size against the file's length. */
   public static VectorIndex read(Path file) throws IOException {
-    long length = Files.size(file);
-    try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
-      return read(in, file.toString(), length);
-    }
+    return FormatInput.readFile(file, in -> new Reader(in).read());
   }
 
   /**
@@ -550,11 +555,7 @@ public final class IndexIO {
    * @param length the stream's total length in bytes, or -1 when unknown
    */
   public static VectorIndex read(InputStream in, String sourceName, long length) throws IOException {
-    Objects.requireNonNull(in, "in");
-    if (length < -1) {
-      throw new IllegalArgumentException("length must be >= 0, or -1 when unknown; was " + length);
-    }
-    return new Reader(new FormatInput(in, sourceName == null ? "<stream>" : sourceName, length)).read();
+    return new Reader(FormatInput.open(in, sourceName, length)).read();
   }
 
   /** One read: the header fields and the section walk (of a whole file, or of a nested one). */

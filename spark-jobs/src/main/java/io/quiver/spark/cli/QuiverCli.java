@@ -47,6 +47,8 @@ import picocli.CommandLine.UnmatchedArgumentException;
         SearchCommands.Join.class,
         SearchCommands.Evaluate.class,
         SearchCommands.Info.class,
+        FaissCommands.Export.class,
+        FaissCommands.Import.class,
         DemoCommand.class,
         JoinBenchCommand.class,
         CommandLine.HelpCommand.class,

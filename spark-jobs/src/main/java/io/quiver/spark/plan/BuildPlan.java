@@ -246,8 +246,11 @@ public final class BuildPlan {
     LOG.warn("--on-invalid skip: left out {} invalid input rows {}", invalid.total(), invalid.counts());
   }
 
-  /** The manifest, then {@code _SUCCESS}: the commit point. */
-  static void commit(Path index, Manifest m, org.apache.hadoop.conf.Configuration conf) throws IOException {
+  /**
+   * Commits a written index directory: deletes {@code _temporary/}, writes the manifest, then
+   * {@code _SUCCESS} (the commit point).
+   */
+  public static void commit(Path index, Manifest m, org.apache.hadoop.conf.Configuration conf) throws IOException {
     FileSystem fs = index.getFileSystem(conf);
     fs.delete(IndexLayout.temporary(index), true);
     m.write(index, conf);
@@ -291,9 +294,24 @@ public final class BuildPlan {
     }
     TaskContext tc = TaskContext.get();
     String attempt = tc == null ? "local" : tc.stageAttemptNumber() + "-" + tc.taskAttemptId();
+    Manifest.Shard m = writeShardFile(new Path(index), shard, s, lists, attempt, hc.get());
+    if (raw != null) {
+      m.refineFile = ShardStore.writeOnce(new Path(index), IndexLayout.refineFile(shard), attempt, hc.get(),
+          out -> IndexIO.write(raw, out), false);
+    }
+    return m;
+  }
+
+  /**
+   * Writes {@code s} as shard file number {@code shard} of {@code index} once
+   * ({@link ShardStore#writeOnce}, into the existing {@code shards/} and {@code _temporary/});
+   * {@code lists} are its {@code [list, entries]} pairs. Returns its manifest entry.
+   */
+  public static Manifest.Shard writeShardFile(Path index, int shard, InvertedFileIndex s, List<long[]> lists,
+                                              String attempt, org.apache.hadoop.conf.Configuration conf)
+      throws IOException {
     String file = IndexLayout.shardFile(shard);
-    Manifest.FileEntry entry = ShardStore.writeOnce(new Path(index), file, attempt, hc.get(),
-        out -> IndexIO.writeShard(s, out), false);
+    Manifest.FileEntry entry = ShardStore.writeOnce(index, file, attempt, conf, out -> IndexIO.writeShard(s, out), false);
     Manifest.Shard m = new Manifest.Shard();
     m.shard = shard;
     m.file = file;
@@ -302,10 +320,6 @@ public final class BuildPlan {
     m.crc32c = entry.crc32c;
     m.sha256 = entry.sha256;
     m.lists = lists;
-    if (raw != null) {
-      m.refineFile = ShardStore.writeOnce(new Path(index), IndexLayout.refineFile(shard), attempt, hc.get(),
-          out -> IndexIO.write(raw, out), false);
-    }
     return m;
   }
 
