@@ -121,7 +121,12 @@ public final class SparkSessions {
       applyToRunning(running, master, conf);
       return running;
     }
-    return builder(appName, master, conf, new SparkConf()).getOrCreate();
+    SparkSession created = builder(appName, master, conf, new SparkConf()).getOrCreate();
+    Option<String> ui = created.sparkContext().uiWebUrl();
+    if (ui.isDefined()) {
+      LOG.info("the Spark UI of this run: {} (its jobs are named after Quiver's phases)", ui.get());
+    }
+    return created;
   }
 
   /**

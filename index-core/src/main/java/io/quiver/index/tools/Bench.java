@@ -37,17 +37,18 @@ import java.util.Set;
 final class Bench {
 
   static final String USAGE = String.join("\n",
-      "usage: quiver bench --factory F --base B [--query Q] [--gt G.ivecs] [--metric l2|ip|cosine]",
+      "usage: quiver bench --factory F --base B [--queries Q] [--ground-truth G.ivecs] [--metric l2|ip|cosine]",
       "                    [--k 10] [--nprobe N[,N...]] [--kfactor F[,F...]] [--threads T] [--seed S] [--repeat R]",
       "                    [--backend auto|cpu|gpu]",
       "",
       "  --factory F   index factory string: " + IndexFactory.GRAMMAR,
       "  --base B      base vectors: a .fvecs or .bvecs file, or generated:N:D[:clusters]",
       "                (seeded synthetic data of N vectors of dimension D, see SyntheticData)",
-      "  --query Q     query vectors: a .fvecs or .bvecs file, or generated:NQ (same distribution as a",
+      "  --queries Q   query vectors: a .fvecs or .bvecs file, or generated:NQ (same distribution as a",
       "                generated base, other points); default generated:1000 for a generated base",
-      "  --gt G        ground truth .ivecs (row q: ids of the true neighbours of query q, nearest",
-      "                first); without it the ground truth is computed exactly with a Flat index",
+      "                (also --query, as the Spark commands spell it --queries)",
+      "  --ground-truth G  ground truth .ivecs (row q: ids of the true neighbours of query q, nearest",
+      "                first); without it the ground truth is computed exactly with a Flat index (also --gt)",
       "  --metric M    l2 (default), ip or cosine",
       "  --k K         neighbours per query (default 10)",
       "  --nprobe N    lists visited per query for IVF indexes (default 1, as FAISS); a comma-separated",
@@ -85,8 +86,25 @@ final class Bench {
     return ComputeBackends.current().name();
   }
 
+  /** The spellings of the Spark commands, {@code --queries} and {@code --ground-truth}, for {@code --query} and {@code --gt}. */
+  static String[] aliases(String[] argv) {
+    String[] out = argv.clone();
+    for (int i = 0; i < out.length; i++) {
+      String a = out[i];
+      if (a.equals("--queries") || a.startsWith("--queries=")) {
+        out[i] = "--query" + a.substring("--queries".length());
+      } else if (a.equals("--ground-truth") || a.startsWith("--ground-truth=")) {
+        out[i] = "--gt" + a.substring("--ground-truth".length());
+      }
+      if (out[i].startsWith("--") && out[i].indexOf('=') < 0 && !out[i].equals("--help")) {
+        i++; // the option's value, whatever it looks like
+      }
+    }
+    return out;
+  }
+
   static int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
-    Args a = new Args("bench", argv, 0, OPTIONS);
+    Args a = new Args("bench", aliases(argv), 0, OPTIONS);
     if (a.has("help")) {
       out.println(USAGE);
       return 0;
@@ -106,7 +124,7 @@ final class Bench {
     Data base = loadBase(baseSpec, seed, err);
     String querySpec = a.get("query", base.generator != null ? "generated:1000" : null);
     if (querySpec == null) {
-      throw new Args.UsageException("bench: --query is required when --base is a file");
+      throw new Args.UsageException("bench: --queries is required when --base is a file");
     }
     Data queries = loadQueries(querySpec, base, seed, err);
     if (queries.d != base.d) {

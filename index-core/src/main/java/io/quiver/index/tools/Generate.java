@@ -19,14 +19,15 @@ import java.util.Set;
 final class Generate {
 
   static final String USAGE = String.join("\n",
-      "usage: quiver generate --n N --d D [--clusters C] [--seed S] --out BASE.fvecs [--nq NQ --query-out Q.fvecs]",
+      "usage: quiver generate-vecs --n N --d D [--clusters C] [--seed S] --out BASE.fvecs [--nq NQ --query-out Q.fvecs]",
+      "       (index-core's 'generate': java -jar index-core.jar generate ...)",
       "",
       "  --n N          base vectors to write",
       "  --d D          dimension",
       "  --clusters C   mixture components of the latent space (default 0: one Gaussian)",
       "  --seed S       seed (default 1234); same data as bench --base generated:N:D:C --seed S",
       "  --out F        base vectors file (.fvecs)",
-      "  --nq NQ        query vectors to write (same as bench --query generated:NQ)",
+      "  --nq NQ        query vectors to write (same as bench --queries generated:NQ)",
       "  --query-out F  query vectors file (.fvecs)");
 
   private static final Set<String> OPTIONS = new LinkedHashSet<>(Arrays.asList(

@@ -140,6 +140,10 @@ class QuiverToolTest {
     assertEquals(0, run("bench", "--factory", "Flat", "--base", b.toString(), "--query", q.toString(), "--gt", g.toString(),
         "--k", "5", "--repeat", "1"), stderr());
     assertEquals(1.0, number(stdout(), "recall_at_k"), 1e-9, stdout());
+    // the Spark commands' spellings, --queries and --ground-truth (also as --name=value), mean the same
+    assertEquals(0, run("bench", "--factory", "Flat", "--base", b.toString(), "--queries", q.toString(),
+        "--ground-truth=" + g, "--k", "5", "--repeat", "1"), stderr());
+    assertEquals(1.0, number(stdout(), "recall_at_k"), 1e-9, stdout());
     // k larger than the ground truth's width is refused, naming the file
     assertEquals(1, run("bench", "--factory", "Flat", "--base", b.toString(), "--query", q.toString(), "--gt", g.toString(),
         "--k", "10", "--repeat", "1"));
@@ -177,6 +181,10 @@ class QuiverToolTest {
     assertTrue(stderr().contains("/no/such/file.fvecs"), stderr());
     assertEquals(0, run("bench", "--help"));
     assertTrue(stdout().contains("recall_at_k"), stdout());
+    assertTrue(stdout().contains("--queries Q") && stdout().contains("--ground-truth G"), stdout());
+    // scripts/quiver runs index-core's generate as generate-vecs: its help says so
+    assertEquals(0, run("generate", "--help"));
+    assertTrue(stdout().startsWith("usage: quiver generate-vecs --n N --d D"), stdout());
   }
 
   @Test

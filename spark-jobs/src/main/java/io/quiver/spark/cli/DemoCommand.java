@@ -57,6 +57,17 @@ public final class DemoCommand implements Callable<Integer> {
     if (rows < 1 || queries < 1) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--rows and --queries must be >= 1");
     }
+    try {
+      io.quiver.spark.plan.TrainPlan.checkFactory(factory);
+    } catch (IllegalArgumentException e) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--factory: " + e.getMessage());
+    }
+    SearchPlan.Options options;
+    try {
+      options = new SearchPlan.Options(k, nprobe, 1f, SearchPlan.Strategy.AUTO, SearchPlan.DEFAULT_BROADCAST_BYTES, 0);
+    } catch (IllegalArgumentException e) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
     SparkSession session = spark.session("quiver demo");
     String root = new org.apache.hadoop.fs.Path(dir).toString();
     IndexJobs.prepareOutput(session, root, true);
@@ -73,8 +84,12 @@ public final class DemoCommand implements Callable<Integer> {
 
     long t0 = System.nanoTime();
     SyntheticVectors data = new SyntheticVectors(dim, clusters, seed);
-    data.dataFrame(session, 0, rows, partitions).write().mode(SaveMode.ErrorIfExists).parquet(base);
-    data.dataFrame(session, rows, queries, partitions).write().mode(SaveMode.ErrorIfExists).parquet(query);
+    try (io.quiver.spark.plan.Phase p = io.quiver.spark.plan.Phase.start(session, "demo",
+        "generate %,d base vectors and %,d queries of d = %d", rows, queries, dim)) {
+      data.dataFrame(session, 0, rows, partitions).write().mode(SaveMode.ErrorIfExists).parquet(base);
+      data.dataFrame(session, rows, queries, partitions).write().mode(SaveMode.ErrorIfExists).parquet(query);
+      p.done(rows + queries, "vectors");
+    }
     json.put("generate_s", Json.secondsSince(t0));
 
     long t1 = System.nanoTime();
@@ -86,8 +101,6 @@ public final class DemoCommand implements Callable<Integer> {
     json.put("shards", built.get("shards"));
 
     IndexJobs.Input q = new IndexJobs.Input(query, "parquet", "id", "vector");
-    SearchPlan.Options options = new SearchPlan.Options(k, nprobe, 1f, SearchPlan.Strategy.AUTO,
-        SearchPlan.DEFAULT_BROADCAST_BYTES, 0);
     Map<String, Object> searched = SearchJobs.search(session, index, q, options, results, "parquet", false, false);
     json.put("search_s", searched.get("search_s"));
     json.put("search_qps", Math.round(queries / (double) searched.get("search_s")));

@@ -35,12 +35,24 @@ final class Failures {
     return selfExplaining(pick) ? first : pick.getClass().getSimpleName() + ": " + first;
   }
 
+  /** Whether the failure is a mistake in what the job was asked ({@link io.quiver.spark.UsageException}). */
+  static boolean isUsageError(Throwable e) {
+    Set<Throwable> seen = new HashSet<>();
+    for (Throwable t = e; t != null && seen.add(t); t = t.getCause()) {
+      if (t instanceof io.quiver.spark.UsageException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private static boolean selfExplaining(Throwable t) {
     Class<?> c = t.getClass();
     return c == IllegalArgumentException.class || c == IllegalStateException.class || c == IOException.class
         || c == EOFException.class || c == UnsupportedOperationException.class
         || c.getName().startsWith("io.quiver.")
         || c.getName().equals("org.apache.spark.sql.AnalysisException")
-        || (t instanceof FileNotFoundException && t.getMessage().contains("not exist"));
+        || (t instanceof FileNotFoundException && (t.getMessage().contains("not exist")
+            || t.getMessage().startsWith("not a Quiver index")));
   }
 }

@@ -27,12 +27,13 @@ public final class IndexCommands {
     OnInvalidOption invalid;
   }
 
-  static IndexJobs.Input input(InputOptions in) {
-    return new IndexJobs.Input(in.input(), in.format(), in.idCol(), in.vectorCol());
+  static IndexJobs.Input input(InputOptions in, ReaderOptions reader) {
+    return new IndexJobs.Input(in.input(), in.format(), in.idCol(), in.vectorCol(), null, reader.options());
   }
 
-  static IndexJobs.Input input(InputOptions in, IndexOutput out) {
-    return new IndexJobs.Input(in.input(), in.format(), in.idCol(), in.vectorCol(), out.invalid.policy());
+  static IndexJobs.Input input(InputOptions in, ReaderOptions reader, IndexOutput out) {
+    return new IndexJobs.Input(in.input(), in.format(), in.idCol(), in.vectorCol(), out.invalid.policy(),
+        reader.options());
   }
 
   @Command(name = "train", mixinStandardHelpOptions = true,
@@ -46,6 +47,8 @@ public final class IndexCommands {
     @Mixin
     InputOptions in;
     @Mixin
+    ReaderOptions reader;
+    @Mixin
     TrainOptionsMixin train;
     @Option(names = "--output", required = true, paramLabel = "FILE", description = "The quantizer file to write.")
     String output;
@@ -54,15 +57,16 @@ public final class IndexCommands {
 
     @Override
     public Integer call() throws Exception {
+      IndexJobs.TrainOptions o = train.options(spec); // checked before Spark starts
       Json.print(spec.commandLine().getOut(),
-          IndexJobs.train(spark.session("quiver train"), input(in), train.options(), output, overwrite));
+          IndexJobs.train(spark.session("quiver train"), input(in, reader), o, output, overwrite));
       return 0;
     }
   }
 
   @Command(name = "build", mixinStandardHelpOptions = true,
       description = {"Build an index directory from a trained quantizer: assign and encode on the executors, write",
-          "balanced shards, then manifest.json and _SUCCESS."})
+          "balanced shards, then the manifest and _SUCCESS."})
   public static final class Build implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -70,6 +74,8 @@ public final class IndexCommands {
     SparkOptions spark;
     @Mixin
     InputOptions in;
+    @Mixin
+    ReaderOptions reader;
     @Option(names = "--quantizer", required = true, paramLabel = "FILE", description = "The file quiver train wrote.")
     String quantizer;
     @Mixin
@@ -80,7 +86,7 @@ public final class IndexCommands {
     @Override
     public Integer call() throws Exception {
       Json.print(spec.commandLine().getOut(),
-          IndexJobs.build(spark.session("quiver build"), input(in, out), quantizer, out.output, out.shards, seed,
+          IndexJobs.build(spark.session("quiver build"), input(in, reader, out), quantizer, out.output, out.shards, seed,
               out.overwrite));
       return 0;
     }
@@ -96,14 +102,17 @@ public final class IndexCommands {
     @Mixin
     InputOptions in;
     @Mixin
+    ReaderOptions reader;
+    @Mixin
     TrainOptionsMixin train;
     @Mixin
     IndexOutput out;
 
     @Override
     public Integer call() throws Exception {
+      IndexJobs.TrainOptions o = train.options(spec); // checked before Spark starts
       Json.print(spec.commandLine().getOut(),
-          IndexJobs.index(spark.session("quiver index"), input(in, out), train.options(), out.output, out.shards,
+          IndexJobs.index(spark.session("quiver index"), input(in, reader, out), o, out.output, out.shards,
               out.overwrite));
       return 0;
     }

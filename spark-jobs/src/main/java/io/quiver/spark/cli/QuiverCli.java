@@ -83,7 +83,55 @@ public final class QuiverCli implements Callable<Integer> {
     cl.setCaseInsensitiveEnumValuesAllowed(true);
     cl.setParameterExceptionHandler(QuiverCli::usageError);
     cl.setExecutionExceptionHandler(QuiverCli::jobFailure);
+    everyCommand(cl);
+    cl.getHelpSectionMap().put(CommandLine.Model.UsageMessageSpec.SECTION_KEY_COMMAND_LIST, QuiverCli::commandList);
     return cl;
+  }
+
+  /** Every command prints the version with {@code --version} (picocli gives subcommands none of their own). */
+  private static void everyCommand(CommandLine cl) {
+    for (CommandLine sub : cl.getSubcommands().values()) {
+      CommandSpec s = sub.getCommandSpec();
+      if (s.versionProvider() == null && s.version().length == 0) {
+        s.versionProvider(new Version());
+      }
+      everyCommand(sub);
+    }
+  }
+
+  /**
+   * The list of commands in {@code quiver --help}: each with the first sentence of its
+   * description, whole and wrapped (picocli's own list shows the first line of the description
+   * only, which ends mid-sentence).
+   */
+  static String commandList(CommandLine.Help help) {
+    java.util.Map<String, CommandLine.Help> subs = help.subcommands();
+    if (subs.isEmpty()) {
+      return "";
+    }
+    int nameWidth = 2;
+    for (String name : subs.keySet()) {
+      nameWidth = Math.max(nameWidth, name.length() + 4);
+    }
+    int width = help.commandSpec().usageMessage().width();
+    CommandLine.Help.TextTable table = CommandLine.Help.TextTable.forColumns(help.colorScheme(),
+        new CommandLine.Help.Column(nameWidth, 2, CommandLine.Help.Column.Overflow.SPAN),
+        new CommandLine.Help.Column(Math.max(20, width - nameWidth), 0, CommandLine.Help.Column.Overflow.WRAP));
+    for (java.util.Map.Entry<String, CommandLine.Help> e : subs.entrySet()) {
+      CommandSpec spec = e.getValue().commandSpec();
+      String[] text = spec.usageMessage().header().length > 0 ? spec.usageMessage().header()
+          : spec.usageMessage().description();
+      table.addRowValues(help.colorScheme().commandText(e.getKey()),
+          help.colorScheme().text(firstSentence(String.join(" ", text))));
+    }
+    return table.toString();
+  }
+
+  /** Up to the first full stop that ends a sentence (not one of "e.g.", "i.e."), or all of it. */
+  static String firstSentence(String text) {
+    String t = text.strip().replaceAll("\\s+", " ");
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?<!e\\.g|i\\.e|etc)\\.(\\s|$)").matcher(t);
+    return m.find() ? t.substring(0, m.start() + 1) : t;
   }
 
   /**
@@ -118,6 +166,7 @@ public final class QuiverCli implements Callable<Integer> {
     PrintWriter err = new PrintWriter(System.err, true, StandardCharsets.UTF_8);
     int status = execute(args, out, err);
     if (SparkOptions.sessionRequested()) {
+      keepUiOpen(err);
       try {
         SparkSessions.stopRunning();
       } catch (RuntimeException e) {
@@ -127,6 +176,27 @@ public final class QuiverCli implements Callable<Integer> {
     }
     if (status != 0) {
       System.exit(status);
+    }
+  }
+
+  /** The system property ({@code scripts/quiver --ui} sets it) that keeps the Spark UI up after the command. */
+  public static final String KEEP_UI = "quiver.ui.keep";
+
+  /**
+   * With {@value #KEEP_UI} set and a terminal, waits for Enter before Spark (and its UI) stops,
+   * so that the finished jobs can be looked at.
+   */
+  private static void keepUiOpen(PrintWriter err) {
+    org.apache.spark.sql.SparkSession s = SparkSessions.running();
+    if (s == null || !Boolean.getBoolean(KEEP_UI) || System.console() == null || s.sparkContext().uiWebUrl().isEmpty()) {
+      return;
+    }
+    err.println("quiver: the Spark UI stays at " + s.sparkContext().uiWebUrl().get() + "; press Enter to stop Spark");
+    err.flush();
+    try {
+      System.console().reader().read();
+    } catch (IOException e) {
+      // stop now
     }
   }
 
@@ -141,14 +211,23 @@ public final class QuiverCli implements Callable<Integer> {
     return cl.getCommandSpec().exitCodeOnInvalidInput();
   }
 
+  /**
+   * A failed job: one line naming what failed (the stack trace too with {@code --verbose});
+   * exit status 1, or 2 when the job found a mistake in what it was asked
+   * ({@link io.quiver.spark.UsageException}).
+   */
   private static int jobFailure(Exception e, CommandLine cl, ParseResult parseResult) {
     PrintWriter err = cl.getErr();
     err.println(cl.getCommandSpec().qualifiedName() + ": " + Failures.oneLine(e));
+    boolean usage = Failures.isUsageError(e);
+    if (usage) {
+      err.println("Run '" + cl.getCommandSpec().qualifiedName() + " --help' for the options.");
+    }
     if (verbose(parseResult) || debugEnv()) {
       e.printStackTrace(err);
     }
     err.flush();
-    return 1;
+    return usage ? cl.getCommandSpec().exitCodeOnInvalidInput() : 1;
   }
 
   private static boolean verbose(ParseResult parseResult) {

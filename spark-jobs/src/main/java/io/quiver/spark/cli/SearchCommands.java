@@ -39,6 +39,10 @@ public final class SearchCommands {
     IndexJobs.Input input(io.quiver.spark.plan.InvalidRows.Policy onInvalid) {
       return new IndexJobs.Input(path, format, idCol, vectorCol, onInvalid);
     }
+
+    IndexJobs.Input input(io.quiver.spark.plan.InvalidRows.Policy onInvalid, ReaderOptions reader) {
+      return input(onInvalid).withOptions(reader.options());
+    }
   }
 
   /** {@code --k --nprobe --strategy}. */
@@ -64,16 +68,26 @@ public final class SearchCommands {
         description = "Bound of each executor's shard cache (default: a quarter of the executor heap).")
     Long cacheBytes;
 
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec mixee;
+
     SearchPlan.Options options() {
       return options(null);
     }
 
-    /** With a distance threshold (null: none), which allows k = 0. */
+    /**
+     * With a distance threshold (null: none), which allows k = 0; checked before Spark starts, a
+     * bad value being a usage error.
+     */
     SearchPlan.Options options(Double threshold) {
-      SearchPlan.Constraints c = threshold == null ? SearchPlan.Constraints.NONE
-          : SearchPlan.Constraints.NONE.withRadius(threshold.floatValue());
-      return new SearchPlan.Options(k, nprobe, kFactor, SearchPlan.Strategy.parse(strategy), broadcastBytes,
-          cacheBytes != null ? cacheBytes : 0, c);
+      try {
+        SearchPlan.Constraints c = threshold == null ? SearchPlan.Constraints.NONE
+            : SearchPlan.Constraints.NONE.withRadius(threshold.floatValue());
+        return new SearchPlan.Options(k, nprobe, kFactor, SearchPlan.Strategy.parse(strategy), broadcastBytes,
+            cacheBytes != null ? cacheBytes : 0, c);
+      } catch (IllegalArgumentException e) {
+        throw new picocli.CommandLine.ParameterException(mixee.commandLine(), e.getMessage());
+      }
     }
   }
 
@@ -101,7 +115,8 @@ public final class SearchCommands {
         description = "Item id column, the ids the index was built with (default: ${DEFAULT-VALUE}).")
     String itemsIdCol;
     @Option(names = "--item-cols", paramLabel = "COLS", split = ",",
-        description = "Item columns carried with each neighbour, joined by id after the top-k merge.")
+        description = "Item columns carried with each neighbour (text, JSON metadata, ...), joined by id after the "
+            + "top-k merge, from --items or else the index's input.")
     java.util.List<String> itemCols = new java.util.ArrayList<>();
     @Option(names = "--filter", paramLabel = "EXPR",
         description = "Only items satisfying this Spark SQL predicate on item columns, evaluated during the scan "
@@ -121,8 +136,24 @@ public final class SearchCommands {
         description = "Candidates fetched for --mmr-lambda (default: 4 * k).")
     int fetchK;
 
-    JoinJobs.Refinements refinements() {
-      IndexJobs.Input in = items == null ? null : new IndexJobs.Input(items, itemsFormat, itemsIdCol, VectorRows.VECTOR);
+    /** Checks what needs no data, before Spark starts. */
+    void check(CommandSpec spec) {
+      if (mmrLambda != null && !(mmrLambda >= 0 && mmrLambda <= 1)) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--mmr-lambda must be in [0, 1], was "
+            + mmrLambda);
+      }
+      if (fetchK < 0) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--fetch-k must be >= 0, was " + fetchK);
+      }
+      if (!(filterFactor >= 0) || Float.isInfinite(filterFactor)) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--filter-factor must be a finite "
+            + "number >= 0, was " + filterFactor);
+      }
+    }
+
+    JoinJobs.Refinements refinements(ReaderOptions reader) {
+      IndexJobs.Input in = items == null ? null
+          : new IndexJobs.Input(items, itemsFormat, itemsIdCol, VectorRows.VECTOR, null, reader.options());
       return new JoinJobs.Refinements(in, itemCols, filter, matchCol, filterFactor,
           mmrLambda == null ? Float.NaN : mmrLambda, fetchK);
     }
@@ -131,7 +162,7 @@ public final class SearchCommands {
   @Command(name = "join", mixinStandardHelpOptions = true,
       description = {"Similarity join: each query row with its k nearest items (--k), or every item within",
           "--threshold (with --k 0), or both; --self joins the index's items with themselves, never pairing a row",
-          "with itself. Writes one row per pair: (id, neighbor, distance, item columns)."})
+          "with itself. Writes one row per pair: (id, neighbor, distance, item columns, query_<query columns>)."})
   public static final class Join implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -158,10 +189,16 @@ public final class SearchCommands {
     @Option(names = "--threshold", paramLabel = "T",
         description = "Keep pairs within T: squared L2 below T, inner product or cosine above T.")
     Double threshold;
+    @Option(names = "--query-cols", paramLabel = "COLS", split = ",",
+        description = "Query columns carried into each pair, written as query_<name> (with --self: item columns of "
+            + "the query's own row).")
+    java.util.List<String> queryCols = new java.util.ArrayList<>();
     @Mixin
     SearchOptions search;
     @Mixin
     RefineOptions refine;
+    @Mixin
+    ReaderOptions reader;
     @Mixin
     ResultOutput out;
     @Mixin
@@ -172,11 +209,17 @@ public final class SearchCommands {
       if (self == (queries != null)) {
         throw new picocli.CommandLine.ParameterException(spec.commandLine(), "give either --queries or --self");
       }
+      if (pairsOnce && !self) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--pairs-once applies to self-joins "
+            + "(--self)");
+      }
+      refine.check(spec);
       SearchPlan.Options o = search.options(threshold);
-      IndexJobs.Input q = self ? null : new IndexJobs.Input(queries, format, idCol, vectorCol, invalid.policy());
+      IndexJobs.Input q = self ? null
+          : new IndexJobs.Input(queries, format, idCol, vectorCol, invalid.policy(), reader.options());
       Json.print(spec.commandLine().getOut(), JoinJobs.join(spark.session("quiver join"), index, q, o,
-          threshold == null ? Double.NaN : threshold, pairsOnce, refine.refinements(), out.output, out.format,
-          out.overwrite, invalid.policy()));
+          threshold == null ? Double.NaN : threshold, pairsOnce, refine.refinements(reader), queryCols, out.output,
+          out.format, out.overwrite, invalid.policy()));
       return 0;
     }
   }
@@ -202,23 +245,27 @@ public final class SearchCommands {
     @Mixin
     RefineOptions refine;
     @Mixin
+    ReaderOptions reader;
+    @Mixin
     OnInvalidOption invalid;
 
     @Override
     public Integer call() throws Exception {
-      JoinJobs.Refinements r = refine.refinements();
-      IndexJobs.Input qin = queries.input(invalid.policy());
+      refine.check(spec);
+      JoinJobs.Refinements r = refine.refinements(reader);
+      IndexJobs.Input qin = queries.input(invalid.policy(), reader);
+      SearchPlan.Options o = search.options();
       if (r.any()) {
         if (explode) {
           throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--explode is for plain searches; "
               + "with item columns, filters or MMR use 'quiver join', which writes one row per pair");
         }
         Json.print(spec.commandLine().getOut(), JoinJobs.search(spark.session("quiver search"), index,
-            qin, search.options(), r, out.output, out.format, out.overwrite));
+            qin, o, r, out.output, out.format, out.overwrite));
         return 0;
       }
       Json.print(spec.commandLine().getOut(), SearchJobs.search(spark.session("quiver search"), index,
-          qin, search.options(), out.output, out.format, explode, out.overwrite));
+          qin, o, out.output, out.format, explode, out.overwrite));
       return 0;
     }
   }
@@ -246,29 +293,47 @@ public final class SearchCommands {
     @Option(names = "--sample", paramLabel = "N", defaultValue = "0",
         description = "Evaluate the first N queries only; 0: all (default: ${DEFAULT-VALUE}).")
     int sample;
+    @Mixin
+    ReaderOptions reader;
 
     @Override
     public Integer call() throws Exception {
+      if (sample < 0) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--sample must be >= 0, was " + sample);
+      }
+      SearchPlan.Options o = search.options();
       IndexJobs.Input b = base == null ? null
-          : new IndexJobs.Input(base, queries.format, VectorRows.ID, VectorRows.VECTOR);
+          : new IndexJobs.Input(base, queries.format, VectorRows.ID, VectorRows.VECTOR, null, reader.options());
       Json.print(spec.commandLine().getOut(), SearchJobs.evaluate(spark.session("quiver evaluate"), index,
-          queries.input(), search.options(), groundTruth, b, sample));
+          queries.input(io.quiver.spark.plan.InvalidRows.Policy.FAIL, reader), o, groundTruth, b, sample));
       return 0;
     }
   }
 
   @Command(name = "info", mixinStandardHelpOptions = true,
-      description = "What an index holds: parameters, counts, list-size distribution, shards.")
+      description = "What an index holds: parameters, counts, list-size distribution, shards, the input it was built "
+          + "from.")
   public static final class Info implements Callable<Integer> {
     @Spec
     CommandSpec spec;
     @Mixin
     SparkOptions spark;
-    @Parameters(index = "0", paramLabel = "DIR", description = "The index directory.")
-    String index;
+    @Parameters(index = "0", arity = "0..1", paramLabel = "DIR", description = "The index directory (or --index DIR).")
+    String positional;
+    @Option(names = "--index", paramLabel = "DIR", description = "The index directory (or give it as the argument).")
+    String option;
 
     @Override
     public Integer call() throws Exception {
+      if (positional != null && option != null && !positional.equals(option)) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "two index directories given: '"
+            + positional + "' and --index '" + option + "'; give one");
+      }
+      String index = option != null ? option : positional;
+      if (index == null) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+            "Missing the index directory: quiver info DIR, or quiver info --index DIR");
+      }
       Json.print(spec.commandLine().getOut(), SearchJobs.info(spark.session("quiver info"), index));
       return 0;
     }

@@ -105,7 +105,11 @@ public final class SparkOptions {
       }
     }
     sessionRequested = true;
-    return SparkSessions.getOrCreate(appName, master, settings);
+    SparkSession session = SparkSessions.getOrCreate(appName, master, settings);
+    // the command's Spark jobs are one group named after it; each phase describes its own jobs
+    // (io.quiver.spark.plan.Phase), the others read as the command
+    session.sparkContext().setJobGroup(appName, appName, false);
+    return session;
   }
 
   /** Whether a command of this JVM asked for a session (so that {@link QuiverCli#main} stops it). */

@@ -1,7 +1,6 @@
 package io.quiver.spark.io;
 
 import java.io.Serializable;
-import java.util.Arrays;
 import java.util.List;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.VectorUDT;
@@ -98,7 +97,7 @@ public final class VectorColumns implements Serializable {
       return match;
     }
     throw new IllegalArgumentException("the input has no " + role + " column '" + name + "'; its columns are "
-        + Arrays.toString(schema.fieldNames()) + " (choose one with --" + (role.equals("id") ? "id-col" : "vector-col")
+        + Tables.userColumns(schema.fieldNames()) + " (choose one with --" + (role.equals("id") ? "id-col" : "vector-col")
         + ")");
   }
 

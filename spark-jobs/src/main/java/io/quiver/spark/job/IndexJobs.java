@@ -30,32 +30,53 @@ public final class IndexJobs {
   private IndexJobs() {}
 
   /**
-   * What the jobs read: a table, its two columns, and what to do with invalid rows
-   * ({@link InvalidRows}; default {@link InvalidRows.Policy#FAIL}).
+   * What the jobs read: a table, its two columns, what to do with invalid rows
+   * ({@link InvalidRows}; default {@link InvalidRows.Policy#FAIL}) and the reader's options
+   * ({@code DataFrameReader.option}, e.g. {@code header=true} for CSV; default none).
    */
-  public record Input(String path, String format, String idCol, String vectorCol, InvalidRows.Policy onInvalid) {
+  public record Input(String path, String format, String idCol, String vectorCol, InvalidRows.Policy onInvalid,
+                      Map<String, String> options) {
     public Input(String path, String format, String idCol, String vectorCol) {
       this(path, format, idCol, vectorCol, InvalidRows.Policy.FAIL);
+    }
+
+    public Input(String path, String format, String idCol, String vectorCol, InvalidRows.Policy onInvalid) {
+      this(path, format, idCol, vectorCol, onInvalid, Map.of());
     }
 
     public Input {
       if (onInvalid == null) {
         onInvalid = InvalidRows.Policy.FAIL;
       }
+      options = options == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(options));
+    }
+
+    /** This input with other reader options. */
+    public Input withOptions(Map<String, String> o) {
+      return new Input(path, format, idCol, vectorCol, onInvalid, o);
+    }
+
+    /**
+     * The table, after checking that it exists ({@code what}: "queries", "input", ...: a missing
+     * table fails with one line naming it).
+     */
+    public Dataset<Row> read(SparkSession spark, String what) {
+      String table = what.equals("queries") ? "the query table" : "the " + what + (what.endsWith("table") ? "" : " table");
+      return io.quiver.spark.io.Tables.read(spark, path, format, options, table);
     }
 
     public VectorInput open(SparkSession spark, String what) {
-      Dataset<Row> df = spark.read().format(format).load(path);
+      return open(read(spark, what), what);
+    }
+
+    /** The vectors of {@code df}, read with {@link #read}. */
+    public VectorInput open(Dataset<Row> df, String what) {
       return VectorInput.of(df, idCol, vectorCol, what + " " + path).onInvalid(onInvalid);
     }
 
-    Manifest.Input describe() {
-      Manifest.Input i = new Manifest.Input();
-      i.path = path;
-      i.format = format;
-      i.idCol = idCol;
-      i.vectorCol = vectorCol;
-      return i;
+    /** What the manifest records: the qualified path, format, options, columns and schema of {@code df}. */
+    public Manifest.Input describe(SparkSession spark, Dataset<Row> df) {
+      return io.quiver.spark.io.Tables.describe(spark, path, format, options, idCol, vectorCol, df.schema());
     }
   }
 
@@ -84,6 +105,35 @@ public final class IndexJobs {
     }
     fs.mkdirs(q);
     return q;
+  }
+
+  /**
+   * Fails, before any work, when {@code output} exists and {@code overwrite} is false (a job
+   * writing results would otherwise fail only at its end, with Spark's "set mode to overwrite").
+   */
+  public static void checkOutputAbsent(SparkSession spark, String output, boolean overwrite) {
+    if (overwrite) {
+      return;
+    }
+    try {
+      Path p = new Path(output);
+      FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
+      Path q = fs.makeQualified(p);
+      if (fs.exists(q)) {
+        boolean index = fs.exists(IndexLayout.manifest(q));
+        throw new IllegalArgumentException("the output " + q + " already exists" + (index ? " and holds an index" : "")
+            + "; choose another --output, or pass --overwrite to replace it");
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("cannot check the output " + output + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The rows of the table a job wrote (what its JSON result reports): a count over its files. */
+  public static long rowsWritten(SparkSession spark, String output, String format) {
+    try (io.quiver.spark.plan.Phase p = io.quiver.spark.plan.Phase.quiet(spark, "write", "count the rows written")) {
+      return spark.read().format(format).load(output).count();
+    }
   }
 
   /** The quantizer's file bytes: an 'RFLT' file around it (with no vectors) for RFlat indexes. */
@@ -155,12 +205,13 @@ public final class IndexJobs {
       throw new IllegalArgumentException(quantizerFile + " must hold a trained, empty IVF index (as quiver train writes "
           + "it); it is " + (q.isTrained() ? "not empty (" + q.ntotal() + " vectors)" : "untrained"));
     }
-    VectorInput vin = in.open(spark, "input");
+    Dataset<Row> df = in.read(spark, "input");
+    VectorInput vin = in.open(df, "input");
     StagedOutput staged = StagedOutput.begin(conf, output, overwrite);
     Map<String, Object> json = new LinkedHashMap<>();
     json.put("factory", q.factoryString() + (refine ? ",RFlat" : ""));
     try {
-      json.putAll(build(spark, vin, in.describe(), staged, q, refine, b, -1, shards, seed));
+      json.putAll(build(spark, vin, in.describe(spark, df), staged, q, refine, b, -1, shards, seed));
     } catch (Throwable e) {
       // Throwable: a failed Spark job throws SparkException, a checked exception Java does not see
       staged.abandon();
@@ -173,7 +224,8 @@ public final class IndexJobs {
   /** Trains, writes the quantizer into the index directory, and builds. */
   public static Map<String, Object> index(SparkSession spark, Input in, TrainOptions o, String output, int shards,
                                           boolean overwrite) throws IOException {
-    return index(spark, in.open(spark, "input"), in.describe(), o, output, shards, overwrite);
+    Dataset<Row> df = in.read(spark, "input");
+    return index(spark, in.open(df, "input"), in.describe(spark, df), o, output, shards, overwrite);
   }
 
   /**

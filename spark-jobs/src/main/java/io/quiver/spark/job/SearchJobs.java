@@ -4,12 +4,14 @@ import static org.apache.spark.sql.functions.arrays_zip;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.posexplode;
 
+import io.quiver.spark.UsageException;
 import io.quiver.index.FlatIndex;
 import io.quiver.index.Metric;
 import io.quiver.index.SearchParams;
 import io.quiver.index.SearchResult;
 import io.quiver.index.topk.TopKMerge;
 import io.quiver.spark.plan.MetricNames;
+import io.quiver.spark.plan.Phase;
 import io.quiver.spark.plan.SearchPlan;
 import io.quiver.spark.plan.VectorInput;
 import io.quiver.spark.shard.IndexLayout;
@@ -46,6 +48,7 @@ public final class SearchJobs {
                                            boolean overwrite) throws IOException {
     long start = System.nanoTime();
     IndexLayout.checkOutputApart(spark.sparkContext().hadoopConfiguration(), output, index);
+    IndexJobs.checkOutputAbsent(spark, output, overwrite);
     SearchPlan.LoadedIndex idx = SearchPlan.LoadedIndex.load(spark, index);
     VectorInput qin = queries.open(spark, "queries");
     SearchPlan.search(spark, idx, qin, o, result -> {
@@ -55,9 +58,10 @@ public final class SearchJobs {
                 col("col.distances").as("distance"))
             .where(col("neighbor").notEqual(-1));
       }
-      long t1 = System.nanoTime();
-      result.write().format(outputFormat).mode(overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists).save(output);
-      LOG.info("scanned, merged and wrote the results in {} ms", (System.nanoTime() - t1) / 1_000_000);
+      try (Phase p = Phase.start(spark, "search", "scan the shards, merge and write the results")) {
+        result.write().format(outputFormat).mode(overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists).save(output);
+        p.done();
+      }
       return null;
     });
     Map<String, Object> json = new LinkedHashMap<>();
@@ -65,6 +69,7 @@ public final class SearchJobs {
     json.put("output", output);
     json.put("k", o.k());
     json.put("nprobe", Math.min(o.nprobe(), idx.manifest().nlist));
+    json.put("rows", IndexJobs.rowsWritten(spark, output, outputFormat));
     json.put("invalid", qin.skipped().counts());
     json.put("search_s", IndexJobs.seconds(start));
     return json;
@@ -86,6 +91,9 @@ public final class SearchJobs {
     json.put("seed", m.seed);
     if (m.input != null) {
       json.put("input", m.input.path);
+      if (m.input.rows != null) {
+        json.put("input_rows", m.input.rows);
+      }
     }
     long[] sizes = m.listSizes().clone();
     Arrays.sort(sizes);
@@ -145,7 +153,11 @@ public final class SearchJobs {
     if (sample > 0) {
       qdf = qdf.limit(sample);
     }
-    List<InternalRow> rows = qdf.queryExecution().toRdd().toJavaRDD().map(InternalRow::copy).collect();
+    List<InternalRow> rows;
+    try (Phase p = Phase.start(spark, "evaluate", "read the queries")) {
+      rows = qdf.queryExecution().toRdd().toJavaRDD().map(InternalRow::copy).collect();
+      p.done(rows.size(), "queries");
+    }
     int nq = rows.size();
     if (nq == 0) {
       throw new IllegalArgumentException("the queries " + queries.path() + " have no rows");
@@ -156,10 +168,44 @@ public final class SearchJobs {
       qids[i] = rows.get(i).getLong(0);
       System.arraycopy(qin.vector(rows.get(i), m.d, "queries"), 0, q, i * m.d, m.d);
     }
+    // the exact neighbours first: a ground truth too shallow for k, or a base that is not the
+    // index's input, fails before the search
+    Map<String, Object> json = new LinkedHashMap<>();
+    int[][] truth;
+    Dataset<Row> baseTable = null;
+    IndexJobs.Input b = base;
+    if (groundTruth != null) {
+      truth = readIvecs(spark, groundTruth, qids);
+      int depth = Integer.MAX_VALUE;
+      for (int[] t : truth) {
+        depth = Math.min(depth, t.length);
+      }
+      if (k > depth) {
+        throw new UsageException("--k " + k + " is more than the ground truth " + groundTruth + " holds: " + depth
+            + " neighbours per query (recall at k needs k true neighbours); give --k " + depth + " or less, or leave "
+            + "out --ground-truth to compute exact neighbours on Spark");
+      }
+      json.put("ground_truth", groundTruth);
+    } else {
+      truth = null;
+      if (b != null) {
+        baseTable = b.read(spark, "base table");
+      } else {
+        baseTable = io.quiver.spark.io.Tables.openRecorded(spark, m.input, idx.path().toString(),
+            "the base table for exact search", "give it with --base, or give --ground-truth");
+        b = new IndexJobs.Input(m.input.path, m.input.format, m.input.idCol, m.input.vectorCol, null,
+            m.input.options);
+      }
+    }
     VectorInput sampled = VectorInput.of(qdf, "id", "vector", "queries " + queries.path());
 
     long t0 = System.nanoTime();
-    List<Row> found = SearchPlan.search(spark, idx, sampled, options, Dataset::collectAsList);
+    List<Row> found;
+    try (Phase p = Phase.start(spark, "evaluate", "search %,d queries (k = %d, nprobe = %d)", nq, k,
+        Math.min(nprobe, m.nlist))) {
+      found = SearchPlan.search(spark, idx, sampled, options, Dataset::collectAsList);
+      p.done(nq, "queries");
+    }
     double searchSeconds = (System.nanoTime() - t0) / 1e9;
     Map<Long, long[]> byId = new HashMap<>();
     for (Row r : found) {
@@ -167,16 +213,9 @@ public final class SearchJobs {
       byId.put(r.getLong(0), ids.stream().mapToLong(Long::longValue).toArray());
     }
 
-    Map<String, Object> json = new LinkedHashMap<>();
-    int[][] truth;
     long t1 = System.nanoTime();
-    if (groundTruth != null) {
-      truth = readIvecs(spark, groundTruth, qids);
-      json.put("ground_truth", groundTruth);
-    } else {
-      IndexJobs.Input b = base != null ? base
-          : new IndexJobs.Input(m.input.path, m.input.format, m.input.idCol, m.input.vectorCol);
-      SearchResult exact = exact(spark, b.open(spark, "base"), q, nq, m.d, MetricNames.parse(m.metric), k);
+    if (truth == null) {
+      SearchResult exact = exact(spark, b.open(baseTable, "base"), q, nq, m.d, MetricNames.parse(m.metric), k);
       truth = new int[nq][];
       for (int i = 0; i < nq; i++) {
         truth[i] = Arrays.stream(exact.ids(i)).mapToInt(x -> (int) x).toArray();
@@ -257,41 +296,47 @@ public final class SearchJobs {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Broadcast<float[]> qb = jsc.broadcast(q);
     boolean hi = metric.higherIsCloser();
-    Tuple2<long[], float[]> merged = base.internalRows().mapPartitions(it -> {
-      long[] ids = new long[nq * k];
-      float[] dist = new float[nq * k];
-      Arrays.fill(ids, -1);
-      Arrays.fill(dist, hi ? Float.NEGATIVE_INFINITY : Float.POSITIVE_INFINITY);
-      int block = 65536;
-      long[] bids = new long[block];
-      float[] bx = new float[block * d];
-      int n = 0;
-      while (true) {
-        boolean more = it.hasNext();
-        if (more) {
-          InternalRow r = it.next();
-          bids[n] = base.longId(r, "base");
-          System.arraycopy(base.vector(r, d, "base"), 0, bx, n * d, d);
-          n++;
+    org.apache.spark.util.LongAccumulator scanned = spark.sparkContext().longAccumulator("quiver: base vectors scanned");
+    Tuple2<long[], float[]> merged;
+    try (Phase phase = Phase.start(spark, "evaluate", "exact search of %,d queries (k = %d) over the base", nq, k)) {
+      merged = base.internalRows().mapPartitions(it -> {
+        long[] ids = new long[nq * k];
+        float[] dist = new float[nq * k];
+        Arrays.fill(ids, -1);
+        Arrays.fill(dist, hi ? Float.NEGATIVE_INFINITY : Float.POSITIVE_INFINITY);
+        int block = 65536;
+        long[] bids = new long[block];
+        float[] bx = new float[block * d];
+        int n = 0;
+        while (true) {
+          boolean more = it.hasNext();
+          if (more) {
+            InternalRow r = it.next();
+            bids[n] = base.longId(r, "base");
+            System.arraycopy(base.vector(r, d, "base"), 0, bx, n * d, d);
+            n++;
+            scanned.add(1);
+          }
+          if (n > 0 && (n == block || !more)) {
+            FlatIndex flat = new FlatIndex(d, metric);
+            flat.addWithIds(n == block ? bx : Arrays.copyOf(bx, n * d), n == block ? bids : Arrays.copyOf(bids, n));
+            SearchResult r = flat.search(qb.value(), k, SearchParams.defaults().withThreads(1));
+            mergeInto(ids, dist, r.ids(), r.distances(), nq, k, hi);
+            n = 0;
+          }
+          if (!more) {
+            break;
+          }
         }
-        if (n > 0 && (n == block || !more)) {
-          FlatIndex flat = new FlatIndex(d, metric);
-          flat.addWithIds(n == block ? bx : Arrays.copyOf(bx, n * d), n == block ? bids : Arrays.copyOf(bids, n));
-          SearchResult r = flat.search(qb.value(), k, SearchParams.defaults().withThreads(1));
-          mergeInto(ids, dist, r.ids(), r.distances(), nq, k, hi);
-          n = 0;
-        }
-        if (!more) {
-          break;
-        }
-      }
-      return java.util.Collections.singletonList(new Tuple2<>(ids, dist)).iterator();
-    }).treeReduce((a, b) -> {
-      long[] ids = a._1().clone();
-      float[] dist = a._2().clone();
-      mergeInto(ids, dist, b._1(), b._2(), nq, k, hi);
-      return new Tuple2<>(ids, dist);
-    });
+        return java.util.Collections.singletonList(new Tuple2<>(ids, dist)).iterator();
+      }).treeReduce((a, b) -> {
+        long[] ids = a._1().clone();
+        float[] dist = a._2().clone();
+        mergeInto(ids, dist, b._1(), b._2(), nq, k, hi);
+        return new Tuple2<>(ids, dist);
+      });
+      phase.done(scanned.value(), "base vectors");
+    }
     qb.destroy();
     return new SearchResult(nq, k, merged._1(), merged._2());
   }

@@ -124,19 +124,35 @@ public final class IvfKnn extends Estimator<IvfKnnModel> implements DefaultParam
     return "IVF" + lists + "," + ((Integer) $(m) == 0 ? "Flat" : "PQ" + $(m) + "x" + $(nbits));
   }
 
+  /**
+   * Builds the index over {@code dataset}. When the dataset is a plain read of a file table
+   * ({@code spark.read().parquet(path)}, columns selected or not), the index records the table's
+   * path and fingerprint, so that a saved and loaded model finds its item rows again without
+   * {@code setItems}.
+   */
   @Override
   public IvfKnnModel fit(Dataset<?> dataset) {
+    return ParamNames.call(() -> fitItems(dataset));
+  }
+
+  private IvfKnnModel fitItems(Dataset<?> dataset) {
     @SuppressWarnings("unchecked")
     Dataset<Row> items = (Dataset<Row>) dataset;
     SparkSession spark = items.sparkSession();
     VectorInput in = VectorInput.of(items, $(idCol), $(vectorCol), "items");
     String f = $(factory).trim().isEmpty() ? factoryFor(items.count()) : $(factory).trim();
+    try {
+      io.quiver.spark.plan.TrainPlan.checkFactory(f);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("factory: " + e.getMessage(), e);
+    }
     String dir = $(indexDir).isEmpty() ? defaultDir(spark) : $(indexDir);
     IndexJobs.TrainOptions o = new IndexJobs.TrainOptions(f, MetricNames.parse($(metric)), (Long) $(seed), (Long) $(sampleSize),
         io.quiver.spark.plan.TrainPlan.DEFAULT_MAX_TRAIN_BYTES);
     Map<String, Object> summary;
     try {
-      summary = IndexJobs.index(spark, in, null, o, dir, (Integer) $(numShards), false);
+      summary = IndexJobs.index(spark, in, io.quiver.spark.io.Tables.describe(items, $(idCol), $(vectorCol)), o, dir,
+          (Integer) $(numShards), false);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot build the index in " + dir + ": " + e.getMessage(), e);
     }
@@ -174,6 +190,12 @@ public final class IvfKnn extends Estimator<IvfKnnModel> implements DefaultParam
   public StructType transformSchema(StructType schema) {
     io.quiver.spark.io.VectorColumns.of(schema, $(idCol), $(vectorCol));
     return schema;
+  }
+
+  /** As Spark's, with array values shown as their elements. */
+  @Override
+  public String explainParam(Param<?> param) {
+    return KnnParams.explain(this, param);
   }
 
   @Override

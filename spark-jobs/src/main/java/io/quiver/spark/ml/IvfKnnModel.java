@@ -56,6 +56,10 @@ public final class IvfKnnModel extends Model<IvfKnnModel> implements MLWritable 
   private final String indexPath;
   private transient SearchPlan.LoadedIndex index;
   private transient Dataset<Row> items;
+  /** Where {@link #items} are read from when not set: a saved model's items.json, else the manifest's input. */
+  private Manifest.Input itemsSource;
+  /** The file of a saved model that records the table its item rows were read from. */
+  static final String ITEMS_FILE = "items.json";
 
   private final Param<String> idCol;
   private final Param<String> vectorCol;
@@ -162,12 +166,26 @@ public final class IvfKnnModel extends Model<IvfKnnModel> implements MLWritable 
   public String getOutputCol() { return $(outputCol); }
 
   /**
-   * The item rows (payload columns and filters read them): the dataset given to {@code fit},
-   * the one set here, or else the table recorded in the index's manifest.
+   * The item rows (payload columns, filters and self-joins read them): the dataset given to
+   * {@code fit}, the one set here, or else the table recorded in the index's manifest (which
+   * {@code fit} records when its dataset is a plain read of a file table, so a saved and loaded
+   * model finds its items again). Items without the vector column serve item columns and
+   * filters; a self-join then reads the vectors from the recorded table.
    */
   public IvfKnnModel setItems(Dataset<Row> items) {
     this.items = items;
     return this;
+  }
+
+  /**
+   * The item rows this model reads: those set with {@link #setItems} or given to {@code fit},
+   * else the index's recorded input, checked to be the table the index was built from (same
+   * schema and row count).
+   *
+   * @throws IllegalArgumentException when there are none, or the recorded table changed
+   */
+  public Dataset<Row> getItems() {
+    return items();
   }
 
   private SparkSession spark() {
@@ -187,14 +205,16 @@ public final class IvfKnnModel extends Model<IvfKnnModel> implements MLWritable 
 
   private Dataset<Row> items() {
     if (items == null) {
-      Manifest.Input in = index().manifest().input;
-      if (in == null || in.path == null) {
-        throw new IllegalStateException("the index " + indexPath + " records no input table (it was built from a "
-            + "DataFrame); give the item rows with setItems(items)");
-      }
-      items = spark().read().format(in.format).load(in.path);
+      items = recorded("the item table");
     }
     return items;
+  }
+
+  /** The table the item rows were recorded from (items.json, else the index's input), checked against its fingerprint. */
+  private Dataset<Row> recorded(String what) {
+    Manifest.Input in = itemsSource != null ? itemsSource : index().manifest().input;
+    return io.quiver.spark.io.Tables.openRecorded(spark(), in, indexPath, what,
+        "give the item rows with setItems(items)");
   }
 
   private List<String> itemColumns() {
@@ -238,19 +258,23 @@ public final class IvfKnnModel extends Model<IvfKnnModel> implements MLWritable 
   /** The queries with {@code outputCol}: their k nearest items, {@code array<struct<id, distance, itemCols...>>}. */
   @Override
   public Dataset<Row> transform(Dataset<?> dataset) {
-    transformSchema(dataset.schema());
-    @SuppressWarnings("unchecked")
-    Dataset<Row> numbered = Neighbors.numbered((Dataset<Row>) dataset);
-    Dataset<Row> result = search(numbered, Neighbors.ROW, getK(), SearchPlan.Constraints.NONE);
-    List<String> cols = itemColumns();
-    return Neighbors.withNeighbors(numbered, result, $(outputCol), cols.isEmpty() ? null : items(), $(idCol), cols);
+    return ParamNames.call(() -> {
+      transformSchema(dataset.schema());
+      @SuppressWarnings("unchecked")
+      Dataset<Row> numbered = Neighbors.numbered((Dataset<Row>) dataset);
+      Dataset<Row> result = search(numbered, Neighbors.ROW, getK(), SearchPlan.Constraints.NONE);
+      List<String> cols = itemColumns();
+      return Neighbors.withNeighbors(numbered, result, $(outputCol), cols.isEmpty() ? null : items(), $(idCol), cols);
+    });
   }
 
   /** Every query row with each of its {@code k} nearest item rows: {@code (datasetA, datasetB, distCol)}. */
   public Dataset<Row> knnJoin(Dataset<Row> queries, int kk) {
-    Dataset<Row> numbered = Neighbors.numbered(queries);
-    Dataset<Row> result = search(numbered, Neighbors.ROW, kk, SearchPlan.Constraints.NONE);
-    return Neighbors.joinRows(numbered, Neighbors.ROW, result, items(), $(idCol), $(distCol), false);
+    return ParamNames.call(() -> {
+      Dataset<Row> numbered = Neighbors.numbered(queries);
+      Dataset<Row> result = search(numbered, Neighbors.ROW, kk, SearchPlan.Constraints.NONE);
+      return Neighbors.joinRows(numbered, Neighbors.ROW, result, items(), $(idCol), $(distCol), false);
+    });
   }
 
   /**
@@ -263,10 +287,12 @@ public final class IvfKnnModel extends Model<IvfKnnModel> implements MLWritable 
 
   /** At most {@code k} items within {@code threshold} per query ({@code k = 0}: all of them). */
   public Dataset<Row> similarityJoin(Dataset<Row> queries, double threshold, int kk) {
-    Dataset<Row> numbered = Neighbors.numbered(queries);
-    Dataset<Row> result = search(numbered, Neighbors.ROW, kk,
-        SearchPlan.Constraints.NONE.withRadius((float) threshold));
-    return Neighbors.joinRows(numbered, Neighbors.ROW, result, items(), $(idCol), $(distCol), false);
+    return ParamNames.call(() -> {
+      Dataset<Row> numbered = Neighbors.numbered(queries);
+      Dataset<Row> result = search(numbered, Neighbors.ROW, kk,
+          SearchPlan.Constraints.NONE.withRadius((float) threshold));
+      return Neighbors.joinRows(numbered, Neighbors.ROW, result, items(), $(idCol), $(distCol), false);
+    });
   }
 
   /**
@@ -279,14 +305,46 @@ public final class IvfKnnModel extends Model<IvfKnnModel> implements MLWritable 
     if (!Double.isNaN(threshold)) {
       c = c.withRadius((float) threshold);
     }
-    Dataset<Row> it = items();
-    Dataset<Row> q = SearchPlan.withSelfIds(spark(), index(), it, $(idCol));
-    Dataset<Row> result = search(q, $(idCol), kk, c);
-    return Neighbors.joinRows(it, $(idCol), result, it, $(idCol), $(distCol), pairsOnce);
+    SearchPlan.Constraints constraints = c;
+    return ParamNames.call(() -> {
+      Dataset<Row> it = withVectors(items());
+      Dataset<Row> q = SearchPlan.withSelfIds(spark(), index(), it, $(idCol));
+      Dataset<Row> result = search(q, $(idCol), kk, constraints);
+      return Neighbors.joinRows(it, $(idCol), result, it, $(idCol), $(distCol), pairsOnce);
+    });
+  }
+
+  /**
+   * The item rows with their vectors: as they are when they have the vector column, else joined
+   * by id to the vectors of the index's recorded input (all its rows, with the items' columns
+   * where an item row has the id).
+   */
+  private Dataset<Row> withVectors(Dataset<Row> it) {
+    if (Arrays.asList(it.columns()).contains($(vectorCol))) {
+      return it;
+    }
+    Manifest.Input in = index().manifest().input;
+    if (in == null || in.path == null) {
+      throw new IllegalArgumentException("the item rows have no vector column '" + $(vectorCol) + "' (their columns: "
+          + String.join(", ", io.quiver.spark.io.Tables.userColumns(it.columns())) + ") and the index " + indexPath
+          + " records no input table to read the vectors from: give item rows with vectors (setItems), or set "
+          + "vectorCol");
+    }
+    Dataset<Row> base = io.quiver.spark.io.Tables.openRecorded(spark(), in, indexPath, "the self-join's vectors: the "
+        + "table", "give item rows with vectors (setItems)");
+    org.apache.spark.sql.types.DataType idType = base.schema().apply(in.idCol).dataType();
+    Dataset<Row> v = base.select(org.apache.spark.sql.functions.col(in.idCol).as("__quiver_vid"),
+        org.apache.spark.sql.functions.col(in.vectorCol).as($(vectorCol)));
+    Dataset<Row> j = v.join(it, v.col("__quiver_vid").equalTo(it.col($(idCol)).cast(idType)), "left");
+    return j.withColumn($(idCol), org.apache.spark.sql.functions.col("__quiver_vid")).drop("__quiver_vid");
   }
 
   @Override
   public StructType transformSchema(StructType schema) {
+    return ParamNames.call(() -> checkSchema(schema));
+  }
+
+  private StructType checkSchema(StructType schema) {
     // queries need a vector column only (they are numbered for the search)
     io.quiver.spark.io.VectorColumns.of(schema.add("__quiver_check_id", DataTypes.LongType), "__quiver_check_id",
         $(vectorCol));
@@ -296,15 +354,30 @@ public final class IvfKnnModel extends Model<IvfKnnModel> implements MLWritable 
     }
     DataType idType = "string".equals(index().manifest().idType) ? DataTypes.StringType : DataTypes.LongType;
     StructType neighbor = new StructType().add("id", idType).add("distance", DataTypes.FloatType);
-    for (String c : itemColumns()) {
-      neighbor = neighbor.add(c, items().schema().apply(c).dataType());
+    if (!itemColumns().isEmpty()) {
+      StructType it = items().schema();
+      for (String c : itemColumns()) {
+        if (!Arrays.asList(it.fieldNames()).contains(c)) {
+          throw new IllegalArgumentException("the item rows have no column '" + c + "' (itemCols); their columns: "
+              + String.join(", ", io.quiver.spark.io.Tables.userColumns(it.fieldNames())) + " (give item rows with it: "
+              + "setItems(items))");
+        }
+        neighbor = neighbor.add(c, it.apply(c).dataType());
+      }
     }
     return schema.add($(outputCol), DataTypes.createArrayType(neighbor, false), false);
+  }
+
+  /** As Spark's, with array values shown as their elements (Spark shows {@code [Ljava.lang.String;@...}). */
+  @Override
+  public String explainParam(org.apache.spark.ml.param.Param<?> param) {
+    return KnnParams.explain(this, param);
   }
 
   @Override
   public IvfKnnModel copy(ParamMap extra) {
     IvfKnnModel m = new IvfKnnModel(uid, indexPath, index, items);
+    m.itemsSource = itemsSource;
     return copyValues(m, extra).setParent(parent());
   }
 
@@ -340,6 +413,29 @@ public final class IvfKnnModel extends Model<IvfKnnModel> implements MLWritable 
       super.save(path);
     }
 
+    /**
+     * Records in items.json the table the model's item rows (set with setItems, or given to fit)
+     * are a plain read of, with its row count and schema, so that the loaded model reads them
+     * again; removes a copied items.json that no longer describes them.
+     */
+    private void writeItemsSource(FileSystem dfs, Path dst) throws IOException {
+      Path f = new Path(dst, ITEMS_FILE);
+      if (model.items == null) {
+        return; // the copied items.json (if any) still describes where they come from
+      }
+      Manifest.Input in = io.quiver.spark.io.Tables.describe(model.items, model.$(model.idCol), model.$(model.vectorCol));
+      Manifest.Input indexInput = model.index().manifest().input;
+      if (in == null || (indexInput != null && in.path.equals(indexInput.path))) {
+        dfs.delete(f, false); // none, or the manifest's input: nothing beyond the manifest to record
+        return;
+      }
+      in.rows = model.items.count();
+      try (java.io.OutputStream out = dfs.create(f, true)) {
+        out.write(new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter()
+            .writeValueAsBytes(in));
+      }
+    }
+
     @Override
     public void saveImpl(String path) {
       Configuration conf = sparkSession().sparkContext().hadoopConfiguration();
@@ -365,6 +461,7 @@ public final class IvfKnnModel extends Model<IvfKnnModel> implements MLWritable 
           }
         }
         DefaultParamsWriter$.MODULE$.saveMetadata(model, path, sparkSession());
+        writeItemsSource(dfs, dst);
         // the commit point, as the index jobs write it
         if (!FileUtil.copy(sfs, IndexLayout.success(src), dfs, IndexLayout.success(dst), false, false, conf)) {
           throw new IOException("cannot write " + IndexLayout.success(dst));
@@ -372,6 +469,19 @@ public final class IvfKnnModel extends Model<IvfKnnModel> implements MLWritable 
       } catch (IOException e) {
         throw new UncheckedIOException("cannot save the model to " + path + ": " + e.getMessage(), e);
       }
+    }
+  }
+
+  /** The item rows' source table, as items.json records it, or null. */
+  static Manifest.Input readItemsSource(FileSystem fs, Path dir) throws IOException {
+    Path f = new Path(dir, ITEMS_FILE);
+    if (!fs.exists(f)) {
+      return null;
+    }
+    try (java.io.InputStream in = fs.open(f)) {
+      return new com.fasterxml.jackson.databind.ObjectMapper()
+          .disable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+          .readValue(in, Manifest.Input.class);
     }
   }
 
@@ -392,6 +502,12 @@ public final class IvfKnnModel extends Model<IvfKnnModel> implements MLWritable 
         DefaultParamsReader.Metadata meta = DefaultParamsReader.loadMetadata(path, spark, IvfKnnModel.class.getName());
         IvfKnnModel m = open(meta.uid(), spark, path, null);
         meta.getAndSetParams(m, meta.getAndSetParams$default$2());
+        try {
+          Path p = new Path(path);
+          m.itemsSource = readItemsSource(p.getFileSystem(conf), p);
+        } catch (IOException e) {
+          throw new UncheckedIOException("cannot read " + path + "/" + ITEMS_FILE + ": " + e.getMessage(), e);
+        }
         return m;
       }
       IvfKnnModel m = open(Identifiable$.MODULE$.randomUID("ivfKnn"), spark, path, null);

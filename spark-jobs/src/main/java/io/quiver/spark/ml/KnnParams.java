@@ -24,9 +24,8 @@ final class KnnParams {
 
   /** Index building (the estimator; the model keeps them for reference). */
   static Param<String> factory(Identifiable p) {
-    return new Param<>(p, "factory", "FAISS index factory string of an IVF index: IVF<nlist>,Flat | "
-        + "IVF<nlist>,PQ<m>[x<nbits>] | IVF<nlist>,SQ8|SQ4|SQfp16, optionally ,RFlat. Empty: built from nlist, m "
-        + "and nbits", fn(s -> s != null));
+    return new Param<>(p, "factory", "FAISS index factory string of an IVF index: "
+        + io.quiver.spark.plan.TrainPlan.ACCEPTED + ". Empty: built from nlist, m and nbits", fn(s -> s != null));
   }
 
   static IntParam nlist(Identifiable p) {
@@ -174,6 +173,43 @@ final class KnnParams {
       };
       set(owner, p, v);
     }
+  }
+
+  /**
+   * Spark's {@code explainParam} ({@code name: doc (default: x, current: y)}), with array values
+   * shown as their elements: Spark concatenates the array object itself, which reads
+   * {@code [Ljava.lang.String;@1b2c3d}.
+   */
+  static String explain(Params owner, Param<?> param) {
+    scala.Option<?> def = owner.getDefault(param);
+    scala.Option<?> cur = owner.get(param);
+    String value;
+    if (def.isEmpty() && cur.isEmpty()) {
+      value = "undefined";
+    } else {
+      StringBuilder sb = new StringBuilder();
+      if (def.isDefined()) {
+        sb.append("default: ").append(show(def.get()));
+      }
+      if (cur.isDefined()) {
+        sb.append(sb.length() > 0 ? ", " : "").append("current: ").append(show(cur.get()));
+      }
+      value = sb.toString();
+    }
+    return param.name() + ": " + param.doc() + " (" + value + ")";
+  }
+
+  private static String show(Object v) {
+    if (v instanceof Object[] a) {
+      return java.util.Arrays.toString(a);
+    }
+    if (v instanceof double[] a) {
+      return java.util.Arrays.toString(a);
+    }
+    if (v instanceof int[] a) {
+      return java.util.Arrays.toString(a);
+    }
+    return String.valueOf(v);
   }
 
   @SuppressWarnings({"unchecked", "rawtypes"})

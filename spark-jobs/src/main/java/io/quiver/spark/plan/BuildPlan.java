@@ -78,6 +78,16 @@ public final class BuildPlan {
                              InvertedFileIndex quantizer, boolean refine, byte[] quantizerBytes,
                              Manifest.FileEntry quantizerEntry,
                              long inputRows, int shards, long seed) throws IOException {
+    try (Phase.Sequence phases = new Phase.Sequence(spark, "build")) {
+      return build(spark, input, inputInfo, index, quantizer, refine, quantizerBytes, quantizerEntry, inputRows, shards,
+          seed, phases);
+    }
+  }
+
+  private static Result build(SparkSession spark, VectorInput input, Manifest.Input inputInfo, Path index,
+                              InvertedFileIndex quantizer, boolean refine, byte[] quantizerBytes,
+                              Manifest.FileEntry quantizerEntry, long inputRows, int shards, long seed,
+                              Phase.Sequence phases) throws IOException {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     HadoopConf hc = new HadoopConf(spark.sparkContext().hadoopConfiguration());
     int d = quantizer.d();
@@ -87,8 +97,11 @@ public final class BuildPlan {
     Broadcast<byte[]> qb = jsc.broadcast(quantizerBytes);
     long t0 = System.nanoTime();
     if (inputRows < 0) {
+      phases.next("count the input rows");
       inputRows = input.projected().count();
+      phases.end(inputRows, "rows");
     }
+    phases.next("encode %,d vectors (d = %d) into %,d lists", inputRows, d, nlist);
 
     // one pass over the input: invalid rows are counted (and left out) where they are read
     InvalidRows invalidRows = new InvalidRows();
@@ -161,8 +174,8 @@ public final class BuildPlan {
     }
     int nshards = shards > 0 ? shards : defaultShards(rows, codeSize, DEFAULT_SHARD_BYTES);
     ShardPlan plan = ShardPlan.balance(histogram, nshards);
-    LOG.info("encoded {} vectors into {} lists in {} s; writing {} shards", rows, nlist,
-        String.format("%.1f", encodeSeconds), nshards);
+    phases.end(rows, "vectors");
+    phases.next("write %,d vectors in %d shards", rows, nshards);
 
     long t1 = System.nanoTime();
     // the shard tasks create files only inside these (writeOnce without createDirectories): an
@@ -210,6 +223,9 @@ public final class BuildPlan {
     m.codeSize = codeSize;
     m.ntotal = total;
     m.idType = input.idType() == VectorInput.IdType.STRING ? "string" : "long";
+    if (inputInfo != null && inputInfo.rows == null) {
+      inputInfo.rows = inputRows; // the fingerprint's row count: every row of the table, invalid ones included
+    }
     m.input = inputInfo;
     m.seed = seed;
     m.quantizer = quantizerEntry;
@@ -218,8 +234,8 @@ public final class BuildPlan {
     m.buildId = Manifest.buildIdOf(quantizerEntry, sorted);
     commit(index, m, spark.sparkContext().hadoopConfiguration());
     double writeSeconds = (System.nanoTime() - t1) / 1e9;
-    LOG.info("wrote {} shards ({} vectors) in {} s; committed {}", nshards, total, String.format("%.1f", writeSeconds),
-        index);
+    phases.end(total, "vectors");
+    LOG.info("committed {}", index);
     return new Result(m, total, encodeSeconds, writeSeconds);
   }
 

@@ -414,8 +414,8 @@ public final class SearchPlan {
     int k = o.k();
     int kMost = Math.max(k, o.constraints().mmr() ? o.constraints().fetchK() : 0);
     if (kMost > Math.max(1, m.ntotal)) {
-      throw new IllegalArgumentException((kMost == k ? "--k " : "--fetch-k ") + kMost + " is more than the " + m.ntotal
-          + " vectors " + index.path() + " holds: k is at most the index's ntotal");
+      throw new io.quiver.spark.UsageException((kMost == k ? "--k " : "--fetch-k ") + kMost + " is more than the "
+          + m.ntotal + " vectors " + index.path() + " holds: k is at most the index's ntotal");
     }
     int nprobe = Math.min(o.nprobe(), m.nlist);
     boolean hi = MetricNames.parse(m.metric).higherIsCloser();
@@ -454,7 +454,11 @@ public final class SearchPlan {
     JavaRDD<Query> queries = queries(input, d, invalidRows).persist(StorageLevel.MEMORY_AND_DISK());
     cached.add(queries);
     long tRead = System.nanoTime();
-    long nq = queries.count();
+    long nq;
+    try (Phase p = Phase.start(spark, "search", "read and check the queries")) {
+      nq = queries.count();
+      p.done(nq, "queries");
+    }
     InvalidRows.Report invalid = invalidRows.value();
     // a query id on several rows would name several results: the same policy as a build's ids
     // (row numbers that the Spark ML path gives its queries are unique: nothing to check there)
@@ -483,7 +487,6 @@ public final class SearchPlan {
       }
       nq -= dups.rows();
     }
-    LOG.info("read {} queries in {} ms", nq, (System.nanoTime() - tRead) / 1_000_000);
     Strategy strategy = o.strategy();
     if (strategy == Strategy.AUTO) {
       strategy = nq * d * 4L <= o.broadcastBytes() ? Strategy.BROADCAST : Strategy.ROUTE;
@@ -519,25 +522,31 @@ public final class SearchPlan {
     } else {
       // the executors probe their queries; the driver gathers the flat arrays and broadcasts them;
       // each shard task picks the queries of its split that probe one of its lists
-      List<ProbedQueries> chunks = queries.mapPartitions(it -> {
-        InvertedFileIndex q = ShardStore.quantizer(qkey, qb::value);
-        List<Query> part = new ArrayList<>();
-        it.forEachRemaining(part::add);
-        ProbedQueries pq = new ProbedQueries(part.size(), d, width);
-        for (int i = 0; i < pq.n; i++) {
-          Query query = part.get(i);
-          pq.qids[i] = query.qid();
-          pq.ids[i] = query.id();
-          pq.sets[i] = query.set;
-          pq.selfs[i] = query.self;
-          System.arraycopy(query.vector(), 0, pq.vectors, i * d, d);
-        }
-        prober.probe(q, pq.vectors, pq.n, pq.sets, pq.coarse, pq.lists);
-        return java.util.Collections.singletonList(pq).iterator();
-      }).collect();
+      Phase probing = Phase.start(spark, "search", "probe %,d queries (nprobe = %d)", nq, nprobe);
+      List<ProbedQueries> chunks;
+      try {
+        chunks = queries.mapPartitions(it -> {
+          InvertedFileIndex q = ShardStore.quantizer(qkey, qb::value);
+          List<Query> part = new ArrayList<>();
+          it.forEachRemaining(part::add);
+          ProbedQueries pq = new ProbedQueries(part.size(), d, width);
+          for (int i = 0; i < pq.n; i++) {
+            Query query = part.get(i);
+            pq.qids[i] = query.qid();
+            pq.ids[i] = query.id();
+            pq.sets[i] = query.set;
+            pq.selfs[i] = query.self;
+            System.arraycopy(query.vector(), 0, pq.vectors, i * d, d);
+          }
+          prober.probe(q, pq.vectors, pq.n, pq.sets, pq.coarse, pq.lists);
+          return java.util.Collections.singletonList(pq).iterator();
+        }).collect();
+        probing.done(nq, "queries");
+      } finally {
+        probing.close();
+      }
       ProbedQueries pq = ProbedQueries.concat(chunks, d, width);
       Broadcast<ProbedQueries> pb = jsc.broadcast(pq);
-      LOG.info("probed {} queries and broadcast them in {} ms", pq.n, (System.nanoTime() - tRead) / 1_000_000);
       List<Integer> parts = new ArrayList<>();
       for (int i = 0; i < nshards * splits; i++) {
         parts.add(i);

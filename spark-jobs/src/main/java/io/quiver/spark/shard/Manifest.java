@@ -77,14 +77,27 @@ public final class Manifest implements Serializable {
   public FileEntry quantizer;
   public List<Shard> shards = new ArrayList<>();
 
-  /** Where the vectors came from. */
+  /**
+   * Where the vectors came from: the table's fully qualified path (as typed in manifests written
+   * before paths were qualified), its format, reader options and columns, and a fingerprint
+   * checked whenever the index reads the table again ({@code io.quiver.spark.io.Tables#openRecorded}):
+   * the row count and the schema ({@code StructType.simpleString}); null fields are left out.
+   */
   @JsonIgnoreProperties(ignoreUnknown = true)
+  @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+  @JsonPropertyOrder({"path", "format", "options", "idCol", "vectorCol", "rows", "schema"})
   public static final class Input implements Serializable {
     private static final long serialVersionUID = 1L;
     public String path;
     public String format;
+    /** Reader options ({@code DataFrameReader.option}), or null for none. */
+    public java.util.Map<String, String> options;
     public String idCol;
     public String vectorCol;
+    /** Rows of the table when the index was built (all of them, invalid ones included); null: unknown. */
+    public Long rows;
+    /** The table's schema when the index was built, {@code StructType.simpleString()}; null: unknown. */
+    public String schema;
   }
 
   /** A file of the index with its size, CRC32C and SHA-256 (of the whole file). */
@@ -126,10 +139,15 @@ public final class Manifest implements Serializable {
         return readOnce(index, conf);
       } catch (java.io.FileNotFoundException e) {
         if (attempt == SWAP_RETRIES) {
-          throw e.getMessage() != null && e.getMessage().startsWith("no index at") ? e
+          throw e.getMessage() != null && (e.getMessage().startsWith("no index at")
+              || e.getMessage().startsWith("not a Quiver index")) ? e
               : new IOException("cannot read " + IndexLayout.manifest(index) + ": " + e.getMessage(), e);
         }
-        LOG.info("{} changed while it was read ({}); reading it again", index, e.getMessage());
+        if (e.getMessage() != null && e.getMessage().startsWith("not a Quiver index")) {
+          LOG.debug("{}: {}; reading it again in case an --overwrite swap is under way", index, e.getMessage());
+        } else {
+          LOG.info("{} changed while it was read ({}); reading it again", index, e.getMessage());
+        }
         try {
           Thread.sleep(100L * attempt);
         } catch (InterruptedException ie) {
@@ -137,6 +155,29 @@ public final class Manifest implements Serializable {
           throw e;
         }
       }
+    }
+  }
+
+  /** A few words on what a directory without a manifest holds, for the message that says it is no index. */
+  private static String whatItHolds(FileSystem fs, Path dir) {
+    try {
+      org.apache.hadoop.fs.FileStatus[] files = fs.listStatus(dir);
+      List<String> names = new ArrayList<>();
+      boolean table = false;
+      for (org.apache.hadoop.fs.FileStatus f : files) {
+        String n = f.getPath().getName();
+        table |= n.startsWith("part-");
+        if (names.size() < 3 && !n.startsWith(".")) {
+          names.add(n);
+        }
+      }
+      if (table) {
+        return "it holds part-* files: a table written by Spark, not an index";
+      }
+      return names.isEmpty() ? "it is empty but for " + IndexLayout.SUCCESS : "it holds " + String.join(", ", names)
+          + (files.length > names.size() ? ", ..." : "");
+    } catch (IOException e) {
+      return "its files cannot be listed: " + e.getMessage();
     }
   }
 
@@ -157,6 +198,12 @@ public final class Manifest implements Serializable {
       }
     }
     RegularFiles.check(fs, index, path, IndexLayout.MANIFEST);
+    if (!fs.exists(path)) {
+      // a committed directory without a manifest: a Spark table (its writer commits with
+      // _SUCCESS too), or some other job's output
+      throw new java.io.FileNotFoundException("not a Quiver index: " + index + " has no " + IndexLayout.MANIFEST
+          + " (" + whatItHolds(fs, index) + "); give the directory quiver index or build wrote");
+    }
     long len = fs.getFileStatus(path).getLen();
     if (len > MAX_MANIFEST_BYTES) {
       throw new IOException(path + " has " + len + " bytes; a manifest has at most " + MAX_MANIFEST_BYTES

@@ -36,6 +36,76 @@ class QuiverCliTest {
     Cli r = Cli.run("--version");
     assertEquals(0, r.status(), r.err());
     assertTrue(r.out().contains("quiver 0.") && r.out().contains("Spark 4."), r.out());
+    // every command prints it, not only the top level
+    for (String command : QuiverCli.commandLine(new java.io.PrintWriter(new java.io.StringWriter()),
+        new java.io.PrintWriter(new java.io.StringWriter())).getSubcommands().keySet()) {
+      if (command.equals("help")) {
+        continue;
+      }
+      Cli c = Cli.run(command, "--version");
+      assertEquals(0, c.status(), command + ": " + c.err());
+      assertTrue(c.out().contains("quiver 0.") && c.out().contains("Spark 4."), command + " --version: " + c.out());
+    }
+  }
+
+  @Test
+  void theCommandListGivesWholeSentences() {
+    String help = Cli.run("--help").out();
+    String list = help.substring(help.indexOf("Commands:"), help.indexOf("Results are printed"));
+    // each command's entry: its name, then the first sentence of its description, wrapped
+    java.util.Map<String, String> entries = new java.util.LinkedHashMap<>();
+    String name = null;
+    for (String line : list.lines().skip(1).toList()) {
+      if (line.isBlank()) {
+        continue;
+      }
+      if (line.startsWith("  ") && !line.startsWith("    ")) {
+        String[] parts = line.strip().split("\\s+", 2);
+        name = parts[0];
+        entries.put(name, parts.length > 1 ? parts[1] : "");
+      } else {
+        entries.merge(name, " " + line.strip(), String::concat);
+      }
+    }
+    assertTrue(entries.keySet().containsAll(java.util.List.of("generate", "train", "index", "search", "join",
+        "evaluate", "info")), entries.toString());
+    entries.forEach((command, text) -> assertTrue(text.endsWith("."), command + ": '" + text + "' stops mid-sentence"));
+    assertTrue(entries.get("train").contains("and write it as one file (any Hadoop path)."), entries.get("train"));
+    assertTrue(entries.get("search").contains("or with --explode one row per (id, rank, neighbor, distance)."),
+        entries.get("search"));
+    assertEquals("Up to here.", QuiverCli.firstSentence("Up to here. Not this, e.g. that."));
+    assertEquals("All of it, e.g. this.", QuiverCli.firstSentence("All of it, e.g. this."));
+  }
+
+  @Test
+  void trainingOptionsAreCheckedBeforeSparkStarts() {
+    // the input does not exist: a check after Spark started would report that instead
+    Cli norm = Cli.run("index", "--input", "target/no-such-input.parquet", "--output", "target/no-such-out",
+        "--factory", "L2norm,Flat");
+    assertEquals(2, norm.status(), norm.err());
+    assertTrue(norm.err().contains("--factory") && norm.err().contains("IVF<nlist>,PQ<m>")
+        && norm.err().contains("--metric cosine") && !norm.err().contains("no-such-input"), norm.err());
+    Cli hnsw = Cli.run("index", "--input", "target/no-such-input.parquet", "--output", "target/no-such-out",
+        "--factory", "HNSW32");
+    assertEquals(2, hnsw.status(), hnsw.err());
+    assertTrue(hnsw.err().contains("HNSW32") && !hnsw.err().contains("no-such-input"), hnsw.err());
+    Cli help = Cli.run("index", "--help");
+    assertTrue(help.out().replaceAll("\\s+", " ").contains("IVF<nlist>,SQ8|SQ4|SQfp16, or the same without IVF<nlist>,"),
+        "--help says which factory strings are accepted: " + help.out());
+    Cli metric = Cli.run("train", "--input", "target/no-such-input.parquet", "--output", "target/x.qvq", "--factory",
+        "IVF4,Flat", "--metric", "hamming");
+    assertEquals(2, metric.status(), metric.err());
+    assertTrue(metric.err().contains("--metric"), metric.err());
+    Cli nlist = Cli.run("train", "--input", "target/no-such-input.parquet", "--output", "target/x.qvq", "--factory",
+        "IVF99999999999,Flat");
+    assertEquals(2, nlist.status(), nlist.err());
+    assertTrue(nlist.err().contains("nlist"), nlist.err());
+    Cli k = Cli.run("search", "--index", "target/none", "--queries", "target/none", "--output", "target/none",
+        "--k", "-3");
+    assertEquals(2, k.status(), k.err());
+    assertTrue(k.err().contains("--k must be >= 1"), k.err());
+    Cli info = Cli.run("info");
+    assertEquals(2, info.status(), info.err());
   }
 
   @Test

@@ -41,7 +41,9 @@ class SearchBoundsTest {
         out, "--nprobe", "4"));
     args.addAll(List.of(options));
     Cli r = Cli.run(args.toArray(new String[0]));
-    assertEquals(1, r.status(), String.join(" ", options) + ": " + r.err());
+    // a usage error: the bounds of --k and --kfactor are checked before Spark starts, k against
+    // the index's vectors when the index is opened
+    assertEquals(2, r.status(), String.join(" ", options) + ": " + r.err());
     assertTrue(!r.err().contains("OutOfMemoryError") && !r.err().contains("NegativeArraySize"), r.err());
     assertTrue(!new File(out).exists(), "nothing written");
     return String.join("\n", r.errLines());

@@ -160,9 +160,9 @@ class InputTypesTest {
         new IndexJobs.Input(nullVector, "parquet", "id", "emb"),
         new IndexJobs.TrainOptions("IVF4,Flat", Metric.L2, 5, 0, 1L << 30), TestTables.outputDir("bad"), 1, false));
     assertTrue(wrongCol.getMessage().contains("no vector column 'emb'"), wrongCol.getMessage());
-    IllegalArgumentException pq = assertThrows(IllegalArgumentException.class, () -> TrainPlan.create(D, "PQ4",
+    IllegalArgumentException pq = assertThrows(IllegalArgumentException.class, () -> TrainPlan.create(D, "L2norm,PQ4",
         Metric.L2));
-    assertTrue(pq.getMessage().contains("inverted-file"), pq.getMessage());
+    assertTrue(pq.getMessage().contains("inverted-file") && pq.getMessage().contains("--metric cosine"), pq.getMessage());
   }
 
   private static String messages(Throwable t) {
