@@ -102,7 +102,7 @@ public final class Hnsw {
   /** cumNeighbors[l]: slots of a node's links before level l (level 0 holds 2M). */
   private final int[] cumNeighbors;
   private final Mt19937 levelRng = new Mt19937(LEVEL_SEED);
-  private int efConstruction = DEFAULT_EF_CONSTRUCTION;
+  private volatile int efConstruction = DEFAULT_EF_CONSTRUCTION;
 
   private int ntotal;
   /** levels[i] = the top level of node i plus one (FAISS's {@code levels}). */
@@ -560,7 +560,9 @@ public final class Hnsw {
     while (candidates.size() > 0) {
       int v0 = candidates.popMin();
       float d0 = candidates.lastPopped();
-      if (candidates.countBelow(d0) >= efSearch) {
+      // only popped entries can lie below d0 (the smallest queued one), so with fewer than efSearch
+      // other popped entries the count cannot reach efSearch: skip it (always, when efSearch >= k)
+      if (candidates.popped() - 1 >= efSearch && candidates.countBelow(d0) >= efSearch) {
         break;
       }
       int[] ln = links[v0];
@@ -766,6 +768,11 @@ public final class Hnsw {
 
     float lastPopped() {
       return popped;
+    }
+
+    /** Entries popped and still held (they keep their slot until evicted). */
+    int popped() {
+      return k - nvalid;
     }
 
     /** Entries, popped ones included, whose key is below {@code thresh}. */

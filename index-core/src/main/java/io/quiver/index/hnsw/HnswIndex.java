@@ -1,5 +1,6 @@
 package io.quiver.index.hnsw;
 
+import io.quiver.index.FlatCodesIndex;
 import io.quiver.index.IdSelector;
 import io.quiver.index.Metric;
 import io.quiver.index.RangeSearchResult;
@@ -9,13 +10,10 @@ import io.quiver.index.VectorIndex;
 import io.quiver.index.codec.Codec;
 import io.quiver.index.codec.FlatCodec;
 import io.quiver.index.scan.Scans;
-import io.quiver.index.store.InvertedLists;
 import io.quiver.index.topk.RangeCollector;
 import io.quiver.index.topk.TopKHeap;
 import io.quiver.index.util.Checks;
 import io.quiver.index.util.Parallel;
-import io.quiver.index.util.RowLookup;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A graph index, FAISS's {@code IndexHNSW} with an id map: every vector is stored as one
@@ -40,25 +38,20 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * {@code remove_ids} nor {@code merge_from}): a node cannot leave the graph without breaking the
  * paths through it. Both throw {@link UnsupportedOperationException}.
  *
+ * <p>Storage, training, adding, {@link #reconstruct} and the id map are the flat-codes index's
+ * ({@link FlatCodesIndex}); each add then links its new rows into the graph.
+ *
  * <p>Thread-safe: see {@link VectorIndex}; adding holds the write lock for the whole insertion.
  *
  * @param <A> the code array type of the codec
  */
-public final class HnswIndex<A> implements VectorIndex {
+public final class HnswIndex<A> extends FlatCodesIndex<A> {
 
   /** Queries per task of a search: they share one visited table and one scorer. */
   private static final int QUERY_BATCH = 16;
 
-  private final int d;
-  private final Metric metric;
   private final Hnsw graph;
-  /** One list: ids and codes in node order. */
-  private final InvertedLists<A> store;
-  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-  private final RowLookup rowLookup = new RowLookup();
-  private volatile Codec<A> codec;
   private volatile int efSearch = Hnsw.DEFAULT_EF_SEARCH;
-  private boolean sequentialIds = true;
 
   /**
    * An empty index; untrained when the codec needs training (SQ8, SQ4, PQ).
@@ -67,18 +60,15 @@ public final class HnswIndex<A> implements VectorIndex {
    * @throws IllegalArgumentException for a bad d, M, metric or a codec of another d
    */
   public HnswIndex(int d, int m, Metric metric, Codec<A> codec) {
-    Checks.atLeast("d", d, 1);
-    if (metric == null) {
-      throw new IllegalArgumentException("metric is null; valid: L2, INNER_PRODUCT, COSINE");
-    }
+    super(d, metric, checkCodec(d, codec));
+    this.graph = new Hnsw(m);
+  }
+
+  private static <A> Codec<A> checkCodec(int d, Codec<A> codec) {
     if (codec == null || codec.d() != d) {
       throw new IllegalArgumentException("the codec must have d=" + d + ", has " + (codec == null ? "null" : codec.d()));
     }
-    this.d = d;
-    this.metric = metric;
-    this.codec = codec;
-    this.graph = new Hnsw(m);
-    this.store = new InvertedLists<>(1, codec.kind(), codec.unitsPerCode());
+    return codec;
   }
 
   /** {@code HNSW<M>}: float vectors. */
@@ -88,8 +78,7 @@ public final class HnswIndex<A> implements VectorIndex {
 
   /**
    * Restores an index from stored state (index files): the trained codec, the ids and codes in
-   * node order, the graph's levels, concatenated links and entry point, and the parameters. The
-   * arrays are taken, not copied.
+   * node order, the graph and the parameters. The arrays are taken, not copied.
    *
    * @throws IllegalArgumentException when the parts do not fit together
    */
@@ -98,31 +87,12 @@ public final class HnswIndex<A> implements VectorIndex {
     HnswIndex<A> index = new HnswIndex<>(d, m, metric, codec);
     index.graph.setEfConstruction(efConstruction);
     index.setEfSearch(efSearch);
-    if (codec.kind().length(codes) != (long) ids.length * codec.unitsPerCode()) {
-      throw new IllegalArgumentException(codec.kind().length(codes) + " code units for " + ids.length + " ids of "
-          + codec.unitsPerCode() + " units each (" + codec.factoryName() + ", d=" + d + ")");
-    }
     if (graph.levels().length != ids.length) {
       throw new IllegalArgumentException(graph.levels().length + " graph nodes for " + ids.length + " ids");
     }
-    if (!codec.isTrained() && ids.length > 0) {
-      throw new IllegalArgumentException(codec.factoryName() + " is not trained; a stored index with vectors needs its "
-          + "trained quantizer");
-    }
+    index.restore(ids, codes);
     index.graph.restore(graph.levels(), graph.links(), graph.entryPoint());
-    index.store.setList(0, ids, codes);
-    index.sequentialIds = RowLookup.isSequential(ids, 0, ids.length, 0);
     return index;
-  }
-
-  @Override
-  public int d() {
-    return d;
-  }
-
-  @Override
-  public Metric metric() {
-    return metric;
   }
 
   /** Neighbours per node on the upper levels ({@code 2M} on level 0). */
@@ -136,12 +106,7 @@ public final class HnswIndex<A> implements VectorIndex {
 
   /** Sets the candidates kept while linking new vectors (FAISS's {@code efConstruction}, >= 1). */
   public void setEfConstruction(int efConstruction) {
-    lock.writeLock().lock();
-    try {
-      graph.setEfConstruction(efConstruction);
-    } finally {
-      lock.writeLock().unlock();
-    }
+    graph.setEfConstruction(efConstruction);
   }
 
   /** The default efSearch, used when {@link SearchParams} leaves it at 0. */
@@ -154,121 +119,43 @@ public final class HnswIndex<A> implements VectorIndex {
     this.efSearch = Checks.atLeast("efSearch", efSearch, 1);
   }
 
-  /** The codec of the stored vectors (read-only once trained). */
-  public Codec<A> codec() {
-    return codec;
-  }
-
-  @Override
-  public long ntotal() {
-    lock.readLock().lock();
-    try {
-      return store.size(0);
-    } finally {
-      lock.readLock().unlock();
-    }
-  }
-
-  @Override
-  public boolean isTrained() {
-    return codec.isTrained();
-  }
-
   @Override
   public String factoryString() {
-    Codec<A> c = codec;
+    Codec<A> c = codec();
     return "HNSW" + graph.m() + (c instanceof FlatCodec ? "" : "," + c.factoryName());
   }
 
-  private float[] prepare(String name, float[] vectors) {
-    return Checks.prepareVectors(name, vectors, d, metric.normalizes());
-  }
-
-  private Codec<A> requireTrained() {
-    Codec<A> c = codec;
-    if (!c.isTrained()) {
-      throw new IllegalStateException("the " + factoryString() + " index is not trained: call train() before add() or "
-          + "search()");
-    }
-    return c;
-  }
-
-  /**
-   * Trains the codec (SQ ranges, PQ codebooks) on {@code vectors}; a no-op that only checks them
-   * for codecs that need no training.
-   *
-   * @throws IllegalStateException when the index already holds vectors
-   */
+  /** Links the rows just stored into the graph, querying with the vectors themselves as FAISS does. */
   @Override
-  public void train(float[] vectors) {
-    float[] x = prepare("training vectors", vectors);
-    Codec<A> current = codec;
-    if (!current.needsTraining()) {
-      return;
-    }
-    if (ntotal() > 0) {
-      throw new IllegalStateException("cannot retrain an index that holds " + ntotal() + " vectors; build a new index");
-    }
-    Codec<A> fresh = current.untrainedCopy();
-    fresh.train(x); // outside the lock: searches go on meanwhile
-    lock.writeLock().lock();
-    try {
-      if (store.size(0) > 0) {
-        throw new IllegalStateException("cannot retrain an index that holds " + store.size(0) + " vectors; build a new index");
-      }
-      codec = fresh;
-    } finally {
-      lock.writeLock().unlock();
-    }
+  protected void added(float[] x, int first, int n) {
+    Codec<A> c = codec();
+    A all = store.codes(0);
+    boolean ip = metric.higherIsCloser();
+    graph.add(n, x, d, () -> CodecDistances.of(c, all, ip), 0);
   }
 
-  @Override
-  public void add(float[] vectors) {
-    addInternal(vectors, null);
+  /** What one query of a search does with the graph, its distances and its visited table. */
+  private interface QueryTask {
+    void run(int qi, Hnsw.Distances dis, Hnsw.Visited vt, long[] ids);
   }
 
-  @Override
-  public void addWithIds(float[] vectors, long[] ids) {
-    if (ids == null) {
-      throw new IllegalArgumentException("ids is null"); // addInternal reads null as "number from ntotal"
-    }
-    addInternal(vectors, ids);
-  }
-
-  /** Encodes without the lock; stores the codes and links the new nodes under it. */
-  private void addInternal(float[] vectors, long[] givenIds) {
+  /** Runs {@code task} for every query, in parallel batches, under the read lock. */
+  private void forEachQuery(float[] q, int nq, SearchParams params, QueryTask task) {
     Codec<A> c = requireTrained();
-    float[] x = prepare("vectors", vectors);
-    int n = x.length / d;
-    long[] newIds = null;
-    if (givenIds != null) {
-      Checks.ids(givenIds, n);
-      newIds = givenIds.clone();
-    }
-    A codes = c.encode(x);
-    lock.writeLock().lock();
-    try {
-      Codec<A> now = codec;
-      if (now != c) {
-        codes = now.encode(x); // retrained while encoding (only possible while empty)
-      }
-      int ntotal = store.size(0);
-      long total = (long) ntotal + n;
-      if (total > store.maxEntries()) {
-        throw new IllegalArgumentException("adding " + n + " vectors would hold " + total + " codes of "
-            + now.codeSize() + " bytes, more than one " + factoryString() + " index can (" + store.maxEntries()
-            + "); split the data across indexes or shards");
-      }
-      store.reserve(0, n);
-      store.append(0, newIds, newIds == null ? ntotal : 0, codes, 0, n);
-      sequentialIds = sequentialIds && (newIds == null || RowLookup.isSequential(newIds, 0, n, ntotal));
-      rowLookup.invalidate();
-      A all = store.codes(0);
-      boolean ip = metric.higherIsCloser();
-      graph.add(n, x, d, () -> CodecDistances.of(now, all, ip), 0);
-    } finally {
-      lock.writeLock().unlock();
-    }
+    boolean ip = metric.higherIsCloser();
+    withReadLock(() -> {
+      A codes = store.codes(0);
+      long[] ids = store.ids(0);
+      Parallel.forEach(params.threads(), (nq + QUERY_BATCH - 1) / QUERY_BATCH, b -> {
+        Hnsw.Distances dis = CodecDistances.of(c, codes, ip);
+        Hnsw.Visited vt = new Hnsw.Visited();
+        for (int qi = b * QUERY_BATCH, end = Math.min(nq, qi + QUERY_BATCH); qi < end; qi++) {
+          dis.setQuery(q, qi * d);
+          task.run(qi, dis, vt, ids);
+        }
+      });
+      return null;
+    });
   }
 
   private int effectiveEfSearch(SearchParams params) {
@@ -283,9 +170,10 @@ public final class HnswIndex<A> implements VectorIndex {
     return out;
   }
 
+  /** The k nearest neighbours the graph search finds (with {@code max(efSearch, k)} candidates). */
   @Override
   public SearchResult search(float[] queries, int k, SearchParams params) {
-    Codec<A> c = requireTrained();
+    requireTrained();
     float[] q = prepare("queries", queries);
     Checks.k(k);
     int nq = q.length / d;
@@ -294,30 +182,18 @@ public final class HnswIndex<A> implements VectorIndex {
     IdSelector[] selectors = selectors(params, nq);
     long[] outIds = new long[nq * k];
     float[] outDist = new float[nq * k];
-    lock.readLock().lock();
-    try {
-      A codes = store.codes(0);
-      long[] ids = store.ids(0);
-      int batches = (nq + QUERY_BATCH - 1) / QUERY_BATCH;
-      Parallel.forEach(params.threads(), batches, b -> {
-        Hnsw.Distances dis = CodecDistances.of(c, codes, ip);
-        Hnsw.Visited vt = new Hnsw.Visited();
-        for (int qi = b * QUERY_BATCH, end = Math.min(nq, qi + QUERY_BATCH); qi < end; qi++) {
-          TopKHeap heap = new TopKHeap(k, selectors[qi]);
-          dis.setQuery(q, qi * d);
-          graph.search(dis, k, ef, (key, node) -> heap.offer(key, ids[node]), vt);
-          Scans.drain(heap, outDist, outIds, qi * k, ip);
-        }
-      });
-    } finally {
-      lock.readLock().unlock();
-    }
+    forEachQuery(q, nq, params, (qi, dis, vt, ids) -> {
+      TopKHeap heap = new TopKHeap(k, selectors[qi]);
+      graph.search(dis, k, ef, (key, node) -> heap.offer(key, ids[node]), vt);
+      Scans.drain(heap, outDist, outIds, qi * k, ip);
+    });
     return new SearchResult(nq, k, outIds, outDist);
   }
 
+  /** Every vector the graph search reaches strictly inside the radius. */
   @Override
   public RangeSearchResult rangeSearch(float[] queries, float radius, SearchParams params) {
-    Codec<A> c = requireTrained();
+    requireTrained();
     float[] q = prepare("queries", queries);
     Checks.radius(radius);
     int nq = q.length / d;
@@ -326,48 +202,17 @@ public final class HnswIndex<A> implements VectorIndex {
     float keyBound = ip ? -radius : radius;
     IdSelector[] selectors = selectors(params, nq);
     RangeCollector[] results = new RangeCollector[nq];
-    lock.readLock().lock();
-    try {
-      A codes = store.codes(0);
-      long[] ids = store.ids(0);
-      int batches = (nq + QUERY_BATCH - 1) / QUERY_BATCH;
-      Parallel.forEach(params.threads(), batches, b -> {
-        Hnsw.Distances dis = CodecDistances.of(c, codes, ip);
-        Hnsw.Visited vt = new Hnsw.Visited();
-        for (int qi = b * QUERY_BATCH, end = Math.min(nq, qi + QUERY_BATCH); qi < end; qi++) {
-          RangeCollector out = new RangeCollector(selectors[qi]);
-          dis.setQuery(q, qi * d);
-          graph.search(dis, 1, ef, (key, node) -> {
-            if (key < keyBound) {
-              out.add(key, ids[node]);
-            }
-          }, vt);
-          out.sort();
-          results[qi] = out;
+    forEachQuery(q, nq, params, (qi, dis, vt, ids) -> {
+      RangeCollector out = new RangeCollector(selectors[qi]);
+      graph.search(dis, 1, ef, (key, node) -> {
+        if (key < keyBound) {
+          out.add(key, ids[node]);
         }
-      });
-    } finally {
-      lock.readLock().unlock();
-    }
+      }, vt);
+      out.sort();
+      results[qi] = out;
+    });
     return RangeCollector.toResult(results, ip);
-  }
-
-  /** The stored vector of this id, decoded ({@code d} floats; normalized for cosine). */
-  @Override
-  public float[] reconstruct(long id) {
-    Codec<A> c = requireTrained();
-    lock.readLock().lock();
-    try {
-      int row = rowLookup.rowOf(id, store.ids(0), store.size(0), sequentialIds);
-      if (row < 0) {
-        throw new IllegalArgumentException("id " + id + " is not in the index (ntotal=" + store.size(0) + ")");
-      }
-      float[] out = new float[d];
-      c.decode(store.codes(0), row, out, 0);
-      return out;
-    } finally {
-      lock.readLock().unlock();
-    }
   }
 
   /**
@@ -396,12 +241,7 @@ public final class HnswIndex<A> implements VectorIndex {
   /** Codes and ids (capacity included), the codec's trained state and the graph. */
   @Override
   public long memoryBytes() {
-    lock.readLock().lock();
-    try {
-      return store.memoryBytes() + codec.memoryBytes() + graph.memoryBytes();
-    } finally {
-      lock.readLock().unlock();
-    }
+    return super.memoryBytes() + withReadLock(graph::memoryBytes);
   }
 
   // ---- storage access (index files) -------------------------------------------------------
@@ -411,33 +251,6 @@ public final class HnswIndex<A> implements VectorIndex {
 
   /** A consistent copy of the ids, the graph and the parameters. */
   public GraphState graphState() {
-    lock.readLock().lock();
-    try {
-      return new GraphState(store.copyIds(0), graph.stored(), graph.efConstruction(), efSearch);
-    } finally {
-      lock.readLock().unlock();
-    }
-  }
-
-  /**
-   * A copy of {@code count} stored codes from row {@code from} ({@code count * unitsPerCode}
-   * elements): what index files stream.
-   *
-   * @throws IndexOutOfBoundsException when the rows are not all stored
-   */
-  public A copyCodes(int from, int count) {
-    lock.readLock().lock();
-    try {
-      int ntotal = store.size(0);
-      if (from < 0 || count < 0 || (long) from + count > ntotal) {
-        throw new IndexOutOfBoundsException("rows [" + from + ", " + ((long) from + count) + ") outside [0, " + ntotal + ")");
-      }
-      int u = store.unitsPerCode();
-      A out = store.kind().newArray(count * u);
-      System.arraycopy(store.codes(0), from * u, out, 0, count * u);
-      return out;
-    } finally {
-      lock.readLock().unlock();
-    }
+    return withReadLock(() -> new GraphState(store.copyIds(0), graph.stored(), graph.efConstruction(), efSearch));
   }
 }

@@ -183,7 +183,7 @@ public final class IndexIO {
       checkWritable(root, refine.refine(), depth + 1);
     } else if (index instanceof L2NormIndex norm) {
       checkWritable(root, norm.inner(), depth + 1);
-    } else if (index instanceof FlatCodesIndex<?> flat) {
+    } else if (index instanceof FlatCodesIndex<?> flat) { // HnswIndex included
       CodecSections.checkWritable(flat.codec(), describe(index) + where);
     } else if (index instanceof IvfCodesIndex<?> ivf) {
       CoarseQuantizer coarse = ivf.coarseQuantizer();
@@ -192,8 +192,6 @@ public final class IndexIO {
             + coarse.getClass().getName() + ", has no file type; index files hold flat and HNSW coarse quantizers");
       }
       CodecSections.checkWritable(ivf.codec(), describe(index) + where);
-    } else if (index instanceof HnswIndex<?> hnsw) {
-      CodecSections.checkWritable(hnsw.codec(), describe(index) + where);
     } else {
       throw new IllegalArgumentException("cannot write " + describe(index) + where + ": " + SUPPORTED);
     }
@@ -218,7 +216,9 @@ public final class IndexIO {
   /** Writes one whole index file (header to checksum) and returns the ntotal of its header. */
   private static long writeIndex(VectorIndex index, FormatOutput o) throws IOException {
     long ntotal;
-    if (index instanceof FlatCodesIndex<?> flat) {
+    if (index instanceof HnswIndex<?> hnsw) { // before FlatCodesIndex, which it extends
+      ntotal = writeHnsw(hnsw, o);
+    } else if (index instanceof FlatCodesIndex<?> flat) {
       ntotal = writeFlatCodes(flat, o);
     } else if (index instanceof IvfCodesIndex<?> ivf) {
       ntotal = writeIvf(ivf, o);
@@ -226,8 +226,6 @@ public final class IndexIO {
       ntotal = writeRefine(refine, o);
     } else if (index instanceof L2NormIndex norm) {
       ntotal = writeL2Norm(norm, o);
-    } else if (index instanceof HnswIndex<?> hnsw) {
-      ntotal = writeHnsw(hnsw, o);
     } else {
       throw new IllegalArgumentException("cannot write " + describe(index) + ": " + SUPPORTED);
     }
@@ -250,17 +248,29 @@ public final class IndexIO {
     Codec<?> codec = index.codec();
     long[] ids = index.ids(); // the snapshot that fixes ntotal for this file
     int n = ids.length;
-    boolean trained = codec.isTrained();
-    if (!trained && n > 0) {
-      throw new IllegalStateException("the " + index.factoryString() + " index changed while it was being written ("
-          + n + " ids, untrained); do not modify an index while writing it");
-    }
-    int codeSize = codec.codeSize();
+    boolean trained = trainedUnlessEmpty(index, n);
     writeHeader(o, CodecSections.flatType(codec), index, n);
     CodecSections.write(o, codec, trained);
     o.writeSectionHeader(IndexFormat.SECTION_IDS, 8L * n);
     o.writeLongs(ids, 0, n);
-    o.writeSectionHeader(CodecSections.flatCodesSection(codec), (long) n * codeSize);
+    writeCodes(index, n, o);
+    return n;
+  }
+
+  /** Whether the codec is trained; an untrained one with {@code n > 0} rows was trained and filled mid-write. */
+  private static boolean trainedUnlessEmpty(FlatCodesIndex<?> index, int n) {
+    boolean trained = index.codec().isTrained();
+    if (!trained && n > 0) {
+      throw new IllegalStateException("the " + index.factoryString() + " index changed while it was being written ("
+          + n + " ids, untrained); do not modify an index while writing it");
+    }
+    return trained;
+  }
+
+  /** The 'VECS' or 'CODE' section of the first {@code n} rows, copied in chunks to bound the writer's memory. */
+  private static void writeCodes(FlatCodesIndex<?> index, int n, FormatOutput o) throws IOException {
+    int codeSize = index.codec().codeSize();
+    o.writeSectionHeader(CodecSections.flatCodesSection(index.codec()), (long) n * codeSize);
     int rowsPerChunk = Math.max(1, WRITE_CHUNK_BYTES / codeSize);
     for (int from = 0; from < n; from += rowsPerChunk) {
       int count = Math.min(rowsPerChunk, n - from);
@@ -278,7 +288,6 @@ public final class IndexIO {
         o.writeBytes(b, 0, b.length);
       }
     }
-    return n;
   }
 
   /**
@@ -374,29 +383,14 @@ public final class IndexIO {
     HnswIndex.GraphState g = index.graphState();
     long[] ids = g.ids();
     int n = ids.length;
-    boolean trained = codec.isTrained();
-    if (!trained && n > 0) {
-      throw new IllegalStateException("the " + index.factoryString() + " index changed while it was being written ("
-          + n + " ids, untrained); do not modify an index while writing it");
-    }
+    boolean trained = trainedUnlessEmpty(index, n);
     writeHeader(o, CodecSections.hnswType(codec), index, n);
     writeHnswGraph(o, index.m(), g.efConstruction(), g.efSearch(), g.graph(), true);
     CodecSections.write(o, codec, trained);
     writeHnswLinks(o, g.graph());
     o.writeSectionHeader(IndexFormat.SECTION_IDS, 8L * n);
     o.writeLongs(ids, 0, n);
-    int codeSize = codec.codeSize();
-    o.writeSectionHeader(CodecSections.flatCodesSection(codec), (long) n * codeSize);
-    int rowsPerChunk = Math.max(1, WRITE_CHUNK_BYTES / codeSize);
-    for (int from = 0; from < n; from += rowsPerChunk) {
-      Object rows = index.copyCodes(from, Math.min(rowsPerChunk, n - from));
-      if (rows instanceof float[] f) {
-        o.writeFloats(f, 0, f.length);
-      } else {
-        byte[] b = (byte[]) rows;
-        o.writeBytes(b, 0, b.length);
-      }
-    }
+    writeCodes(index, n, o);
     return n;
   }
 
@@ -486,7 +480,13 @@ public final class IndexIO {
   static long fileBytes(VectorIndex index) {
     long d = index.d();
     long body;
-    if (index instanceof FlatCodesIndex<?> flat) {
+    if (index instanceof HnswIndex<?> hnsw) { // before FlatCodesIndex, which it extends
+      HnswIndex.GraphState g = hnsw.graphState();
+      Codec<?> codec = hnsw.codec();
+      long n = g.ids().length;
+      body = section(IndexFormat.HNSW_PARAMS_BYTES) + CodecSections.bytes(codec, codec.isTrained()) + graphBytes(g.graph())
+          + section(8 * n) + section(n * codec.codeSize());
+    } else if (index instanceof FlatCodesIndex<?> flat) {
       Codec<?> codec = flat.codec();
       long n = flat.ntotal();
       body = CodecSections.bytes(codec, codec.isTrained()) + section(8 * n) + section(n * codec.codeSize());
@@ -503,12 +503,6 @@ public final class IndexIO {
         Hnsw.Stored g = trained ? hnsw.storedGraph() : null;
         body += section(IndexFormat.HNSW_PARAMS_BYTES) + (g == null ? 0 : graphBytes(g));
       }
-    } else if (index instanceof HnswIndex<?> hnsw) {
-      HnswIndex.GraphState g = hnsw.graphState();
-      Codec<?> codec = hnsw.codec();
-      long n = g.ids().length;
-      body = section(IndexFormat.HNSW_PARAMS_BYTES) + CodecSections.bytes(codec, codec.isTrained()) + graphBytes(g.graph())
-          + section(8 * n) + section(n * codec.codeSize());
     } else if (index instanceof RefineIndex refine) {
       body = section(IndexFormat.REFINE_PARAMS_BYTES) + section(fileBytes(refine.base()))
           + section(fileBytes(refine.refine()));
