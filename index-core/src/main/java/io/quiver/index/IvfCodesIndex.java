@@ -86,7 +86,7 @@ public abstract class IvfCodesIndex<A> implements InvertedFileIndex {
     this.byResidual = byResidual;
     this.coarse = coarse != null ? coarse : CoarseQuantizer.flat(d, nlist, metric.higherIsCloser());
     this.lists = new InvertedLists<>(nlist, codec.kind(), codec.unitsPerCode());
-    this.listsView = new ListsView(lists, coarse, () -> this.codec.describe());
+    this.listsView = new ListsView(lists, this.coarse, () -> this.codec.describe());
   }
 
   // ---- what a codec family adds ------------------------------------------------------------

@@ -90,8 +90,8 @@ public final class IndexIO {
   private static final int WRITE_CHUNK_BYTES = 1 << 20;
 
   /** What index files hold, for the message that refuses other indexes. */
-  private static final String SUPPORTED = "index files hold Flat, IVF<nlist>[_HNSW<M>],Flat, PQ, SQ, "
-      + "IVF<nlist>[_HNSW<M>],PQ, IVF<nlist>[_HNSW<M>],SQ and HNSW<M>[,PQ|SQ] indexes (FlatIndex, IvfIndex, PqIndex, "
+  private static final String SUPPORTED = "index files hold Flat, IVF<nlist>,Flat, PQ, SQ, IVF<nlist>,PQ, "
+      + "IVF<nlist>,SQ (also as IVF<nlist>_HNSW<M>,...) and HNSW<M>[,PQ|SQ] indexes (FlatIndex, IvfIndex, PqIndex, "
       + "SqIndex, IvfPqIndex, IvfSqIndex, HnswIndex), and the RFlat (RefineIndex) and L2norm (L2NormIndex) wrappers "
       + "around them";
 
