@@ -3,8 +3,9 @@
 
 Each round runs `scripts/quiver bench` (once per Quiver variant) and `scripts/faiss_bench.py`
 with the same arguments, one after the other; every process trains its own index and sweeps the
-given nprobe values. The report gives, per nprobe, the median recall@10 and QPS over the rounds,
-the ratio at the same nprobe, and the ratio at equal recall (FAISS's median curve interpolated
+given nprobe (and HNSW efSearch) values. The report gives, per nprobe and efSearch, the median
+recall@10 and QPS over the rounds, the median build time (train + add), the ratio at the same
+setting, and the ratio at equal recall (FAISS's median curve interpolated
 log-linearly between its two measured points around Quiver's recall).
 
 The peer is FAISS 1.15.0 built for this CPU (AVX-512), ../shared/peers/faiss-1.15 relative to the
@@ -53,20 +54,23 @@ def main():
         for name, extra in variants:
             runs[name].append(run([os.path.join(ROOT, "scripts", "quiver"), "bench"] + bench
                                   + expand(extra)))
-            print(f"round {r + 1} {name}: " + " ".join(f"{x['nprobe']}:{x['qps']:.0f}" for x in runs[name][-1]),
+            print(f"round {r + 1} {name}: " + " ".join(f"{point(x)}:{x['qps']:.0f}" for x in runs[name][-1]),
                   file=sys.stderr)
         for name, path in peers:
             runs[name].append(run(faiss_bench + ["--faiss-path", path] + bench))
             print(f"round {r + 1} {name} {runs[name][-1][0]['faiss_version']}: "
-                  + " ".join(f"{x['nprobe']}:{x['qps']:.0f}" for x in runs[name][-1]), file=sys.stderr)
+                  + " ".join(f"{point(x)}:{x['qps']:.0f}" for x in runs[name][-1]), file=sys.stderr)
 
     def medians(name):
         by = {}
         for rnd in runs[name]:
             for x in rnd:
-                by.setdefault(x["nprobe"], []).append(x)
+                by.setdefault(point(x), []).append(x)
         return {npb: (statistics.median(x["recall_at_k"] for x in xs), statistics.median(x["qps"] for x in xs), xs[0])
-                for npb, xs in sorted(by.items())}
+                for npb, xs in sorted(by.items(), key=lambda kv: [int(t) if t.isdigit() else -1 for t in kv[0].split("/")])}
+
+    def build_s(name):
+        return statistics.median(rnd[0]["train_s"] + rnd[0]["add_s"] for rnd in runs[name])
 
     def faiss_at(curve, recall):
         for r0, q0 in curve:
@@ -87,7 +91,10 @@ def main():
         print()
         f = medians(name)
         curve = sorted((rec, qps) for rec, qps, _ in f.values())
-        print(f"| Quiver run | nprobe | Quiver recall@10 | FAISS {first['faiss_version']} recall@10 | Quiver QPS "
+        print(f"Build (train + add), median: Quiver {build_s('quiver'):.2f} s, FAISS {first['faiss_version']} "
+              f"{build_s(name):.2f} s, ratio {build_s(name) / build_s('quiver'):.2f}x (FAISS time / Quiver time)")
+        print()
+        print(f"| Quiver run | nprobe/efSearch | Quiver recall@10 | FAISS {first['faiss_version']} recall@10 | Quiver QPS "
               f"| FAISS {first['faiss_version']} QPS | ratio, same nprobe | ratio, equal recall "
               f"| Quiver bytes per vector |")
         print("|---|---|---|---|---|---|---|---|---|")
@@ -98,6 +105,11 @@ def main():
                 eq = f"{qps / at:.2f}" if at else "outside FAISS's range"
                 print(f"| {vname} | {npb} | {rec:.4f} | {frec:.4f} | {qps:.0f} | {fqps:.0f} | {qps / fqps:.2f} | {eq} "
                       f"| {x.get('bytes_per_vector', '-')} |")
+
+
+def point(x):
+    """A search setting: nprobe, with efSearch when given (nprobe/efSearch)."""
+    return f"{x['nprobe']}/{x['ef_search']}" if x.get("ef_search") else str(x["nprobe"])
 
 
 def expand(extra):

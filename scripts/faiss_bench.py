@@ -76,6 +76,9 @@ def main():
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--nprobe", help="lists per query; a comma-separated list sweeps them, one JSON line each")
     p.add_argument("--kfactor", help="RFlat candidates per result; a comma-separated list sweeps them")
+    p.add_argument("--ef-search", help="HNSW efSearch (of the index, or of an IVF<n>_HNSW<M> quantizer); a "
+                   "comma-separated list sweeps them")
+    p.add_argument("--ef-construction", type=int, help="HNSW efConstruction (default 40)")
     p.add_argument("--polysemous", action="store_true", help="keep FAISS's polysemous PQ training")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--seed", type=int, default=1234)
@@ -118,6 +121,13 @@ def main():
         ivf = None
     if ivf is not None:
         ivf.cp.seed = a.seed
+    hnsw = None  # the HNSW graph whose efConstruction --ef-construction sets
+    if hasattr(faiss.downcast_index(core), "hnsw"):
+        hnsw = faiss.downcast_index(core).hnsw
+    elif ivf is not None and hasattr(faiss.downcast_index(ivf.quantizer), "hnsw"):
+        hnsw = faiss.downcast_index(ivf.quantizer).hnsw
+    if a.ef_construction and hnsw is not None:
+        hnsw.efConstruction = a.ef_construction
 
     t0 = time.perf_counter()
     index.train(xb)
@@ -134,46 +144,52 @@ def main():
         _, gt = exact.search(xq, a.k)
     nprobes = [int(v) for v in a.nprobe.split(",")] if a.nprobe else [None]
     kfactors = [float(v) for v in a.kfactor.split(",")] if a.kfactor else [None]
-    for nprobe in nprobes:
-        for kfactor in kfactors:
-            if ivf is not None and nprobe:
-                ivf.nprobe = nprobe
-            if refine is not None and kfactor:
-                refine.k_factor = kfactor
-            warm = time.perf_counter()
-            runs = 0
-            while True:
-                D, I = index.search(xq, a.k)
-                runs += 1
-                if time.perf_counter() - warm >= 1.0 or runs >= 100000:
-                    break
-            times = []
-            for _ in range(a.repeat):
-                t0 = time.perf_counter()
-                D, I = index.search(xq, a.k)
-                times.append(time.perf_counter() - t0)
-            times.sort()
-            search_s = times[len(times) // 2]
+    efs = [int(v) for v in a.ef_search.split(",")] if a.ef_search else [None]
+    points = [(npb, kf, ef) for npb in nprobes for kf in kfactors for ef in efs]
+    for nprobe, kfactor, ef_search in points:
+        if ivf is not None and nprobe:
+            ivf.nprobe = nprobe
+        if refine is not None and kfactor:
+            refine.k_factor = kfactor
+        if ef_search:
+            faiss.ParameterSpace().set_index_parameter(
+                index, "quantizer_efSearch" if ivf is not None else "efSearch", ef_search)
+        warm = time.perf_counter()
+        runs = 0
+        while True:
+            D, I = index.search(xq, a.k)
+            runs += 1
+            if time.perf_counter() - warm >= 1.0 or runs >= 100000:
+                break
+        times = []
+        for _ in range(a.repeat):
+            t0 = time.perf_counter()
+            D, I = index.search(xq, a.k)
+            times.append(time.perf_counter() - t0)
+        times.sort()
+        search_s = times[len(times) // 2]
 
-            # FAISS keeps no heap-size counter; the serialized index (codes, ids, codebooks, centroids,
-            # without IVF-PQ's precomputed table) is the closest measure
-            serialized = int(faiss.serialize_index(index).size)
-            nq = xq.shape[0]
-            r1 = float(np.mean(I[:, 0] == gt[:, 0]))
-            rk = float(np.mean([len(set(I[q, :a.k]) & set(gt[q, :a.k])) / a.k for q in range(nq)]))
-            out = {
-                "factory": a.factory, "metric": a.metric, "n": n, "d": d, "nq": nq, "k": a.k,
-                "nprobe": (ivf.nprobe if ivf is not None else None),
-                "train_s": round(train_s, 6), "add_s": round(add_s, 6), "search_s": round(search_s, 6),
-                "qps": round(nq / search_s, 6), "recall_at_1": round(r1, 6), "recall_at_k": round(rk, 6),
-                "index_bytes": serialized, "bytes_per_vector": round(serialized / max(1, index.ntotal), 6),
-                "threads": faiss.omp_get_max_threads(), "kernels": "faiss " + faiss.__version__,
-                "faiss_version": FAISS_VERSION, "faiss_compile_options": FAISS_OPTIONS,
-                "base": a.base, "query": a.query,
-            }
-            if refine is not None and kfactor:
-                out["kfactor"] = kfactor
-            print(json.dumps(out))
+        # FAISS keeps no heap-size counter; the serialized index (codes, ids, codebooks, centroids,
+        # without IVF-PQ's precomputed table) is the closest measure
+        serialized = int(faiss.serialize_index(index).size)
+        nq = xq.shape[0]
+        r1 = float(np.mean(I[:, 0] == gt[:, 0]))
+        rk = float(np.mean([len(set(I[q, :a.k]) & set(gt[q, :a.k])) / a.k for q in range(nq)]))
+        out = {
+            "factory": a.factory, "metric": a.metric, "n": n, "d": d, "nq": nq, "k": a.k,
+            "nprobe": (ivf.nprobe if ivf is not None else None),
+            "train_s": round(train_s, 6), "add_s": round(add_s, 6), "search_s": round(search_s, 6),
+            "qps": round(nq / search_s, 6), "recall_at_1": round(r1, 6), "recall_at_k": round(rk, 6),
+            "index_bytes": serialized, "bytes_per_vector": round(serialized / max(1, index.ntotal), 6),
+            "threads": faiss.omp_get_max_threads(), "kernels": "faiss " + faiss.__version__,
+            "faiss_version": FAISS_VERSION, "faiss_compile_options": FAISS_OPTIONS,
+            "base": a.base, "query": a.query,
+        }
+        if refine is not None and kfactor:
+            out["kfactor"] = kfactor
+        if ef_search:
+            out["ef_search"] = ef_search
+        print(json.dumps(out))
 
 
 def kmeans(a, x):

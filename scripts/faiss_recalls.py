@@ -4,9 +4,10 @@ contract suite (IndexContractTest): the numbers its recall thresholds come from.
 
 Run from the repository root (FAISS 1.15 from ../shared/peers/faiss-1.15 by default):
     /usr/bin/python3 scripts/faiss_recalls.py [--datasets DIR] [--faiss DIR]
-Prints one tab-separated line per case (dataset, factory, metric, nprobe, kfactor, recall_at_10,
-faiss_version): the file index-core/src/test/resources/faiss-recalls.tsv.
-Training draws FAISS's default seeds; one thread; k = 10; ids are row numbers.
+Prints one tab-separated line per case (dataset, factory, metric, nprobe, kfactor, efsearch,
+recall_at_10, faiss_version): the file index-core/src/test/resources/faiss-recalls.tsv.
+Training draws FAISS's default seeds; one thread; k = 10; ids are row numbers. efsearch is the
+HNSW index's efSearch, or its coarse quantizer's for IVF<n>_HNSW<M> (0: FAISS's default, 16).
 """
 import argparse
 import os
@@ -15,7 +16,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CASES = [
-    # dataset, factory, nprobe, kfactor
+    # dataset, factory, nprobe, kfactor[, efsearch]
     ("bigann10k", "Flat", 0, 0),
     ("bigann10k", "PQ16", 0, 0),
     ("bigann10k", "PQ16x4", 0, 0),
@@ -36,6 +37,18 @@ CASES = [
     ("glove25", "IVF100,Flat", 8, 0),
     ("glove25", "IVF100,PQ5", 8, 0),
     ("glove25", "IVF100,SQ8", 8, 0),
+    ("bigann10k", "HNSW32", 0, 0, 16),
+    ("bigann10k", "HNSW32", 0, 0, 64),
+    ("bigann10k", "HNSW32", 0, 0, 256),
+    ("bigann10k", "HNSW32,SQ8", 0, 0, 64),
+    ("bigann10k", "HNSW32,PQ16", 0, 0, 64),
+    ("bigann10k", "IVF100_HNSW32,Flat", 8, 0, 0),
+    ("bigann10k", "IVF100_HNSW32,PQ16", 8, 0, 0),
+    ("glove25", "HNSW32", 0, 0, 16),
+    ("glove25", "HNSW32", 0, 0, 64),
+    ("glove25", "HNSW32", 0, 0, 256),
+    ("glove25", "HNSW32,SQ8", 0, 0, 64),
+    ("glove25", "IVF100_HNSW32,Flat", 8, 0, 0),
 ]
 
 FILES = {
@@ -58,14 +71,20 @@ def main():
     p.add_argument("--datasets", default=os.path.join(ROOT, "..", "shared", "datasets"))
     p.add_argument("--faiss", default=os.path.join(ROOT, "..", "shared", "peers", "faiss-1.15"),
                    help="folder holding the faiss package (empty: the installed one)")
+    p.add_argument("--only", default="", help="factory strings separated by semicolons: print only these cases")
     a = p.parse_args()
     if a.faiss:
         sys.path.insert(0, a.faiss)
     import faiss
     import numpy as np
     faiss.omp_set_num_threads(1)
-    print("dataset\tfactory\tmetric\tnprobe\tkfactor\trecall_at_10\tfaiss_version")
-    for name, factory, nprobe, kfactor in CASES:
+    print("dataset\tfactory\tmetric\tnprobe\tkfactor\tefsearch\trecall_at_10\tfaiss_version")
+    only = set(a.only.split(";")) if a.only else None
+    for case in CASES:
+        name, factory, nprobe, kfactor = case[:4]
+        efsearch = case[4] if len(case) > 4 else 0
+        if only is not None and factory not in only:
+            continue
         b, q, g, metric = FILES[name]
         base = read_vecs(os.path.join(a.datasets, b), np.float32)
         queries = read_vecs(os.path.join(a.datasets, q), np.float32)
@@ -82,9 +101,12 @@ def main():
             ivf.nprobe = nprobe
         if kfactor:
             faiss.downcast_index(index).k_factor = kfactor
+        if efsearch:
+            faiss.ParameterSpace().set_index_parameter(
+                index, "quantizer_efSearch" if factory.startswith("IVF") else "efSearch", efsearch)
         _, ids = index.search(queries, 10)
         hits = sum(len(set(ids[i]) & set(gt[i, :10])) for i in range(len(ids)))
-        print(f"{name}\t{factory}\t{metric}\t{nprobe}\t{kfactor}\t{hits / (10 * len(ids)):.4f}\t{faiss.__version__}", flush=True)
+        print(f"{name}\t{factory}\t{metric}\t{nprobe}\t{kfactor}\t{efsearch}\t{hits / (10 * len(ids)):.4f}\t{faiss.__version__}", flush=True)
 
 
 if __name__ == "__main__":

@@ -89,6 +89,13 @@ public abstract class FlatCodesIndex<A> implements VectorIndex {
   /** Called under the write lock after every change of the rows. */
   protected void rowsChanged() {}
 
+  /**
+   * Called under the write lock once {@code n} vectors ({@code x}, as checked and normalized for
+   * cosine) are stored as rows {@code first .. first + n - 1}, before {@link #rowsChanged}: where
+   * an index that links its rows (HNSW) adds them to its graph.
+   */
+  protected void added(float[] x, int first, int n) {}
+
   @Override
   public int d() {
     return d;
@@ -206,6 +213,7 @@ public abstract class FlatCodesIndex<A> implements VectorIndex {
       reserve(n);
       store.append(0, newIds, newIds == null ? ntotal : 0, codes, 0, n);
       sequentialIds = sequentialIds && (newIds == null || RowLookup.isSequential(newIds, 0, n, ntotal));
+      added(x, ntotal, n);
       changed();
     } finally {
       lock.writeLock().unlock();

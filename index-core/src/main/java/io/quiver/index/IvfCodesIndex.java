@@ -61,28 +61,41 @@ public abstract class IvfCodesIndex<A> implements InvertedFileIndex {
   private boolean sharesQuantizers;
 
   protected IvfCodesIndex(int d, int nlist, Metric metric, Codec<A> codec, boolean byResidual) {
+    this(d, nlist, metric, codec, byResidual, null);
+  }
+
+  /**
+   * An index over {@code coarse}, a coarse quantizer of this d, nlist and metric (null: the flat
+   * one), which is shared, not copied.
+   */
+  protected IvfCodesIndex(int d, int nlist, Metric metric, Codec<A> codec, boolean byResidual, CoarseQuantizer coarse) {
     Checks.atLeast("d", d, 1);
     Checks.atLeast("nlist", nlist, 1);
     if (metric == null) {
       throw new IllegalArgumentException("metric is null; valid: L2, INNER_PRODUCT, COSINE");
+    }
+    if (coarse != null && (coarse.d() != d || coarse.nlist() != nlist || coarse.innerProduct() != metric.higherIsCloser())) {
+      throw new IllegalArgumentException("the coarse quantizer (d=" + coarse.d() + ", nlist=" + coarse.nlist()
+          + (coarse.innerProduct() ? ", inner product" : ", L2") + ") does not fit an index of d=" + d + ", nlist="
+          + nlist + " and metric " + metric);
     }
     this.d = d;
     this.nlist = nlist;
     this.metric = metric;
     this.codec = codec;
     this.byResidual = byResidual;
-    this.coarse = CoarseQuantizer.flat(d, nlist, metric.higherIsCloser());
+    this.coarse = coarse != null ? coarse : CoarseQuantizer.flat(d, nlist, metric.higherIsCloser());
     this.lists = new InvertedLists<>(nlist, codec.kind(), codec.unitsPerCode());
-    this.listsView = new ListsView(lists, coarse, () -> this.codec.describe());
+    this.listsView = new ListsView(lists, this.coarse, () -> this.codec.describe());
   }
 
   // ---- what a codec family adds ------------------------------------------------------------
 
   /**
-   * A new empty index of the same kind and parameters over {@code codec} (shared, not copied);
-   * {@link #emptyCopy} adds the coarse centroids.
+   * A new empty index of the same kind and parameters over {@code codec} and {@code coarse}
+   * (shared, not copied).
    */
-  protected abstract IvfCodesIndex<A> newSharing(Codec<A> codec);
+  protected abstract IvfCodesIndex<A> newSharing(Codec<A> codec, CoarseQuantizer coarse);
 
   /** Bytes of the coarse centroids and their norms, once trained. */
   private long coarseMemoryBytes() {
@@ -207,7 +220,7 @@ public abstract class IvfCodesIndex<A> implements InvertedFileIndex {
 
   @Override
   public String factoryString() {
-    return "IVF" + nlist + "," + codec.factoryName();
+    return "IVF" + nlist + coarse.factorySuffix() + "," + codec.factoryName();
   }
 
   @Override
@@ -368,10 +381,10 @@ public abstract class IvfCodesIndex<A> implements InvertedFileIndex {
   /** The {@code np} nearest lists of each query and the query's coarse value for each ({@code nq * np}). */
   private record Probes(long[] lists, float[] values) {}
 
-  private Probes probes(float[] q, int nq, int np, int threads) {
+  private Probes probes(float[] q, int nq, int np, int efSearch, int threads) {
     long[] lists = new long[nq * np];
     float[] values = new float[nq * np];
-    coarse.search(q, nq, np, threads, values, lists);
+    coarse.search(q, nq, np, efSearch, threads, values, lists);
     return new Probes(lists, values);
   }
 
@@ -389,7 +402,7 @@ public abstract class IvfCodesIndex<A> implements InvertedFileIndex {
     IdSelector[] selectors = params.selectors(nq);
     lock.readLock().lock();
     try {
-      Probes p = probes(q, nq, np, params.threads());
+      Probes p = probes(q, nq, np, params.efSearch(), params.threads());
       return ComputeBackends.current().ivfSearch(new IvfSearchJob(listsView, q, nq, k, np, p.lists, p.values,
           selectors, params.threads(), () -> referenceScan(q, nq, k, np, p.lists, p.values, selectors,
           params.threads())));
@@ -436,7 +449,7 @@ public abstract class IvfCodesIndex<A> implements InvertedFileIndex {
     IdSelector[] selectors = params.selectors(nq);
     lock.readLock().lock();
     try {
-      Probes p = probes(q, nq, np, params.threads());
+      Probes p = probes(q, nq, np, params.efSearch(), params.threads());
       return ComputeBackends.current().ivfRangeSearch(new IvfRangeJob(listsView, q, nq, radius, np, p.lists, p.values,
           selectors, params.threads(), () -> rangeScan(q, nq, radius, np, p.lists, p.values, selectors, params.threads())));
     } finally {
@@ -637,8 +650,7 @@ public abstract class IvfCodesIndex<A> implements InvertedFileIndex {
   @Override
   public IvfCodesIndex<A> emptyCopy() {
     requireTrained();
-    IvfCodesIndex<A> copy = newSharing(codec);
-    copy.coarse.setCentroids(coarse.centroids());
+    IvfCodesIndex<A> copy = newSharing(codec, coarse); // the trained coarse quantizer itself: read-only from now on
     copy.sharesQuantizers = true;
     copy.setNprobe(nprobe);
     return copy;

@@ -28,11 +28,16 @@ public final class IvfIndex extends IvfCodesIndex<float[]> {
   public static final int DEFAULT_TRAIN_NITER = CoarseQuantizer.DEFAULT_NITER;
 
   public IvfIndex(int d, int nlist, Metric metric) {
-    this(d, nlist, metric, new FlatCodec(d));
+    this(d, nlist, metric, new FlatCodec(d), null);
   }
 
-  private IvfIndex(int d, int nlist, Metric metric, Codec<float[]> codec) {
-    super(d, nlist, metric, codec, false);
+  /** An index over {@code coarse}, an untrained coarse quantizer of this d, nlist and metric ({@code IVF<nlist>_HNSW<M>,Flat}). */
+  public IvfIndex(int d, int nlist, Metric metric, CoarseQuantizer coarse) {
+    this(d, nlist, metric, new FlatCodec(d), coarse);
+  }
+
+  private IvfIndex(int d, int nlist, Metric metric, Codec<float[]> codec, CoarseQuantizer coarse) {
+    super(d, nlist, metric, codec, false, coarse);
   }
 
   /**
@@ -42,7 +47,13 @@ public final class IvfIndex extends IvfCodesIndex<float[]> {
    */
   public static IvfIndex fromStorage(int d, Metric metric, int nlist, int nprobe, float[] centroids,
                                      long[][] listIds, float[][] listVectors) {
-    IvfIndex index = new IvfIndex(d, nlist, metric);
+    return fromStorage(d, metric, nlist, nprobe, centroids, listIds, listVectors, null);
+  }
+
+  /** {@link #fromStorage} over {@code coarse}, an untrained coarse quantizer (null: the flat one) that the centroids train. */
+  public static IvfIndex fromStorage(int d, Metric metric, int nlist, int nprobe, float[] centroids,
+                                     long[][] listIds, float[][] listVectors, CoarseQuantizer coarse) {
+    IvfIndex index = new IvfIndex(d, nlist, metric, coarse);
     if (centroids == null || centroids.length != (long) nlist * d) {
       throw new IllegalArgumentException("centroids.length " + (centroids == null ? "null" : centroids.length)
           + " != nlist " + nlist + " * d " + d);
@@ -66,8 +77,8 @@ public final class IvfIndex extends IvfCodesIndex<float[]> {
   }
 
   @Override
-  protected IvfIndex newSharing(Codec<float[]> codec) {
-    return new IvfIndex(d, nlist, metric, codec);
+  protected IvfIndex newSharing(Codec<float[]> codec, CoarseQuantizer coarse) {
+    return new IvfIndex(d, nlist, metric, codec, coarse);
   }
 
   /** k-means iterations for {@link #train} (default {@value #DEFAULT_TRAIN_NITER}). */

@@ -1,6 +1,7 @@
 package io.quiver.index;
 
 import io.quiver.index.codec.Codec;
+import io.quiver.index.ivf.CoarseQuantizer;
 import io.quiver.index.codec.PqCodec;
 import io.quiver.index.quantize.ProductQuantizer;
 import io.quiver.index.scan.Scans;
@@ -44,17 +45,28 @@ public final class IvfPqIndex extends IvfCodesIndex<byte[]> {
   private volatile int usePrecomputedTable = PRECOMPUTED_AUTO;
 
   public IvfPqIndex(int d, int nlist, int m, int nbits, Metric metric) {
-    this(d, nlist, new PqCodec(new ProductQuantizer(d, m, nbits)), metric);
+    this(d, nlist, new PqCodec(new ProductQuantizer(d, m, nbits)), metric, null);
   }
 
-  private IvfPqIndex(int d, int nlist, Codec<byte[]> codec, Metric metric) {
-    super(d, nlist, metric, codec, true);
+  /** An index over {@code coarse}, an untrained coarse quantizer of this d, nlist and metric ({@code IVF<nlist>_HNSW<M>,PQ<m>}). */
+  public IvfPqIndex(int d, int nlist, int m, int nbits, Metric metric, CoarseQuantizer coarse) {
+    this(d, nlist, new PqCodec(new ProductQuantizer(d, m, nbits)), metric, coarse);
+  }
+
+  private IvfPqIndex(int d, int nlist, Codec<byte[]> codec, Metric metric, CoarseQuantizer coarse) {
+    super(d, nlist, metric, codec, true, coarse);
   }
 
   /** Restores a trained index from storage (index files). */
   public static IvfPqIndex fromStorage(int d, Metric metric, int nlist, int nprobe, float[] centroids, ProductQuantizer pq,
                                        long[][] listIds, byte[][] listCodes) {
-    IvfPqIndex index = new IvfPqIndex(d, nlist, new PqCodec(pq), metric);
+    return fromStorage(d, metric, nlist, nprobe, centroids, pq, listIds, listCodes, null);
+  }
+
+  /** {@link #fromStorage} over {@code coarse}, an untrained coarse quantizer (null: the flat one) that the centroids train. */
+  public static IvfPqIndex fromStorage(int d, Metric metric, int nlist, int nprobe, float[] centroids, ProductQuantizer pq,
+                                       long[][] listIds, byte[][] listCodes, CoarseQuantizer coarse) {
+    IvfPqIndex index = new IvfPqIndex(d, nlist, new PqCodec(pq), metric, coarse);
     index.restore(centroids, nprobe, listIds, listCodes);
     return index;
   }
@@ -97,8 +109,8 @@ public final class IvfPqIndex extends IvfCodesIndex<byte[]> {
   }
 
   @Override
-  protected IvfPqIndex newSharing(Codec<byte[]> codec) {
-    IvfPqIndex copy = new IvfPqIndex(d, nlist, codec, metric);
+  protected IvfPqIndex newSharing(Codec<byte[]> codec, CoarseQuantizer coarse) {
+    IvfPqIndex copy = new IvfPqIndex(d, nlist, codec, metric, coarse);
     copy.usePrecomputedTable = usePrecomputedTable;
     copy.precomputed = precomputed; // same centroids and codebook: the same table
     return copy;

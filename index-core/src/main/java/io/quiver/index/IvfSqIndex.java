@@ -2,6 +2,7 @@ package io.quiver.index;
 
 import io.quiver.index.codec.Codec;
 import io.quiver.index.codec.SqCodec;
+import io.quiver.index.ivf.CoarseQuantizer;
 import io.quiver.index.quantize.ScalarQuantizer;
 import io.quiver.index.vector.QueryBlockScan;
 
@@ -18,17 +19,28 @@ import io.quiver.index.vector.QueryBlockScan;
 public final class IvfSqIndex extends IvfCodesIndex<byte[]> {
 
   public IvfSqIndex(int d, int nlist, ScalarQuantizer.Type type, Metric metric) {
-    this(d, nlist, new SqCodec(new ScalarQuantizer(d, type)), metric);
+    this(d, nlist, new SqCodec(new ScalarQuantizer(d, type)), metric, null);
   }
 
-  private IvfSqIndex(int d, int nlist, Codec<byte[]> codec, Metric metric) {
-    super(d, nlist, metric, codec, true);
+  /** An index over {@code coarse}, an untrained coarse quantizer of this d, nlist and metric ({@code IVF<nlist>_HNSW<M>,SQ8}). */
+  public IvfSqIndex(int d, int nlist, ScalarQuantizer.Type type, Metric metric, CoarseQuantizer coarse) {
+    this(d, nlist, new SqCodec(new ScalarQuantizer(d, type)), metric, coarse);
+  }
+
+  private IvfSqIndex(int d, int nlist, Codec<byte[]> codec, Metric metric, CoarseQuantizer coarse) {
+    super(d, nlist, metric, codec, true, coarse);
   }
 
   /** Restores a trained index from storage (index files). */
   public static IvfSqIndex fromStorage(int d, Metric metric, int nlist, int nprobe, float[] centroids, ScalarQuantizer sq,
                                        long[][] listIds, byte[][] listCodes) {
-    IvfSqIndex index = new IvfSqIndex(d, nlist, new SqCodec(sq), metric);
+    return fromStorage(d, metric, nlist, nprobe, centroids, sq, listIds, listCodes, null);
+  }
+
+  /** {@link #fromStorage} over {@code coarse}, an untrained coarse quantizer (null: the flat one) that the centroids train. */
+  public static IvfSqIndex fromStorage(int d, Metric metric, int nlist, int nprobe, float[] centroids, ScalarQuantizer sq,
+                                       long[][] listIds, byte[][] listCodes, CoarseQuantizer coarse) {
+    IvfSqIndex index = new IvfSqIndex(d, nlist, new SqCodec(sq), metric, coarse);
     index.restore(centroids, nprobe, listIds, listCodes);
     return index;
   }
@@ -68,7 +80,7 @@ public final class IvfSqIndex extends IvfCodesIndex<byte[]> {
   }
 
   @Override
-  protected IvfSqIndex newSharing(Codec<byte[]> codec) {
-    return new IvfSqIndex(d, nlist, codec, metric);
+  protected IvfSqIndex newSharing(Codec<byte[]> codec, CoarseQuantizer coarse) {
+    return new IvfSqIndex(d, nlist, codec, metric, coarse);
   }
 }

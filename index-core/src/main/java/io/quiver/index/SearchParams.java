@@ -6,6 +6,7 @@ import java.util.function.IntFunction;
 /**
  * Per-call search parameters, immutable. Values left at 0 mean "the index's own setting":
  * {@code nprobe} defaults to the index's {@code nprobe} (1 unless set, as in FAISS),
+ * {@code efSearch} to the HNSW index's or coarse quantizer's (16 unless set, as in FAISS),
  * {@code kFactor} to the refine index's own (1 unless set, as in FAISS) and {@code threads} to
  * all cores.
  *
@@ -23,17 +24,19 @@ import java.util.function.IntFunction;
  */
 public final class SearchParams {
 
-  private static final SearchParams DEFAULTS = new SearchParams(0, 0, 0, null, null);
+  private static final SearchParams DEFAULTS = new SearchParams(0, 0, 0, 0, null, null);
 
   private final int nprobe;
+  private final int efSearch;
   private final int threads;
   private final float kFactor;
   private final IdSelector selector;
   private final IntFunction<IdSelector> querySelectors;
 
-  private SearchParams(int nprobe, int threads, float kFactor, IdSelector selector,
+  private SearchParams(int nprobe, int efSearch, int threads, float kFactor, IdSelector selector,
                        IntFunction<IdSelector> querySelectors) {
     this.nprobe = nprobe;
+    this.efSearch = efSearch;
     this.threads = threads;
     this.kFactor = kFactor;
     this.selector = selector;
@@ -50,7 +53,19 @@ public final class SearchParams {
     if (nprobe < 1) {
       throw new IllegalArgumentException("nprobe must be >= 1, was " + nprobe);
     }
-    return new SearchParams(nprobe, threads, kFactor, selector, querySelectors);
+    return new SearchParams(nprobe, efSearch, threads, kFactor, selector, querySelectors);
+  }
+
+  /**
+   * Candidates an HNSW graph search keeps (FAISS's {@code efSearch}; HNSW indexes, and the HNSW
+   * coarse quantizer of {@code IVF<nlist>_HNSW<M>} indexes); must be >= 1. A search keeps at
+   * least k (or nprobe, when probing) candidates whatever this says.
+   */
+  public SearchParams withEfSearch(int efSearch) {
+    if (efSearch < 1) {
+      throw new IllegalArgumentException("efSearch must be >= 1, was " + efSearch);
+    }
+    return new SearchParams(nprobe, efSearch, threads, kFactor, selector, querySelectors);
   }
 
   /**
@@ -59,7 +74,7 @@ public final class SearchParams {
    */
   public SearchParams withKFactor(float kFactor) {
     Checks.kFactor(kFactor);
-    return new SearchParams(nprobe, threads, kFactor, selector, querySelectors);
+    return new SearchParams(nprobe, efSearch, threads, kFactor, selector, querySelectors);
   }
 
   /** Threads to search with; 0 means all cores. */
@@ -67,7 +82,7 @@ public final class SearchParams {
     if (threads < 0) {
       throw new IllegalArgumentException("threads must be >= 0 (0 = all cores), was " + threads);
     }
-    return new SearchParams(nprobe, threads, kFactor, selector, querySelectors);
+    return new SearchParams(nprobe, efSearch, threads, kFactor, selector, querySelectors);
   }
 
   /**
@@ -75,7 +90,7 @@ public final class SearchParams {
    * the selector. The selector is called from the search threads, so it must be thread-safe.
    */
   public SearchParams withSelector(IdSelector selector) {
-    return new SearchParams(nprobe, threads, kFactor, selector, querySelectors);
+    return new SearchParams(nprobe, efSearch, threads, kFactor, selector, querySelectors);
   }
 
   /**
@@ -86,12 +101,17 @@ public final class SearchParams {
    * selectors it returns are called from the search threads.
    */
   public SearchParams withQuerySelectors(IntFunction<IdSelector> perQuery) {
-    return new SearchParams(nprobe, threads, kFactor, selector, perQuery);
+    return new SearchParams(nprobe, efSearch, threads, kFactor, selector, perQuery);
   }
 
   /** The nprobe asked for, or 0 for the index's own. */
   public int nprobe() {
     return nprobe;
+  }
+
+  /** The efSearch asked for, or 0 for the index's own. */
+  public int efSearch() {
+    return efSearch;
   }
 
   /** The threads asked for, or 0 for all cores. */
@@ -146,6 +166,7 @@ public final class SearchParams {
   @Override
   public String toString() {
     return "SearchParams{nprobe=" + (nprobe == 0 ? "index default" : nprobe)
+        + ", efSearch=" + (efSearch == 0 ? "index default" : efSearch)
         + ", threads=" + (threads == 0 ? "all" : threads)
         + ", kFactor=" + (kFactor == 0 ? "index default" : kFactor)
         + ", selector=" + (selector == null ? "none" : "set")

@@ -215,7 +215,7 @@ class BadInputTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"IVF,Flat", "IVF0,Flat", "HNSW32", "flat", "", "IVF100", "IVF100,PQ16", "Flat,", "IVF-3,Flat",
+  @ValueSource(strings = {"IVF,Flat", "IVF0,Flat", "HNSW1", "IVF16_HNSW1,Flat", "HNSW32,SQ7", "flat", "", "IVF100", "IVF100,PQ16", "Flat,", "IVF-3,Flat",
       "IVF99999999999999999999,Flat", "IVF16777217,Flat"})
   void malformedFactoryStrings(String description) {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

@@ -287,7 +287,7 @@ class CompressedIvfTest {
       // factoryString() is the canonical form: no spaces, and nbits 8 (the default) left out
       assertEquals(f.replace(" ", "").replace("x8", ""), index.factoryString(), f);
     }
-    String[] bad = {"", "IVF,Flat", "IVF0,Flat", "HNSW32", "flat", "PQ5", "PQ4x9", "PQ4x3", "PQ0", "SQ7", "IVF4,PQ4,Flat",
+    String[] bad = {"", "IVF,Flat", "IVF0,Flat", "HNSW1", "HNSW32,IVF4,Flat", "flat", "PQ5", "PQ4x9", "PQ4x3", "PQ0", "SQ7", "IVF4,PQ4,Flat",
         "RFlat", "L2norm", "IVF4", "IVF4,IVF4,Flat", "Flat,RFlat,RFlat", "PQ", "IVF4,sq8"};
     for (String f : bad) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> IndexFactory.create(d, f, Metric.L2), f);

@@ -84,7 +84,7 @@ class SearchParamsTest {
 
   @Test
   void toStringSaysWhichSelectorsAreSet() {
-    assertEquals("SearchParams{nprobe=index default, threads=all, kFactor=index default, selector=none, querySelectors=none}",
+    assertEquals("SearchParams{nprobe=index default, efSearch=index default, threads=all, kFactor=index default, selector=none, querySelectors=none}",
         SearchParams.defaults().toString());
     String s = SearchParams.defaults().withNprobe(4).withSelector(EVEN).toString();
     assertTrue(s.contains("nprobe=4") && s.contains("selector=set") && s.contains("querySelectors=none"), s);

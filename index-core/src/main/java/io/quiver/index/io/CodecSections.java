@@ -32,6 +32,18 @@ final class CodecSections {
         : codec instanceof SqCodec ? IndexFormat.TYPE_IVF_SQ : unsupported(codec);
   }
 
+  /** The file type of an HNSW index over {@code codec} ('HNSF', 'HNPQ', 'HNSQ'). */
+  static int hnswType(Codec<?> codec) {
+    return codec instanceof FlatCodec ? IndexFormat.TYPE_HNSW_FLAT : codec instanceof PqCodec ? IndexFormat.TYPE_HNSW_PQ
+        : codec instanceof SqCodec ? IndexFormat.TYPE_HNSW_SQ : unsupported(codec);
+  }
+
+  /** The file type of an IVF index with an HNSW coarse quantizer over {@code codec} ('IHFF', 'IHPQ', 'IHSQ'). */
+  static int ivfHnswType(Codec<?> codec) {
+    return codec instanceof FlatCodec ? IndexFormat.TYPE_IVF_HNSW_FLAT : codec instanceof PqCodec
+        ? IndexFormat.TYPE_IVF_HNSW_PQ : codec instanceof SqCodec ? IndexFormat.TYPE_IVF_HNSW_SQ : unsupported(codec);
+  }
+
   /** The section of a flat-codes file's codes: 'VECS' for float vectors, else 'CODE'. */
   static int flatCodesSection(Codec<?> codec) {
     return codec instanceof FlatCodec ? IndexFormat.SECTION_VECTORS : IndexFormat.SECTION_CODES;

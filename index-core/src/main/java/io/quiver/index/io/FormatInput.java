@@ -261,6 +261,23 @@ final class FormatInput {
     return out;
   }
 
+  /** Reads {@code n} int32 values. */
+  int[] readInts(int n, String what) throws IOException {
+    int[] out = new int[initialCapacity(n, 4, what)];
+    int done = 0;
+    while (done < n) {
+      if (done == out.length) {
+        out = Arrays.copyOf(out, grow(out.length, n));
+      }
+      int m = Math.min(Math.min(n, out.length) - done, BUFFER_BYTES / 4);
+      fill(m * 4, what, true);
+      bb.clear();
+      bb.asIntBuffer().get(out, done, m);
+      done += m;
+    }
+    return out;
+  }
+
   /** Reads {@code n} raw bytes (codes). */
   byte[] readBytes(int n, String what) throws IOException {
     byte[] out = new byte[initialCapacity(n, 1, what)];

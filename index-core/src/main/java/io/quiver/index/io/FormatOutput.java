@@ -77,6 +77,17 @@ final class FormatOutput {
     }
   }
 
+  void writeInts(int[] a, int off, int n) throws IOException {
+    while (n > 0) {
+      ensure(4);
+      int m = Math.min(n, buf.remaining() / 4);
+      buf.asIntBuffer().put(a, off, m);
+      buf.position(buf.position() + m * 4);
+      off += m;
+      n -= m;
+    }
+  }
+
   void writeBytes(byte[] a, int off, int n) throws IOException {
     while (n > 0) {
       ensure(1);

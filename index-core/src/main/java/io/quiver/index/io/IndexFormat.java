@@ -49,6 +49,12 @@ import java.util.List;
  * 'RFLT'    {@code RefineIndex}                           &lt;base&gt;,RFlat              RPRM BASE REFN
  * 'L2NM'    {@code L2NormIndex}                           L2norm,&lt;inner&gt;            INNR
  * 'SHRD'    a shard: some lists of an IVF index        (any IVF index)           SHPR LSIZ LIDS LCOD
+ * 'HNSF'    {@code HnswIndex}, float vectors                HNSW&lt;M&gt;                   HNPR HLVL HNBR IDS_ VECS
+ * 'HNPQ'    {@code HnswIndex}, PQ codes                     HNSW&lt;M&gt;,PQ&lt;m&gt;[x&lt;nbits&gt;]   HNPR PQPR [PQCB] HLVL HNBR IDS_ CODE
+ * 'HNSQ'    {@code HnswIndex}, SQ codes                     HNSW&lt;M&gt;,SQ8|SQ4|SQfp16     HNPR SQPR [SQRG] HLVL HNBR IDS_ CODE
+ * 'IHFF'    {@code IvfIndex}, HNSW coarse quantizer         IVF&lt;nlist&gt;_HNSW&lt;M&gt;,Flat    PRMS [CENT] HNPR [HLVL] [HNBR] LSIZ LIDS LVEC
+ * 'IHPQ'    {@code IvfPqIndex}, HNSW coarse quantizer       IVF&lt;nlist&gt;_HNSW&lt;M&gt;,PQ&lt;m&gt;   PRMS [CENT] HNPR [HLVL] [HNBR] PQPR [PQCB] LSIZ LIDS LCOD
+ * 'IHSQ'    {@code IvfSqIndex}, HNSW coarse quantizer       IVF&lt;nlist&gt;_HNSW&lt;M&gt;,SQ8    PRMS [CENT] HNPR [HLVL] [HNBR] SQPR [SQRG] LSIZ LIDS LCOD
  * </pre>
  * [Bracketed] sections are present only when the index (or its quantizer) is trained, as said
  * below. The header's d, metric and ntotal are those of the whole index.
@@ -158,6 +164,20 @@ import java.util.List;
  * endian, so {@code codeSize = 4 d}), {@code flags} must be 0. Each list must fit one Java array.
  * Shard files take the extension {@value #SHARD_FILE_EXTENSION}.
  *
+ * <h3>HNSW graphs ('HNSF', 'HNPQ', 'HNSQ', and the coarse graph of 'IHFF', 'IHPQ', 'IHSQ')</h3>
+ * <pre>
+ * section  payload                                              byteLength
+ * 'HNPR'   M int32 | efConstruction int32 | efSearch int32 | entryPoint int32 | flags int32   20 ({@link #HNSW_PARAMS_BYTES})
+ * 'HLVL'   nodes x int32: the number of levels of each node     4 * nodes
+ * 'HNBR'   each node's neighbour slots, node 0 first (int32)    4 * slots
+ * </pre>
+ * {@code M} is 2 .. {@link #MAX_HNSW_M}, efConstruction and efSearch 1 .. {@link #MAX_HNSW_EF};
+ * flags must be 0. A node has 1 .. {@code Hnsw.maxLevels(M)} levels (the levels FAISS draws with
+ * probability at least 1e-9) and {@code 2M + (levels - 1) M} slots: level 0 first, -1 for an empty
+ * slot, else a node number. entryPoint is -1 exactly when the graph is empty, else a node on the
+ * top level. In 'HN..' files the nodes are the ntotal rows of 'IDS_' and 'VECS'/'CODE'; in 'IH..'
+ * files they are the nlist centroids, and 'HLVL'/'HNBR' are present only when trained.
+ *
  * <h3>Vectors</h3>
  * Vectors are stored as the index holds them: cosine indexes store L2-normalized vectors (and
  * codes of normalized vectors), and readers take them as they are (they are not normalized
@@ -254,6 +274,19 @@ public final class IndexFormat {
   /** File type of a shard: some inverted lists of an IVF index, read with its quantizer: 'SHRD'. */
   public static final int TYPE_SHARD = fourcc("SHRD");
 
+  /** File type of an {@code HnswIndex} over float vectors ({@code HNSW<M>}): 'HNSF'. */
+  public static final int TYPE_HNSW_FLAT = fourcc("HNSF");
+  /** File type of an {@code HnswIndex} over PQ codes ({@code HNSW<M>,PQ<m>[x<nbits>]}): 'HNPQ'. */
+  public static final int TYPE_HNSW_PQ = fourcc("HNPQ");
+  /** File type of an {@code HnswIndex} over SQ codes ({@code HNSW<M>,SQ8|SQ4|SQfp16}): 'HNSQ'. */
+  public static final int TYPE_HNSW_SQ = fourcc("HNSQ");
+  /** File type of an {@code IvfIndex} with an HNSW coarse quantizer ({@code IVF<nlist>_HNSW<M>,Flat}): 'IHFF'. */
+  public static final int TYPE_IVF_HNSW_FLAT = fourcc("IHFF");
+  /** File type of an {@code IvfPqIndex} with an HNSW coarse quantizer ({@code IVF<nlist>_HNSW<M>,PQ<m>}): 'IHPQ'. */
+  public static final int TYPE_IVF_HNSW_PQ = fourcc("IHPQ");
+  /** File type of an {@code IvfSqIndex} with an HNSW coarse quantizer ({@code IVF<nlist>_HNSW<M>,SQ8|SQ4|SQfp16}): 'IHSQ'. */
+  public static final int TYPE_IVF_HNSW_SQ = fourcc("IHSQ");
+
   /** Flat, PQ, SQ: ntotal int64 ids, in row order. */
   public static final int SECTION_IDS = fourcc("IDS_");
   /** Flat: ntotal * d float32, row-major. */
@@ -291,6 +324,13 @@ public final class IndexFormat {
 
   /** L2norm: the wrapped index, a nested index file. */
   public static final int SECTION_INNER = fourcc("INNR");
+
+  /** HNSW graph: M int32, efConstruction int32, efSearch int32, entryPoint int32, flags int32. */
+  public static final int SECTION_HNSW_PARAMS = fourcc("HNPR");
+  /** HNSW graph: the number of levels of each node (int32, 1 .. maxLevels(M)). */
+  public static final int SECTION_HNSW_LEVELS = fourcc("HLVL");
+  /** HNSW graph: every node's neighbour slots, node 0 first (int32, -1 for an empty slot). */
+  public static final int SECTION_HNSW_NEIGHBORS = fourcc("HNBR");
 
   /**
    * One section of a file type's layout: its fourcc, and when it is present only sometimes, the
@@ -392,7 +432,30 @@ public final class IndexFormat {
           Section.nested(SECTION_BASE, "a nested index file"), Section.nested(SECTION_REFINE, "a nested 'FLAT' file"))),
       new FileType(TYPE_L2_NORM, "L2norm", "an", List.of(Section.nested(SECTION_INNER, "a nested index file"))),
       new FileType(TYPE_SHARD, "IVF shard", "an", List.of(Section.always(SECTION_SHARD_PARAMS), Section.always(SECTION_LIST_SIZES),
-          Section.always(SECTION_LIST_IDS), Section.always(SECTION_LIST_CODES))));
+          Section.always(SECTION_LIST_IDS), Section.always(SECTION_LIST_CODES))),
+      new FileType(TYPE_HNSW_FLAT, "HNSW,Flat", "an", List.of(Section.always(SECTION_HNSW_PARAMS),
+          Section.always(SECTION_HNSW_LEVELS), Section.always(SECTION_HNSW_NEIGHBORS), Section.always(SECTION_IDS),
+          Section.always(SECTION_VECTORS))),
+      new FileType(TYPE_HNSW_PQ, "HNSW,PQ", "an", List.of(Section.always(SECTION_HNSW_PARAMS), Section.always(SECTION_PQ_PARAMS),
+          Section.only(SECTION_PQ_CODEBOOK, WHEN_TRAINED), Section.always(SECTION_HNSW_LEVELS),
+          Section.always(SECTION_HNSW_NEIGHBORS), Section.always(SECTION_IDS), Section.always(SECTION_CODES))),
+      new FileType(TYPE_HNSW_SQ, "HNSW,SQ", "an", List.of(Section.always(SECTION_HNSW_PARAMS), Section.always(SECTION_SQ_PARAMS),
+          Section.only(SECTION_SQ_RANGES, WHEN_SQ_TRAINED), Section.always(SECTION_HNSW_LEVELS),
+          Section.always(SECTION_HNSW_NEIGHBORS), Section.always(SECTION_IDS), Section.always(SECTION_CODES))),
+      new FileType(TYPE_IVF_HNSW_FLAT, "IVF_HNSW,Flat", "an", List.of(Section.always(SECTION_IVF_PARAMS),
+          Section.only(SECTION_CENTROIDS, WHEN_TRAINED), Section.always(SECTION_HNSW_PARAMS), Section.only(SECTION_HNSW_LEVELS,
+          WHEN_TRAINED), Section.only(SECTION_HNSW_NEIGHBORS, WHEN_TRAINED), Section.always(SECTION_LIST_SIZES),
+          Section.always(SECTION_LIST_IDS), Section.always(SECTION_LIST_VECTORS))),
+      new FileType(TYPE_IVF_HNSW_PQ, "IVF_HNSW,PQ", "an", List.of(Section.always(SECTION_IVF_PARAMS),
+          Section.only(SECTION_CENTROIDS, WHEN_TRAINED), Section.always(SECTION_HNSW_PARAMS), Section.only(SECTION_HNSW_LEVELS,
+          WHEN_TRAINED), Section.only(SECTION_HNSW_NEIGHBORS, WHEN_TRAINED), Section.always(SECTION_PQ_PARAMS),
+          Section.only(SECTION_PQ_CODEBOOK, WHEN_TRAINED), Section.always(SECTION_LIST_SIZES), Section.always(SECTION_LIST_IDS),
+          Section.always(SECTION_LIST_CODES))),
+      new FileType(TYPE_IVF_HNSW_SQ, "IVF_HNSW,SQ", "an", List.of(Section.always(SECTION_IVF_PARAMS),
+          Section.only(SECTION_CENTROIDS, WHEN_TRAINED), Section.always(SECTION_HNSW_PARAMS), Section.only(SECTION_HNSW_LEVELS,
+          WHEN_TRAINED), Section.only(SECTION_HNSW_NEIGHBORS, WHEN_TRAINED), Section.always(SECTION_SQ_PARAMS),
+          Section.only(SECTION_SQ_RANGES, WHEN_SQ_TRAINED), Section.always(SECTION_LIST_SIZES), Section.always(SECTION_LIST_IDS),
+          Section.always(SECTION_LIST_CODES))));
 
   /** The fourccs of {@link #TYPES}. */
   public static final List<Integer> FILE_TYPES = TYPES.stream().map(FileType::fourcc).toList();
@@ -458,6 +521,9 @@ public final class IndexFormat {
   /** Payload of 'SHPR'. */
   public static final int SHARD_PARAMS_BYTES = 16;
 
+  /** Payload of 'HNPR'. */
+  public static final int HNSW_PARAMS_BYTES = 20;
+
   /** Payload of 'RPRM'. */
   public static final int REFINE_PARAMS_BYTES = 4;
   /** The smallest index file: a header and a footer (no file type is that small, but none is smaller). */
@@ -471,6 +537,10 @@ public final class IndexFormat {
   public static final int MAX_NLIST = 1 << 24;
   /** Largest Java array the reader creates (the JVM's practical limit). */
   public static final int MAX_ARRAY_LENGTH = Integer.MAX_VALUE - 8;
+  /** Largest HNSW M accepted (the graph's own limit). */
+  public static final int MAX_HNSW_M = io.quiver.index.hnsw.Hnsw.MAX_M;
+  /** Largest efConstruction and efSearch accepted in 'HNPR'. */
+  public static final int MAX_HNSW_EF = 1 << 20;
   /** Deepest nesting of index files in wrapper sections ('BASE', 'REFN', 'INNR') accepted. */
   public static final int MAX_NESTING_DEPTH = 8;
 

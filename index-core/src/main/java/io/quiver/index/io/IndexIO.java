@@ -20,6 +20,14 @@ import io.quiver.index.RefineIndex;
 import io.quiver.index.SqIndex;
 import io.quiver.index.VectorIndex;
 import io.quiver.index.codec.Codec;
+import io.quiver.index.codec.FlatCodec;
+import io.quiver.index.codec.PqCodec;
+import io.quiver.index.codec.SqCodec;
+import io.quiver.index.hnsw.Hnsw;
+import io.quiver.index.hnsw.HnswCoarseQuantizer;
+import io.quiver.index.hnsw.HnswIndex;
+import io.quiver.index.ivf.CoarseQuantizer;
+import io.quiver.index.ivf.FlatCoarseQuantizer;
 import io.quiver.index.quantize.ProductQuantizer;
 import io.quiver.index.quantize.ScalarQuantizer;
 import java.io.IOException;
@@ -81,9 +89,10 @@ public final class IndexIO {
   private static final int WRITE_CHUNK_BYTES = 1 << 20;
 
   /** What index files hold, for the message that refuses other indexes. */
-  private static final String SUPPORTED = "index files hold Flat, IVF<nlist>,Flat, PQ, SQ, IVF<nlist>,PQ and "
-      + "IVF<nlist>,SQ indexes (FlatIndex, IvfIndex, PqIndex, SqIndex, IvfPqIndex, IvfSqIndex), and the RFlat "
-      + "(RefineIndex) and L2norm (L2NormIndex) wrappers around them";
+  private static final String SUPPORTED = "index files hold Flat, IVF<nlist>,Flat, PQ, SQ, IVF<nlist>,PQ, "
+      + "IVF<nlist>,SQ (also as IVF<nlist>_HNSW<M>,...) and HNSW<M>[,PQ|SQ] indexes (FlatIndex, IvfIndex, PqIndex, "
+      + "SqIndex, IvfPqIndex, IvfSqIndex, HnswIndex), and the RFlat (RefineIndex) and L2norm (L2NormIndex) wrappers "
+      + "around them";
 
   private IndexIO() {}
 
@@ -173,13 +182,24 @@ public final class IndexIO {
       checkWritable(root, refine.refine(), depth + 1);
     } else if (index instanceof L2NormIndex norm) {
       checkWritable(root, norm.inner(), depth + 1);
-    } else if (index instanceof FlatCodesIndex<?> flat) {
+    } else if (index instanceof FlatCodesIndex<?> flat) { // HnswIndex included
       CodecSections.checkWritable(flat.codec(), describe(index) + where);
     } else if (index instanceof IvfCodesIndex<?> ivf) {
+      CoarseQuantizer coarse = ivf.coarseQuantizer();
+      if (!(coarse instanceof FlatCoarseQuantizer) && !(coarse instanceof HnswCoarseQuantizer)) {
+        throw new IllegalArgumentException("cannot write " + describe(index) + where + ": its coarse quantizer, a "
+            + coarse.getClass().getName() + ", has no file type; index files hold flat and HNSW coarse quantizers");
+      }
       CodecSections.checkWritable(ivf.codec(), describe(index) + where);
     } else {
       throw new IllegalArgumentException("cannot write " + describe(index) + where + ": " + SUPPORTED);
     }
+  }
+
+  /** The file type of an IVF index: by its codec, and its coarse quantizer ('IVxx' flat, 'IHxx' HNSW). */
+  private static int ivfFileType(IvfCodesIndex<?> index) {
+    return index.coarseQuantizer() instanceof HnswCoarseQuantizer ? CodecSections.ivfHnswType(index.codec())
+        : CodecSections.ivfType(index.codec());
   }
 
   /** "a CLASS (FACTORY)", for messages that name an index. */
@@ -196,7 +216,9 @@ public final class IndexIO {
   /** Writes one whole index file (header to checksum) and returns the ntotal of its header. */
   private static long writeIndex(VectorIndex index, FormatOutput o) throws IOException {
     long ntotal;
-    if (index instanceof FlatCodesIndex<?> flat) {
+    if (index instanceof HnswIndex<?> hnsw) { // before FlatCodesIndex, which it extends
+      ntotal = writeHnsw(hnsw, o);
+    } else if (index instanceof FlatCodesIndex<?> flat) {
       ntotal = writeFlatCodes(flat, o);
     } else if (index instanceof IvfCodesIndex<?> ivf) {
       ntotal = writeIvf(ivf, o);
@@ -226,19 +248,24 @@ public final class IndexIO {
     Codec<?> codec = index.codec();
     long[] ids = index.ids(); // the snapshot that fixes ntotal for this file
     int n = ids.length;
-    boolean trained = codec.isTrained();
-    if (!trained && n > 0) {
-      throw new IllegalStateException("the " + index.factoryString() + " index changed while it was being written ("
-          + n + " ids, untrained); do not modify an index while writing it");
-    }
-    int codeSize = codec.codeSize();
+    boolean trained = trainedUnlessEmpty(index, n);
     writeHeader(o, CodecSections.flatType(codec), index, n);
     CodecSections.write(o, codec, trained);
     o.writeSectionHeader(IndexFormat.SECTION_IDS, 8L * n);
     o.writeLongs(ids, 0, n);
-    o.writeSectionHeader(CodecSections.flatCodesSection(codec), (long) n * codeSize);
+    o.writeSectionHeader(CodecSections.flatCodesSection(codec), (long) n * codec.codeSize());
     writeCodes(index, n, o);
     return n;
+  }
+
+  /** Whether the codec is trained; an untrained one with {@code n > 0} rows was trained and filled mid-write. */
+  private static boolean trainedUnlessEmpty(FlatCodesIndex<?> index, int n) {
+    boolean trained = index.codec().isTrained();
+    if (!trained && n > 0) {
+      throw new IllegalStateException("the " + index.factoryString() + " index changed while it was being written ("
+          + n + " ids, untrained); do not modify an index while writing it");
+    }
+    return trained;
   }
 
   /**
@@ -289,7 +316,12 @@ public final class IndexIO {
       throw new IllegalStateException("the IVF index was trained and filled while it was being written; "
           + "do not modify an index while writing it");
     }
-    writeHeader(o, CodecSections.ivfType(codec), index, ntotal);
+    HnswCoarseQuantizer hnsw = index.coarseQuantizer() instanceof HnswCoarseQuantizer h ? h : null;
+    Hnsw.Stored graph = hnsw != null && trained ? hnsw.storedGraph() : null;
+    if (hnsw != null && trained && graph == null) {
+      throw new IllegalStateException("the IVF index lost its training while it was being written");
+    }
+    writeHeader(o, ivfFileType(index), index, ntotal);
     o.writeSectionHeader(IndexFormat.SECTION_IVF_PARAMS, IndexFormat.IVF_PARAMS_BYTES);
     o.writeInt(nlist);
     o.writeInt(index.nprobe());
@@ -297,6 +329,9 @@ public final class IndexIO {
     if (trained) {
       o.writeSectionHeader(IndexFormat.SECTION_CENTROIDS, 4L * nlist * d);
       o.writeFloats(centroids, 0, centroids.length);
+    }
+    if (hnsw != null) {
+      writeHnswGraph(o, hnsw.m(), hnsw.efConstruction(), hnsw.efSearch(), graph, false);
     }
     CodecSections.write(o, codec, trained);
     int codeSize = index.codeSize();
@@ -315,6 +350,51 @@ public final class IndexIO {
       o.writeBytes(codes, 0, codes.length);
     }
     return ntotal;
+  }
+
+  /**
+   * 'HNPR', then (when {@code graph} is not null) 'HLVL' and 'HNBR', or only 'HNPR' now and the
+   * graph sections later when {@code paramsOnly}.
+   */
+  private static void writeHnswGraph(FormatOutput o, int m, int efConstruction, int efSearch, Hnsw.Stored graph,
+                                     boolean paramsOnly) throws IOException {
+    o.writeSectionHeader(IndexFormat.SECTION_HNSW_PARAMS, IndexFormat.HNSW_PARAMS_BYTES);
+    o.writeInt(m);
+    o.writeInt(efConstruction);
+    o.writeInt(efSearch);
+    o.writeInt(graph == null ? -1 : graph.entryPoint());
+    o.writeInt(0);
+    if (graph != null && !paramsOnly) {
+      writeHnswLinks(o, graph);
+    }
+  }
+
+  private static void writeHnswLinks(FormatOutput o, Hnsw.Stored graph) throws IOException {
+    o.writeSectionHeader(IndexFormat.SECTION_HNSW_LEVELS, 4L * graph.levels().length);
+    o.writeInts(graph.levels(), 0, graph.levels().length);
+    o.writeSectionHeader(IndexFormat.SECTION_HNSW_NEIGHBORS, 4L * graph.links().length);
+    o.writeInts(graph.links(), 0, graph.links().length);
+  }
+
+  /**
+   * The HNSW family ('HNSF', 'HNPQ', 'HNSQ'): 'HNPR', [codec sections], 'HLVL', 'HNBR', 'IDS_',
+   * then 'VECS' or 'CODE' streamed in chunks, from one snapshot of the graph and ids.
+   */
+  private static long writeHnsw(HnswIndex<?> index, FormatOutput o) throws IOException {
+    Codec<?> codec = index.codec();
+    HnswIndex.GraphState g = index.graphState();
+    long[] ids = g.ids();
+    int n = ids.length;
+    boolean trained = trainedUnlessEmpty(index, n);
+    writeHeader(o, CodecSections.hnswType(codec), index, n);
+    writeHnswGraph(o, index.m(), g.efConstruction(), g.efSearch(), g.graph(), true);
+    CodecSections.write(o, codec, trained);
+    writeHnswLinks(o, g.graph());
+    o.writeSectionHeader(IndexFormat.SECTION_IDS, 8L * n);
+    o.writeLongs(ids, 0, n);
+    o.writeSectionHeader(CodecSections.flatCodesSection(codec), (long) n * codec.codeSize());
+    writeCodes(index, n, o);
+    return n;
   }
 
   // ---- quantizers ----
@@ -403,7 +483,13 @@ public final class IndexIO {
   static long fileBytes(VectorIndex index) {
     long d = index.d();
     long body;
-    if (index instanceof FlatCodesIndex<?> flat) {
+    if (index instanceof HnswIndex<?> hnsw) { // before FlatCodesIndex, which it extends
+      HnswIndex.GraphState g = hnsw.graphState();
+      Codec<?> codec = hnsw.codec();
+      long n = g.ids().length;
+      body = section(IndexFormat.HNSW_PARAMS_BYTES) + CodecSections.bytes(codec, codec.isTrained()) + graphBytes(g.graph())
+          + section(8 * n) + section(n * codec.codeSize());
+    } else if (index instanceof FlatCodesIndex<?> flat) {
       Codec<?> codec = flat.codec();
       long n = flat.ntotal();
       body = CodecSections.bytes(codec, codec.isTrained()) + section(8 * n) + section(n * codec.codeSize());
@@ -416,6 +502,10 @@ public final class IndexIO {
       boolean trained = ivf.isTrained();
       body = section(IndexFormat.IVF_PARAMS_BYTES) + (trained ? section(4 * nlist * d) : 0)
           + CodecSections.bytes(ivf.codec(), trained) + section(8 * nlist) + section(8 * n) + section(n * ivf.codeSize());
+      if (ivf.coarseQuantizer() instanceof HnswCoarseQuantizer hnsw) {
+        Hnsw.Stored g = trained ? hnsw.storedGraph() : null;
+        body += section(IndexFormat.HNSW_PARAMS_BYTES) + (g == null ? 0 : graphBytes(g));
+      }
     } else if (index instanceof RefineIndex refine) {
       body = section(IndexFormat.REFINE_PARAMS_BYTES) + section(fileBytes(refine.base()))
           + section(fileBytes(refine.refine()));
@@ -427,12 +517,17 @@ public final class IndexIO {
     return IndexFormat.HEADER_BYTES + body + FOOTER_BYTES;
   }
 
+  /** Bytes of 'HLVL' and 'HNBR', section headers included. */
+  private static long graphBytes(Hnsw.Stored g) {
+    return section(4L * g.levels().length) + section(4L * g.links().length);
+  }
+
   // ============================== shards ==============================
 
   /** The file type of the quantizer a shard belongs to ('IVFF', 'IVPQ', 'IVSQ'). */
   private static int shardIndexType(InvertedFileIndex index) {
     if (index instanceof IvfCodesIndex<?> ivf) {
-      return CodecSections.ivfType(ivf.codec());
+      return ivfFileType(ivf);
     }
     throw new IllegalArgumentException("cannot write a shard of " + describe(index) + ": shards hold lists of IvfIndex, "
         + "IvfPqIndex or IvfSqIndex");
@@ -671,13 +766,18 @@ public final class IndexIO {
       if (fileType == IndexFormat.TYPE_FLAT) {
         return readFlat();
       }
-      if (fileType == IndexFormat.TYPE_IVF_FLAT) {
+      if (fileType == IndexFormat.TYPE_IVF_FLAT || fileType == IndexFormat.TYPE_IVF_HNSW_FLAT) {
         return readIvf();
+      }
+      if (fileType == IndexFormat.TYPE_HNSW_FLAT || fileType == IndexFormat.TYPE_HNSW_PQ
+          || fileType == IndexFormat.TYPE_HNSW_SQ) {
+        return readHnsw();
       }
       if (fileType == IndexFormat.TYPE_PQ || fileType == IndexFormat.TYPE_SQ) {
         return readFlatCodes();
       }
-      if (fileType == IndexFormat.TYPE_IVF_PQ || fileType == IndexFormat.TYPE_IVF_SQ) {
+      if (fileType == IndexFormat.TYPE_IVF_PQ || fileType == IndexFormat.TYPE_IVF_SQ
+          || fileType == IndexFormat.TYPE_IVF_HNSW_PQ || fileType == IndexFormat.TYPE_IVF_HNSW_SQ) {
         return readIvfCodes();
       }
       if (fileType == IndexFormat.TYPE_REFINE_FLAT) {
@@ -861,6 +961,7 @@ public final class IndexIO {
           "an IVF index with nlist=" + nlist + ", ntotal=" + ntotal + " and d=" + d + (trained ? "" : ", untrained"));
 
       float[] centroids = trained ? readCentroids(nlist, layout) : null;
+      HnswCoarseQuantizer coarse = readCoarseGraph(nlist, trained, layout);
       long[] sizes = readListSizes(nlist, trained, maxPerList, "d=" + d, layout);
 
       expectSection(IndexFormat.SECTION_LIST_IDS, 8L * ntotal, "8 * ntotal", layout);
@@ -877,9 +978,9 @@ public final class IndexIO {
       readFooter(layout);
       try {
         if (trained) {
-          return IvfIndex.fromStorage(d, metric, nlist, p.nprobe(), centroids, listIds, listVectors);
+          return IvfIndex.fromStorage(d, metric, nlist, p.nprobe(), centroids, listIds, listVectors, coarse);
         }
-        IvfIndex index = new IvfIndex(d, nlist, metric);
+        IvfIndex index = new IvfIndex(d, nlist, metric, coarse);
         index.setNprobe(p.nprobe());
         return index;
       } catch (IllegalArgumentException e) {
@@ -1059,7 +1160,7 @@ public final class IndexIO {
     // ---- IVF,PQ and IVF,SQ ----
 
     private VectorIndex readIvfCodes() throws IOException {
-      boolean pq = fileType == IndexFormat.TYPE_IVF_PQ;
+      boolean pq = fileType == IndexFormat.TYPE_IVF_PQ || fileType == IndexFormat.TYPE_IVF_HNSW_PQ;
       String kind = IndexFormat.fileTypeName(fileType);
       if (ntotal > (long) IndexFormat.MAX_NLIST * MAX_ARRAY_LENGTH) {
         throw new InvalidLengthException(src, scope + "ntotal = " + ntotal + " in the header: an " + kind + " index holds "
@@ -1080,6 +1181,7 @@ public final class IndexIO {
           "an " + kind + " index with nlist=" + nlist + ", ntotal=" + ntotal + " and d=" + d
           + (trained ? "" : ", untrained"));
       float[] centroids = trained ? readCentroids(nlist, layout) : null;
+      HnswCoarseQuantizer coarse = readCoarseGraph(nlist, trained, layout);
 
       Codec codec = pq ? readPqParams(layout) : readSqParams(layout);
       boolean codecTrained = trained || codec.sqType == ScalarQuantizer.Type.SQFP16;
@@ -1117,15 +1219,168 @@ public final class IndexIO {
         IvfCodesIndex index;
         if (pq) {
           ProductQuantizer q = codec.buildPq();
-          index = trained ? IvfPqIndex.fromStorage(d, metric, nlist, p.nprobe(), centroids, q, listIds, listCodes)
-              : new IvfPqIndex(d, nlist, q.m(), q.nbits(), metric);
+          index = trained ? IvfPqIndex.fromStorage(d, metric, nlist, p.nprobe(), centroids, q, listIds, listCodes, coarse)
+              : new IvfPqIndex(d, nlist, q.m(), q.nbits(), metric, coarse);
         } else {
           ScalarQuantizer q = codec.buildSq();
-          index = trained ? IvfSqIndex.fromStorage(d, metric, nlist, p.nprobe(), centroids, q, listIds, listCodes)
-              : new IvfSqIndex(d, nlist, q.type(), metric);
+          index = trained ? IvfSqIndex.fromStorage(d, metric, nlist, p.nprobe(), centroids, q, listIds, listCodes, coarse)
+              : new IvfSqIndex(d, nlist, q.type(), metric, coarse);
         }
         index.setNprobe(p.nprobe());
         return index;
+      } catch (IllegalArgumentException e) {
+        throw new CorruptIndexException(src, scope + "the stored " + kind + " index is invalid: " + e.getMessage());
+      }
+    }
+
+    // ---- HNSW ----
+
+    /** The 'HNPR' fields. */
+    private record HnswParams(int m, int efConstruction, int efSearch, int entryPoint) {}
+
+    /**
+     * Reads and checks 'HNPR' of a graph of {@code nodes} nodes: M in range, efConstruction and
+     * efSearch in range, the entry point -1 exactly when the graph is empty, flags 0.
+     */
+    private HnswParams readHnswParams(int nodes, String layout) throws IOException {
+      expectSection(IndexFormat.SECTION_HNSW_PARAMS, IndexFormat.HNSW_PARAMS_BYTES, "fixed", layout);
+      long at = in.position();
+      int m = in.readInt("section 'HNPR' (M)");
+      if (m < 2 || m > IndexFormat.MAX_HNSW_M) {
+        throw new InvalidLengthException(src, scope + "M = " + m + " in section 'HNPR' (byte " + at + "); valid HNSW M is "
+            + "2.." + IndexFormat.MAX_HNSW_M);
+      }
+      int efConstruction = in.readInt("section 'HNPR' (efConstruction)");
+      int efSearch = in.readInt("section 'HNPR' (efSearch)");
+      for (int i = 0; i < 2; i++) {
+        int ef = i == 0 ? efConstruction : efSearch;
+        if (ef < 1 || ef > IndexFormat.MAX_HNSW_EF) {
+          throw new CorruptIndexException(src, scope + (i == 0 ? "efConstruction" : "efSearch") + " = " + ef
+              + " in section 'HNPR' (byte " + (at + 4 + 4 * i) + "); valid values are 1.." + IndexFormat.MAX_HNSW_EF);
+        }
+      }
+      int entry = in.readInt("section 'HNPR' (entryPoint)");
+      if (nodes == 0 ? entry != -1 : entry < 0 || entry >= nodes) {
+        throw new CorruptIndexException(src, scope + "entryPoint = " + entry + " in section 'HNPR' (byte " + (at + 12)
+            + ") for a graph of " + nodes + " nodes; valid: " + (nodes == 0 ? "-1 (empty graph)" : "0.." + (nodes - 1)));
+      }
+      int flags = in.readInt("section 'HNPR' (flags)");
+      if (flags != 0) {
+        throw new CorruptIndexException(src, scope + String.format("flags 0x%x in section 'HNPR' (byte %d): format "
+            + "version %d defines no HNSW flags; valid flags are 0", flags, at + 16, version));
+      }
+      return new HnswParams(m, efConstruction, efSearch, entry);
+    }
+
+    /**
+     * Reads 'HLVL' and 'HNBR' of a graph of {@code nodes} nodes: each node's level count in
+     * 1..maxLevels(M), then exactly the link slots those levels take (checked against the file
+     * before they are allocated). The links themselves are checked when the graph is restored.
+     */
+    private Hnsw.Stored readHnswGraph(int nodes, HnswParams hp, String layout) throws IOException {
+      expectSection(IndexFormat.SECTION_HNSW_LEVELS, 4L * nodes, "4 * nodes with nodes=" + nodes, layout);
+      long at = in.position();
+      int[] levels = in.readInts(nodes, "section 'HLVL' (" + nodes + " level counts)");
+      int top = Hnsw.maxLevels(hp.m());
+      long slots = 0;
+      for (int i = 0; i < nodes; i++) {
+        if (levels[i] < 1 || levels[i] > top) {
+          throw new InvalidLengthException(src, scope + "node " + i + " has " + levels[i] + " levels in section 'HLVL' (byte "
+              + (at + 4L * i) + "); with M=" + hp.m() + " a node has 1.." + top + " levels");
+        }
+        slots += Hnsw.slots(hp.m(), levels[i]);
+      }
+      if (slots > MAX_ARRAY_LENGTH) {
+        throw new InvalidLengthException(src, scope + "the levels in section 'HLVL' (byte " + at + ") need " + slots
+            + " link slots, more than one Java array holds (" + MAX_ARRAY_LENGTH + ")");
+      }
+      expectSection(IndexFormat.SECTION_HNSW_NEIGHBORS, 4L * slots, "4 * the link slots of the levels in 'HLVL' ("
+          + slots + ")", layout);
+      int[] links = in.readInts((int) slots, "section 'HNBR' (" + slots + " link slots)");
+      return new Hnsw.Stored(levels, links, hp.entryPoint());
+    }
+
+    /**
+     * For 'IHxx' files, 'HNPR' and, when trained, the graph over the centroids: an HNSW coarse
+     * quantizer holding it, which publishing the centroids takes; null for 'IVxx' files.
+     */
+    private HnswCoarseQuantizer readCoarseGraph(int nlist, boolean trained, String layout) throws IOException {
+      if (fileType != IndexFormat.TYPE_IVF_HNSW_FLAT && fileType != IndexFormat.TYPE_IVF_HNSW_PQ
+          && fileType != IndexFormat.TYPE_IVF_HNSW_SQ) {
+        return null;
+      }
+      HnswParams hp = readHnswParams(trained ? nlist : 0, layout);
+      HnswCoarseQuantizer q = new HnswCoarseQuantizer(d, nlist, metric.higherIsCloser(), hp.m());
+      q.setEfConstruction(hp.efConstruction());
+      q.setEfSearch(hp.efSearch());
+      if (trained) {
+        Hnsw.Stored g = readHnswGraph(nlist, hp, layout);
+        try {
+          q.restoreGraph(g);
+        } catch (IllegalArgumentException e) {
+          throw new CorruptIndexException(src, scope + "the HNSW graph over the centroids in sections 'HLVL' and 'HNBR' "
+              + "is invalid: " + e.getMessage());
+        }
+      }
+      return q;
+    }
+
+    /** 'HNSF', 'HNPQ', 'HNSQ': an HNSW index. */
+    private VectorIndex readHnsw() throws IOException {
+      boolean flat = fileType == IndexFormat.TYPE_HNSW_FLAT;
+      boolean pq = fileType == IndexFormat.TYPE_HNSW_PQ;
+      String kind = IndexFormat.fileTypeName(fileType);
+      if (ntotal > MAX_ARRAY_LENGTH) {
+        throw new InvalidLengthException(src, scope + "ntotal = " + ntotal + " in the header: an " + kind + " index holds "
+            + "at most " + MAX_ARRAY_LENGTH + " vectors (its ids must fit one Java array)");
+      }
+      int n = (int) ntotal;
+      // HNPR, HLVL, HNBR, IDS_ and codes section headers, HNPR payload, levels, ids, codes of >= 1 byte, footer
+      in.requireRemaining(5L * SECTION_HEADER_BYTES + IndexFormat.HNSW_PARAMS_BYTES + 13L * n + FOOTER_BYTES,
+          "an " + kind + " index with ntotal=" + n);
+      String layout = layout();
+      HnswParams hp = readHnswParams(n, layout);
+      Codec codec = flat ? null : pq ? readPqParams(layout) : readSqParams(layout);
+      if (codec != null && !codec.trained && n > 0) {
+        throw new CorruptIndexException(src, scope + "section " + codec.paramsSection() + " (byte " + codec.at + ") says "
+            + "the quantizer is untrained but the header says ntotal = " + n + "; an untrained index holds no vectors");
+      }
+      long units = flat ? d : codec.codeSize; // array elements per vector
+      if (n > MAX_ARRAY_LENGTH / units) {
+        throw new InvalidLengthException(src, scope + "ntotal = " + n + " in the header: an " + kind + " index of d=" + d
+            + " holds at most " + MAX_ARRAY_LENGTH / units + " vectors (its codes must fit one Java array)");
+      }
+      long codeBytes = flat ? 4L * d : codec.codeSize;
+      in.requireRemaining((codec == null ? 0 : codec.bodyBytes()) + 4L * SECTION_HEADER_BYTES + 4L * n
+          + 8L * hp.m() * n + 8L * n + n * codeBytes + FOOTER_BYTES, "an " + kind + " index with ntotal=" + n + ", M="
+          + hp.m() + " and codes of " + codeBytes + " bytes");
+      if (codec != null) {
+        codec.readBody(layout);
+      }
+      Hnsw.Stored graph = readHnswGraph(n, hp, layout);
+      expectSection(IndexFormat.SECTION_IDS, 8L * n, "8 * ntotal", layout);
+      long[] ids = in.readLongs(n, "section 'IDS_' (" + n + " ids)");
+      float[] vectors = null;
+      byte[] codes = null;
+      if (flat) {
+        expectSection(IndexFormat.SECTION_VECTORS, 4L * n * d, "4 * ntotal * d", layout);
+        vectors = in.readFloats(n * d, "section 'VECS' (" + n + " vectors of d=" + d + ")");
+      } else {
+        expectSection(IndexFormat.SECTION_CODES, n * codeBytes, "ntotal * codeSize with codeSize=" + codeBytes, layout);
+        codes = in.readBytes((int) (n * codeBytes), "section 'CODE' (" + n + " codes of " + codeBytes + " bytes)");
+      }
+      readFooter(layout);
+      try {
+        if (flat) {
+          return HnswIndex.fromStorage(d, hp.m(), metric, new FlatCodec(d), hp.efConstruction(), hp.efSearch(), ids,
+              vectors, graph);
+        }
+        if (pq) {
+          return HnswIndex.fromStorage(d, hp.m(), metric, new PqCodec(codec.buildPq()), hp.efConstruction(),
+              hp.efSearch(), ids, codes, graph);
+        }
+        return HnswIndex.fromStorage(d, hp.m(), metric, new SqCodec(codec.buildSq()), hp.efConstruction(), hp.efSearch(),
+            ids, codes, graph);
       } catch (IllegalArgumentException e) {
         throw new CorruptIndexException(src, scope + "the stored " + kind + " index is invalid: " + e.getMessage());
       }

@@ -9,7 +9,8 @@ import io.quiver.index.vector.VectorUtil;
  * into cells (FAISS's {@code Level1Quantizer}). Training, the published centroids, assignment and
  * residuals live here; how the nearest centroids of a query are found is the subclass's
  * ({@link #search}): {@link FlatCoarseQuantizer} compares with every centroid (FAISS's
- * {@code IndexFlat} quantizer), a graph over the centroids can answer in fewer comparisons.
+ * {@code IndexFlat} quantizer), {@code io.quiver.index.hnsw.HnswCoarseQuantizer} walks an HNSW
+ * graph over the centroids (FAISS's {@code IndexHNSWFlat} quantizer, {@code IVF<nlist>_HNSW<M>}).
  *
  * <p>Training mirrors FAISS's IVF: k-means with 10 iterations, at most 256 points per centroid,
  * seed 1234; for inner product the centroids are normalized (spherical k-means) and assignment
@@ -135,6 +136,19 @@ public abstract class CoarseQuantizer {
    * {@code distances} of size {@code nq * np} (squared L2, or inner products).
    */
   public abstract void search(float[] q, int nq, int np, int threads, float[] distances, long[] lists);
+
+  /**
+   * {@link #search} with a search-time parameter of graph quantizers: {@code efSearch} > 0
+   * overrides an HNSW quantizer's own (0 keeps it); quantizers that compare every centroid ignore it.
+   */
+  public void search(float[] q, int nq, int np, int efSearch, int threads, float[] distances, long[] lists) {
+    search(q, nq, np, threads, distances, lists);
+  }
+
+  /** What this quantizer adds to an IVF factory string after {@code IVF<nlist>}: "" for flat, {@code _HNSW32} for HNSW. */
+  public String factorySuffix() {
+    return "";
+  }
 
   /**
    * {@link #search} for an index's {@code probe}: checks {@code 1 <= nprobe <= nlist} first.

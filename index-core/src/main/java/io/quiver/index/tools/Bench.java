@@ -38,7 +38,8 @@ final class Bench {
 
   static final String USAGE = String.join("\n",
       "usage: quiver bench --factory F --base B [--queries Q] [--ground-truth G.ivecs] [--metric l2|ip|cosine]",
-      "                    [--k 10] [--nprobe N[,N...]] [--kfactor F[,F...]] [--threads T] [--seed S] [--repeat R]",
+      "                    [--k 10] [--nprobe N[,N...]] [--kfactor F[,F...]] [--ef-search E[,E...]]",
+      "                    [--ef-construction C] [--threads T] [--seed S] [--repeat R]",
       "                    [--backend auto|cpu|gpu]",
       "",
       "  --factory F   index factory string: " + IndexFactory.GRAMMAR,
@@ -55,6 +56,9 @@ final class Bench {
       "                list sweeps them on one trained index, one JSON line per value",
       "  --kfactor F   candidates per result re-ranked exactly by ,RFlat indexes (default 1, as FAISS);",
       "                a list sweeps them (with every nprobe)",
+      "  --ef-search E candidates of an HNSW search (HNSW<M> indexes, and the coarse quantizer of",
+      "                IVF<n>_HNSW<M>; default 16, as FAISS); a list sweeps them (with every nprobe)",
+      "  --ef-construction C  candidates while linking an HNSW<M> index (default 40, as FAISS)",
       "  --threads T   threads for training, adding and searching (default: all cores)",
       "  --seed S      seed for generated data and k-means (default 1234)",
       "  --repeat R    timed searches; the median is reported (default 5). Untimed warm-up",
@@ -70,7 +74,7 @@ final class Bench {
       "recall_at_k (|found top-k & true top-k| / k, averaged over queries).");
 
   private static final Set<String> OPTIONS = new LinkedHashSet<>(Arrays.asList(
-      "factory", "base", "query", "gt", "metric", "k", "nprobe", "kfactor", "threads", "seed", "repeat", "backend", "use-precomputed-table", "help"));
+      "factory", "base", "query", "gt", "metric", "k", "nprobe", "kfactor", "ef-search", "ef-construction", "threads", "seed", "repeat", "backend", "use-precomputed-table", "help"));
 
   private Bench() {}
 
@@ -118,6 +122,7 @@ final class Bench {
     int repeat = a.getInt("repeat", 5, 1);
     List<Integer> nprobes = a.has("nprobe") ? intList(a.get("nprobe", null), "--nprobe") : null;
     List<Float> kFactors = a.has("kfactor") ? floatList(a.get("kfactor", null), "--kfactor") : null;
+    List<Integer> efSearches = a.has("ef-search") ? intList(a.get("ef-search", null), "--ef-search") : null;
     Parallel.setDefaultThreads(threads);
     String backend = configureBackend(a, "bench");
 
@@ -140,6 +145,17 @@ final class Bench {
     } else if (core instanceof IvfCodesIndex) {
       ((IvfCodesIndex) core).coarseQuantizer().setSeed(seed);
       nlist = ((IvfCodesIndex) core).nlist();
+    }
+    if (a.has("ef-construction")) {
+      int efConstruction = a.getInt("ef-construction", 40, 1);
+      if (core instanceof io.quiver.index.hnsw.HnswIndex<?> h) {
+        h.setEfConstruction(efConstruction);
+      } else if (core instanceof IvfCodesIndex<?> ivf
+          && ivf.coarseQuantizer() instanceof io.quiver.index.hnsw.HnswCoarseQuantizer hq) {
+        hq.setEfConstruction(efConstruction);
+      } else {
+        err.println("[quiver] note: --ef-construction has no effect on " + factory);
+      }
     }
     if (a.has("use-precomputed-table")) {
       int mode = a.getInt("use-precomputed-table", IvfPqIndex.PRECOMPUTED_AUTO, IvfPqIndex.PRECOMPUTED_OFF);
@@ -199,45 +215,53 @@ final class Bench {
     Integer lists = nlist;
     for (Integer nprobe : nprobes != null ? nprobes : java.util.Collections.<Integer>singletonList(null)) {
       for (Float kFactor : kFactors != null ? kFactors : java.util.Collections.<Float>singletonList(null)) {
-        SearchParams params = SearchParams.defaults().withThreads(threads);
-        if (nprobe != null) {
-          params = params.withNprobe(nprobe);
-        }
-        if (kFactor != null) {
-          params = params.withKFactor(kFactor);
-        }
-        out.println(searchPoint(index, queries, k, params, repeat, gt, gtK, err, json -> {
-          json.put("factory", factory);
-          json.put("metric", metric.name().toLowerCase(Locale.ROOT));
-          json.put("n", base.n);
-          json.put("d", base.d);
-          json.put("nq", queries.n);
-          json.put("k", k);
-          json.put("nprobe", lists == null ? null : (Object) Math.min(nprobe != null ? nprobe : 1, lists));
-          json.put("train_s", round(trainS));
-          json.put("add_s", round(addS));
-        }, json -> {
+        for (Integer efSearch : efSearches != null ? efSearches : java.util.Collections.<Integer>singletonList(null)) {
+          SearchParams params = SearchParams.defaults().withThreads(threads);
+          if (efSearch != null) {
+            params = params.withEfSearch(efSearch);
+          }
+          if (nprobe != null) {
+            params = params.withNprobe(nprobe);
+          }
           if (kFactor != null) {
-            json.put("kfactor", (double) kFactor);
+            params = params.withKFactor(kFactor);
           }
-          long bytes = index.memoryBytes();
-          if (bytes >= 0) {
-            json.put("index_bytes", bytes);
-            json.put("bytes_per_vector", round((double) bytes / Math.max(1, index.ntotal())));
-          }
-          if (core instanceof IvfCodesIndex) {
-            json.put("list_bytes_per_vector",
-                round((double) ((IvfCodesIndex) core).listMemoryBytes() / Math.max(1, core.ntotal())));
-          }
-          if (core instanceof IvfPqIndex) {
-            json.put("precomputed_table", ((IvfPqIndex) core).usesPrecomputedTable());
-          }
-          json.put("threads", Parallel.resolveThreads(threads));
-          json.put("kernels", VectorUtil.implementationName());
-          json.put("backend", backend);
-          json.put("base", baseSpec);
-          json.put("query", querySpec);
-        }));
+          out.println(searchPoint(index, queries, k, params, repeat, gt, gtK, err, json -> {
+            json.put("factory", factory);
+            json.put("metric", metric.name().toLowerCase(Locale.ROOT));
+            json.put("n", base.n);
+            json.put("d", base.d);
+            json.put("nq", queries.n);
+            json.put("k", k);
+            json.put("nprobe", lists == null ? null : (Object) Math.min(nprobe != null ? nprobe : 1, lists));
+            json.put("train_s", round(trainS));
+            json.put("add_s", round(addS));
+          }, json -> {
+            if (kFactor != null) {
+              json.put("kfactor", (double) kFactor);
+            }
+            if (efSearch != null) {
+              json.put("ef_search", efSearch);
+            }
+            long bytes = index.memoryBytes();
+            if (bytes >= 0) {
+              json.put("index_bytes", bytes);
+              json.put("bytes_per_vector", round((double) bytes / Math.max(1, index.ntotal())));
+            }
+            if (core instanceof IvfCodesIndex) {
+              json.put("list_bytes_per_vector",
+                  round((double) ((IvfCodesIndex) core).listMemoryBytes() / Math.max(1, core.ntotal())));
+            }
+            if (core instanceof IvfPqIndex) {
+              json.put("precomputed_table", ((IvfPqIndex) core).usesPrecomputedTable());
+            }
+            json.put("threads", Parallel.resolveThreads(threads));
+            json.put("kernels", VectorUtil.implementationName());
+            json.put("backend", backend);
+            json.put("base", baseSpec);
+            json.put("query", querySpec);
+          }));
+        }
       }
     }
     return 0;

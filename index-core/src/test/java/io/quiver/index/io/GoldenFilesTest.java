@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.quiver.index.FlatIndex;
+import io.quiver.index.InvertedFileIndex;
 import io.quiver.index.IvfCodesIndex;
 import io.quiver.index.IvfIndex;
 import io.quiver.index.IvfPqIndex;
@@ -22,6 +23,12 @@ import io.quiver.index.SearchParams;
 import io.quiver.index.SearchResult;
 import io.quiver.index.SqIndex;
 import io.quiver.index.VectorIndex;
+import io.quiver.index.codec.FlatCodec;
+import io.quiver.index.codec.PqCodec;
+import io.quiver.index.codec.SqCodec;
+import io.quiver.index.hnsw.Hnsw;
+import io.quiver.index.hnsw.HnswCoarseQuantizer;
+import io.quiver.index.hnsw.HnswIndex;
 import io.quiver.index.quantize.ProductQuantizer;
 import io.quiver.index.quantize.ScalarQuantizer;
 import java.io.IOException;
@@ -193,6 +200,29 @@ class GoldenFilesTest {
   /** L2norm,SQ8, d=2: decoded = code - 1, so codes (2, 1), (1, 2), (0, 1) are the unit vectors (1, 0), (0, 1), (-1, 0). */
   static final byte[] L2NORM_SQ8_CODES = {2, 1, 1, 2, 0, 1};
 
+  // ---- HNSW types: hard-coded graphs ----
+
+  /** HNSW2, d=2, L2: the corners of the unit square, ids 10, 20, 30, 40; node 1 (id 20) alone on level 1. */
+  static final float[] HNSW_L2_VECTORS = {0, 0, 1, 0, 0, 1, 1, 1};
+  static final long[] HNSW_L2_IDS = {10, 20, 30, 40};
+  static final int[] HNSW_L2_LEVELS = {1, 2, 1, 1};
+  /** Level 0: 2M = 4 slots per node; node 1 then has M = 2 (empty) slots on level 1. */
+  static final int[] HNSW_L2_LINKS = {
+      1, 2, -1, -1,
+      0, 3, 2, -1, -1, -1,
+      0, 1, 3, -1,
+      1, 2, -1, -1};
+
+  /** Three nodes of HNSW2 on level 0 only, each linked to the other two; entry point 0. */
+  static final int[] HNSW_TRIANGLE_LINKS = {1, 2, -1, -1, 0, 2, -1, -1, 0, 1, -1, -1};
+
+  /** The coarse graph of the IVF2_HNSW2 files: the two centroids linked to each other. */
+  static HnswCoarseQuantizer coarseOfTwo(int d, boolean innerProduct) {
+    HnswCoarseQuantizer q = new HnswCoarseQuantizer(d, 2, innerProduct, 2);
+    q.restoreGraph(new Hnsw.Stored(new int[] {1, 1}, new int[] {1, -1, -1, -1, 0, -1, -1, -1}, 0));
+    return q;
+  }
+
   static SqIndex sq8L2() {
     return SqIndex.fromStorage(4, Metric.L2, ScalarQuantizer.fromTrained(4, ScalarQuantizer.Type.SQ8, SQ8_VMIN, SQ8_VDIFF),
         SQ8_IDS.clone(), SQ8_CODES.clone());
@@ -249,6 +279,22 @@ class GoldenFilesTest {
     m.put("l2norm_sq8_l2.qvi", new L2NormIndex(SqIndex.fromStorage(2, Metric.L2,
         ScalarQuantizer.fromTrained(2, ScalarQuantizer.Type.SQ8, IVFSQ8_VMIN, IVFSQ8_VDIFF), new long[] {0, 1, 2},
         L2NORM_SQ8_CODES.clone())));
+    m.put("hnsw_l2.qvi", HnswIndex.fromStorage(2, 2, Metric.L2, new FlatCodec(2), 40, 16, HNSW_L2_IDS.clone(),
+        HNSW_L2_VECTORS.clone(), new Hnsw.Stored(HNSW_L2_LEVELS.clone(), HNSW_L2_LINKS.clone(), 1)));
+    m.put("hnswpq_ip.qvi", HnswIndex.fromStorage(2, 2, Metric.INNER_PRODUCT,
+        new PqCodec(ProductQuantizer.fromCentroids(2, 2, 8, ivfPqIpCodebook())), 12, 5, PQ_IP_IDS.clone(),
+        PQ_IP_CODES.clone(), new Hnsw.Stored(new int[] {1, 1, 1}, HNSW_TRIANGLE_LINKS.clone(), 0)));
+    m.put("hnswsq8_cosine_untrained.qvi", new HnswIndex<>(4, 3, Metric.COSINE,
+        new SqCodec(new ScalarQuantizer(4, ScalarQuantizer.Type.SQ8))));
+    m.put("ivfhnsw_l2.qvi", IvfIndex.fromStorage(4, Metric.L2, 2, 1, IVF_L2_CENTROIDS.clone(), deepClone(IVF_L2_IDS),
+        deepClone(IVF_L2_VECTORS), coarseOfTwo(4, false)));
+    m.put("ivfhnswpq_l2.qvi", IvfPqIndex.fromStorage(4, Metric.L2, 2, 1, IVFPQ_L2_CENTROIDS.clone(),
+        ProductQuantizer.fromCentroids(4, 2, 4, ivfPqL2Codebook()), deepClone(IVFPQ_L2_IDS), deepClone(IVFPQ_L2_CODES),
+        coarseOfTwo(4, false)));
+    IvfSqIndex hnswSqUntrained = new IvfSqIndex(3, 4, ScalarQuantizer.Type.SQ8, Metric.INNER_PRODUCT,
+        new HnswCoarseQuantizer(3, 4, true, 5));
+    hnswSqUntrained.setNprobe(2);
+    m.put("ivfhnswsq8_ip_untrained.qvi", hnswSqUntrained);
     return m;
   }
 
@@ -536,7 +582,89 @@ class GoldenFilesTest {
       Map.entry("ivfsq4_l2.qvi", GoldenFilesTest::checkIvfSq4L2),
       Map.entry("ivfsqfp16_ip_untrained.qvi", GoldenFilesTest::checkIvfSqfp16IpUntrained),
       Map.entry("refine_ivfpq_l2.qvi", GoldenFilesTest::checkRefineIvfPqL2),
-      Map.entry("l2norm_sq8_l2.qvi", GoldenFilesTest::checkL2NormSq8L2));
+      Map.entry("l2norm_sq8_l2.qvi", GoldenFilesTest::checkL2NormSq8L2),
+      Map.entry("hnsw_l2.qvi", GoldenFilesTest::checkHnswL2),
+      Map.entry("hnswpq_ip.qvi", GoldenFilesTest::checkHnswPqIp),
+      Map.entry("hnswsq8_cosine_untrained.qvi", GoldenFilesTest::checkHnswSq8CosineUntrained),
+      Map.entry("ivfhnsw_l2.qvi", GoldenFilesTest::checkIvfHnswL2),
+      Map.entry("ivfhnswpq_l2.qvi", GoldenFilesTest::checkIvfHnswPqL2),
+      Map.entry("ivfhnswsq8_ip_untrained.qvi", GoldenFilesTest::checkIvfHnswSq8IpUntrained));
+
+  private static void checkHnswL2(VectorIndex index, String ctx) {
+    HnswIndex<?> h = assertInstanceOf(HnswIndex.class, index, ctx);
+    assertHeader(h, 2, Metric.L2, 4, ctx);
+    assertEquals("HNSW2", h.factoryString(), ctx);
+    assertEquals(40, h.efConstruction(), ctx);
+    assertEquals(16, h.efSearch(), ctx);
+    HnswIndex.GraphState g = h.graphState();
+    assertArrayEquals(HNSW_L2_IDS, g.ids(), ctx);
+    assertArrayEquals(HNSW_L2_LEVELS, g.graph().levels(), ctx);
+    assertArrayEquals(HNSW_L2_LINKS, g.graph().links(), ctx);
+    assertEquals(1, g.graph().entryPoint(), ctx);
+    assertArrayEquals(new float[] {0, 1}, h.reconstruct(30), ctx);
+    // ties broken by the smaller id; k = 5 > ntotal pads
+    assertSearch(h, new float[] {1, 0.5f}, 5, SearchParams.defaults(),
+        new long[] {20, 40, 10, 30, -1}, new float[] {0.25f, 0.25f, 1.25f, 1.25f, Float.POSITIVE_INFINITY}, ctx);
+  }
+
+  private static void checkHnswPqIp(VectorIndex index, String ctx) {
+    HnswIndex<?> h = assertInstanceOf(HnswIndex.class, index, ctx);
+    assertHeader(h, 2, Metric.INNER_PRODUCT, 3, ctx);
+    assertEquals("HNSW2,PQ2", h.factoryString(), ctx);
+    assertEquals(12, h.efConstruction(), ctx);
+    assertEquals(5, h.efSearch(), ctx);
+    assertArrayEquals(ivfPqIpCodebook(), ((PqCodec) h.codec()).pq().centroids(), ctx + ": codebook");
+    assertArrayEquals(HNSW_TRIANGLE_LINKS, h.graphState().graph().links(), ctx);
+    assertArrayEquals(PQ_IP_CODES, (byte[]) h.copyCodes(0, 3), ctx);
+    assertArrayEquals(new float[] {-1, 0.5f}, h.reconstruct(7), ctx);
+    assertSearch(h, new float[] {1, 1}, 3, SearchParams.defaults(),
+        new long[] {6, 5, 7}, new float[] {2, 1, -0.5f}, ctx);
+  }
+
+  private static void checkHnswSq8CosineUntrained(VectorIndex index, String ctx) {
+    HnswIndex<?> h = assertInstanceOf(HnswIndex.class, index, ctx);
+    assertHeader(h, 4, Metric.COSINE, 0, ctx);
+    assertEquals("HNSW3,SQ8", h.factoryString(), ctx);
+    assertFalse(h.isTrained(), ctx);
+    assertEquals(-1, h.graphState().graph().entryPoint(), ctx);
+  }
+
+  private static void assertCoarseOfTwo(InvertedFileIndex v, String ctx) {
+    HnswCoarseQuantizer q = assertInstanceOf(HnswCoarseQuantizer.class, v.coarseQuantizer(), ctx);
+    assertEquals(2, q.m(), ctx);
+    assertArrayEquals(new int[] {1, -1, -1, -1, 0, -1, -1, -1}, q.storedGraph().links(), ctx);
+  }
+
+  private static void checkIvfHnswL2(VectorIndex index, String ctx) {
+    IvfIndex v = assertInstanceOf(IvfIndex.class, index, ctx);
+    assertHeader(v, 4, Metric.L2, 6, ctx);
+    assertEquals("IVF2_HNSW2,Flat", v.factoryString(), ctx);
+    assertCoarseOfTwo(v, ctx);
+    assertIvfContent(v, 1, IVF_L2_CENTROIDS, IVF_L2_IDS, IVF_L2_VECTORS, ctx);
+    assertSearch(v, new float[] {1, 1, 1, 1}, 4, SearchParams.defaults().withNprobe(2),
+        new long[] {3, 1, 2, 5}, new float[] {2, 3, 3, 307}, ctx);
+    assertSearch(v, new float[] {10, 10, 10, 10.5f}, 3, SearchParams.defaults(),
+        new long[] {4, 6, 5}, new float[] {0.25f, 0.25f, 1.25f}, ctx);
+  }
+
+  private static void checkIvfHnswPqL2(VectorIndex index, String ctx) {
+    IvfPqIndex v = assertInstanceOf(IvfPqIndex.class, index, ctx);
+    assertHeader(v, 4, Metric.L2, 5, ctx);
+    assertEquals("IVF2_HNSW2,PQ2x4", v.factoryString(), ctx);
+    assertCoarseOfTwo(v, ctx);
+    assertIvfCodesContent(v, 1, IVFPQ_L2_CENTROIDS, IVFPQ_L2_IDS, IVFPQ_L2_CODES, ctx);
+    assertSearch(v, new float[] {1, 1, 1, -1}, 5, SearchParams.defaults().withNprobe(2),
+        new long[] {1, 2, 3, 4, 5}, new float[] {2, 2, 10, 364, 400}, ctx);
+  }
+
+  private static void checkIvfHnswSq8IpUntrained(VectorIndex index, String ctx) {
+    IvfSqIndex v = assertInstanceOf(IvfSqIndex.class, index, ctx);
+    assertHeader(v, 3, Metric.INNER_PRODUCT, 0, ctx);
+    assertEquals("IVF4_HNSW5,SQ8", v.factoryString(), ctx);
+    assertFalse(v.isTrained(), ctx);
+    assertEquals(2, v.nprobe(), ctx);
+    assertInstanceOf(HnswCoarseQuantizer.class, v.coarseQuantizer(), ctx);
+  }
 
   @FunctionalInterface
   private interface Checker {

@@ -175,7 +175,7 @@ class QuiverToolTest {
     assertTrue(stderr().contains("generated:x:8"), stderr());
     assertEquals(2, run("frobnicate"));
     assertTrue(stderr().contains("unknown command 'frobnicate'"), stderr());
-    assertEquals(1, run("bench", "--factory", "HNSW32", "--base", "generated:100:8", "--repeat", "1"));
+    assertEquals(1, run("bench", "--factory", "OPQ16,IVF256,PQ16", "--base", "generated:100:8", "--repeat", "1"));
     assertTrue(stderr().contains(io.quiver.index.IndexFactory.GRAMMAR), stderr());
     assertEquals(1, run("bench", "--factory", "Flat", "--base", "/no/such/file.fvecs", "--query", "/no/q.fvecs"));
     assertTrue(stderr().contains("/no/such/file.fvecs"), stderr());
