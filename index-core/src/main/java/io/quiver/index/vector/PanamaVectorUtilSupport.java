@@ -413,42 +413,39 @@ final class PanamaVectorUtilSupport implements VectorUtilSupport {
   @Override
   public void sq4SquareDistanceOneToMany(float[] q, int qOff, byte[] codes, int codeOff, int n, int d,
                                          float[] scale, float[] offset, float[] out, int outOff) {
-    float[] x = decodedScratch(d);
-    int cs = (d + 1) / 2;
-    for (int j = 0; j < n; j++) {
-      sq4Decode(codes, codeOff + j * cs, 1, d, scale, offset, x, 0);
-      out[outOff + j] = squareDistance(q, qOff, x, 0, d);
-    }
+    decodedOneToMany(false, false, q, qOff, codes, codeOff, n, d, scale, offset, out, outOff);
   }
 
   @Override
   public void sq4DotProductOneToMany(float[] q, int qOff, byte[] codes, int codeOff, int n, int d,
                                      float[] scale, float[] offset, float[] out, int outOff) {
-    float[] x = decodedScratch(d);
-    int cs = (d + 1) / 2;
-    for (int j = 0; j < n; j++) {
-      sq4Decode(codes, codeOff + j * cs, 1, d, scale, offset, x, 0);
-      out[outOff + j] = dotProduct(q, qOff, x, 0, d);
-    }
+    decodedOneToMany(false, true, q, qOff, codes, codeOff, n, d, scale, offset, out, outOff);
   }
 
   @Override
   public void fp16SquareDistanceOneToMany(float[] q, int qOff, byte[] codes, int codeOff, int n, int d, float[] out,
                                           int outOff) {
-    float[] x = decodedScratch(d);
-    for (int j = 0; j < n; j++) {
-      fp16Decode(codes, codeOff + j * 2 * d, 1, d, x, 0);
-      out[outOff + j] = squareDistance(q, qOff, x, 0, d);
-    }
+    decodedOneToMany(true, false, q, qOff, codes, codeOff, n, d, null, null, out, outOff);
   }
 
   @Override
   public void fp16DotProductOneToMany(float[] q, int qOff, byte[] codes, int codeOff, int n, int d, float[] out,
                                       int outOff) {
+    decodedOneToMany(true, true, q, qOff, codes, codeOff, n, d, null, null, out, outOff);
+  }
+
+  /** SQfp16 ({@code fp16}) or SQ4 codes, each decoded on its own, against the query with the pair kernel. */
+  private void decodedOneToMany(boolean fp16, boolean ip, float[] q, int qOff, byte[] codes, int codeOff, int n, int d,
+                                float[] scale, float[] offset, float[] out, int outOff) {
     float[] x = decodedScratch(d);
+    int cs = fp16 ? 2 * d : (d + 1) / 2;
     for (int j = 0; j < n; j++) {
-      fp16Decode(codes, codeOff + j * 2 * d, 1, d, x, 0);
-      out[outOff + j] = dotProduct(q, qOff, x, 0, d);
+      if (fp16) {
+        fp16Decode(codes, codeOff + j * cs, 1, d, x, 0);
+      } else {
+        sq4Decode(codes, codeOff + j * cs, 1, d, scale, offset, x, 0);
+      }
+      out[outOff + j] = ip ? dotProduct(q, qOff, x, 0, d) : squareDistance(q, qOff, x, 0, d);
     }
   }
 
